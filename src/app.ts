@@ -1,0 +1,92 @@
+/**
+ * buildApp(config): the whole gateway as a Fastify instance, without listening (STYLE.md).
+ * Plugins are registered explicitly in three tiers: infrastructure → shared services → routes.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify'
+import cors from '@fastify/cors'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import type { Db } from './data/db.js'
+import { openDb } from './data/open-db.js'
+import { migrate } from './data/migrate.js'
+import type { StateStore } from './stores/state-store.js'
+import { openStateStore } from './stores/open-state-store.js'
+import { loggerOptions } from './logger.js'
+import errors from './plugins/errors.js'
+import jsonBody from './plugins/json-body.js'
+import httpHygiene, { requestIdFrom } from './plugins/http-hygiene.js'
+import metrics from './plugins/metrics.js'
+import infrastructure from './plugins/infrastructure.js'
+import auth from './plugins/auth.js'
+import docs from './plugins/docs.js'
+import probeRoutes from './routes/probes.js'
+import metaRoutes from './routes/meta/index.js'
+
+export interface BuildOptions {
+  /** Use this database instead of opening one from config (the caller closes it). */
+  db?: Db
+  /** Use this state store instead of opening one from config (the caller closes it). */
+  stateStore?: StateStore
+  logger?: FastifyBaseLogger
+  now?: () => number
+}
+
+const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Request-ID', 'X-API-Key', 'Idempotency-Key', 'X-Chunk-Index', 'X-Chunk-SHA256', 'traceparent', 'tracestate']
+const CORS_EXPOSED_HEADERS = ['X-Request-ID', 'RateLimit', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'Idempotent-Replayed', 'ETag']
+
+export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger !== undefined ? { loggerInstance: opts.logger } : { logger: loggerOptions(config.logLevel) }),
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    // One access line per request is written by the metrics plugin instead of Fastify's two.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // A number means "trust the nth hop" (Fastify supports it; its types omit it).
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: config.bodyLimitBytes,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 200 },
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.server.headersTimeout = config.headersTimeoutMs
+
+  const db = opts.db ?? (await openDb(config, (err) => app.log.warn({ err }, 'idle database connection lost')))
+  try {
+    const result = await migrate(db)
+    if (result.applied.length > 0) app.log.info({ applied: result.applied, version: result.version }, 'database migrated')
+  } catch (err) {
+    if (opts.db === undefined) await db.close()
+    throw err
+  }
+  const stateStore = opts.stateStore ?? (await openStateStore(config, (err) => app.log.warn({ err: err.message }, 'state store connection error')))
+
+  // Tier 1 — infrastructure. CORS first, so preflights are answered before any auth or limit.
+  const corsAllowed = new Set(config.corsOrigins === '*' ? [] : config.corsOrigins)
+  await app.register(cors, {
+    // A function so that a disallowed origin disables CORS for that request entirely: no
+    // Access-Control-Allow-* header at all, not even on a preflight (CONTRACT.md section 5).
+    origin: config.corsOrigins === '*' ? '*' : (origin, cb) => cb(null, origin !== undefined && corsAllowed.has(origin) ? origin : false),
+    credentials: config.corsOrigins !== '*' && config.corsOrigins.length > 0,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    maxAge: 600
+  })
+  await app.register(httpHygiene, { allowedHosts: config.allowedHosts, docsPrefix: '/docs' })
+  await app.register(errors)
+  await app.register(jsonBody)
+  await app.register(metrics)
+  await app.register(infrastructure, { config, db, stateStore, ownsDb: opts.db === undefined, ownsStateStore: opts.stateStore === undefined, now: opts.now ?? Date.now })
+  await app.register(docs, { enabled: config.docsEnabled })
+
+  // Tier 2 — shared services.
+  await app.register(auth)
+
+  // Tier 3 — routes.
+  await app.register(probeRoutes)
+  await app.register(metaRoutes, { prefix: '/api/v1/meta' })
+
+  return app as unknown as FastifyInstance
+}

@@ -1,0 +1,302 @@
+/**
+ * Configuration: read once from the environment, validated, frozen (STYLE.md "Config").
+ * Every violation is collected so an operator fixes them all in one go; every message names
+ * the environment variable it is about (CONTRACT.md section 2).
+ */
+import path from 'node:path'
+
+export type TrustProxy = boolean | number | string[]
+export type RateLimitFailureMode = 'degrade' | 'open' | 'closed'
+
+export interface Config {
+  /** HTTP listener port (default 8080). */
+  httpPort: number
+  /** HTTPS listener port (default 8081), used only with sslCertPath/sslKeyPath. */
+  httpsPort: number
+  host: string
+  sslCertPath?: string
+  sslKeyPath?: string
+  /** Embedded database, generated secrets, outbox and chunk store live here (default ./data). */
+  dataDir: string
+  databaseUrl?: string
+  databasePoolMax: number
+  /** Statement timeout applied to every pooled PostgreSQL connection, ms. */
+  databaseStatementTimeoutMs: number
+  redisUrl?: string
+  /** Namespace for every key this gateway writes to Redis (default "lucid:"). */
+  stateKeyPrefix: string
+  /** Client-side deadline for a Redis command, ms. */
+  redisCommandTimeoutMs: number
+  jwtSecretKey?: string
+  /** Rotated-out HS256 secrets still accepted for verification until their tokens expire. */
+  jwtPreviousSecretKeys: string[]
+  /** How often each instance re-reads revocations and user changes from the database, ms. */
+  revocationPollMs: number
+  /** 32 bytes (64 hex chars or base64), encrypts secrets at rest. */
+  dataEncryptionKey?: Buffer
+  accessTokenTtlS: number
+  refreshTokenTtlS: number
+  refreshReuseGraceS: number
+  bootstrapSuperAdmins: string[]
+  smtpUrl?: string
+  mailFrom: string
+  magicLinkUrl?: string
+  publicUrl?: string
+  corsOrigins: string[] | '*'
+  /** Host header allow-list; ['*'] accepts any host so probes by pod IP work. */
+  allowedHosts: string[]
+  trustProxy: TrustProxy
+  bodyLimitBytes: number
+  logLevel: string
+  docsEnabled: boolean
+  keepAliveTimeoutMs: number
+  requestTimeoutMs: number
+  headersTimeoutMs: number
+  shutdownTimeoutMs: number
+  jobsEnabled: boolean
+  healthCacheMs: number
+  environment: string
+  rateLimit: {
+    enabled: boolean
+    public: number
+    authenticated: number
+    nodeOperator: number
+    admin: number
+    failureMode: RateLimitFailureMode
+  }
+  upstreams: {
+    blockchainCoreUrl: string
+    tronPaymentUrl: string
+    nodeServiceUrl: string
+    connectTimeoutMs: number
+    timeoutMs: number
+    blockchainCoreTimeoutMs: number
+    tronPaymentTimeoutMs: number
+    nodeServiceTimeoutMs: number
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Small typed readers that record a problem instead of throwing, so all are reported at once. */
+function readers(env: Env, problems: string[]) {
+  const raw = (name: string): string | undefined => {
+    const v = env[name]
+    return v === undefined || v.trim() === '' ? undefined : v.trim()
+  }
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const v = raw(name)
+    if (v === undefined) return def
+    if (!/^-?\d+$/.test(v)) {
+      problems.push(`${name} must be an integer, got "${v}"`)
+      return def
+    }
+    const n = Number(v)
+    if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max}, got ${n}`)
+    return n
+  }
+  const bool = (name: string, def: boolean): boolean => {
+    const v = raw(name)
+    if (v === undefined) return def
+    if (/^(true|1|yes|on)$/i.test(v)) return true
+    if (/^(false|0|no|off)$/i.test(v)) return false
+    problems.push(`${name} must be true or false, got "${v}"`)
+    return def
+  }
+  const list = (name: string, def: string[]): string[] => {
+    const v = raw(name)
+    if (v === undefined) return def
+    return v.split(',').map((s) => s.trim()).filter(Boolean)
+  }
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const v = raw(name)
+    if (v === undefined) return undefined
+    try {
+      const u = new URL(v)
+      if (!protocols.includes(u.protocol)) problems.push(`${name} must use ${protocols.join(' or ')}, got "${u.protocol}"`)
+    } catch {
+      problems.push(`${name} is not a valid URL`)
+    }
+    return v
+  }
+  return { raw, int, bool, list, url }
+}
+
+function parseTrustProxy(v: string | undefined, problems: string[]): TrustProxy {
+  if (v === undefined || /^(false|0|no|off)$/i.test(v)) return false
+  if (/^(true|yes|on)$/i.test(v)) return true
+  if (/^\d+$/.test(v)) return Number(v)
+  const parts = v.split(',').map((s) => s.trim()).filter(Boolean)
+  for (const p of parts) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p)) problems.push(`TRUST_PROXY entry "${p}" is not an IP address or CIDR`)
+  }
+  return parts
+}
+
+function parseKey(name: string, v: string | undefined, problems: string[]): Buffer | undefined {
+  if (v === undefined) return undefined
+  const buf = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64')
+  if (buf.length !== 32) {
+    problems.push(`${name} must be 32 bytes given as 64 hex characters or base64`)
+    return undefined
+  }
+  return buf
+}
+
+/**
+ * Build the configuration from an environment map. Throws ConfigError listing every problem.
+ * Secrets missing in embedded mode are filled in later by `ensureEmbeddedSecrets`.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = []
+  const r = readers(env, problems)
+
+  const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:'])
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'])
+  const jwtSecretKey = r.raw('JWT_SECRET_KEY')
+  if (jwtSecretKey !== undefined && jwtSecretKey.length < 32) {
+    problems.push('JWT_SECRET_KEY must be at least 32 characters')
+  }
+  const dataEncryptionKey = parseKey('DATA_ENCRYPTION_KEY', r.raw('DATA_ENCRYPTION_KEY'), problems)
+  if (databaseUrl !== undefined) {
+    // Several instances may share this database: a secret generated per instance would split them.
+    if (jwtSecretKey === undefined) problems.push('JWT_SECRET_KEY is required when DATABASE_URL is set')
+    if (r.raw('DATA_ENCRYPTION_KEY') === undefined) problems.push('DATA_ENCRYPTION_KEY is required when DATABASE_URL is set')
+  }
+
+  const cors = r.list('CORS_ORIGINS', [])
+  let corsOrigins: string[] | '*' = cors
+  if (cors.includes('*')) {
+    if (cors.length > 1) problems.push('CORS_ORIGINS must be "*" alone or a list of origins')
+    corsOrigins = '*'
+  } else {
+    for (const o of cors) {
+      try {
+        const u = new URL(o)
+        if (u.origin !== o) problems.push(`CORS_ORIGINS entry "${o}" must be an origin (scheme://host[:port]) without path`)
+      } catch {
+        problems.push(`CORS_ORIGINS entry "${o}" is not a valid origin`)
+      }
+    }
+  }
+
+  const bootstrap = r.list('BOOTSTRAP_SUPER_ADMINS', [])
+  for (const a of bootstrap) {
+    if (!/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(a)) problems.push(`BOOTSTRAP_SUPER_ADMINS entry "${a}" is not a TRON address`)
+  }
+
+  const failureMode = (r.raw('RATE_LIMIT_FAILURE_MODE') ?? 'degrade') as RateLimitFailureMode
+  if (!['degrade', 'open', 'closed'].includes(failureMode)) {
+    problems.push(`RATE_LIMIT_FAILURE_MODE must be degrade, open or closed, got "${failureMode}"`)
+  }
+
+  const logLevel = r.raw('LOG_LEVEL') ?? 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`)
+  }
+
+  const sslCertPath = r.raw('SSL_CERT_PATH')
+  const sslKeyPath = r.raw('SSL_KEY_PATH')
+  if ((sslCertPath === undefined) !== (sslKeyPath === undefined)) {
+    problems.push('SSL_CERT_PATH and SSL_KEY_PATH must be set together')
+  }
+
+  const keepAliveTimeoutMs = r.int('KEEP_ALIVE_TIMEOUT_MS', 72_000, 1_000, 600_000)
+  const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000)
+  const headersTimeoutMs = r.int('HEADERS_TIMEOUT_MS', 75_000, 1_000, 600_000)
+  if (headersTimeoutMs > requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS')
+
+  const config: Config = {
+    httpPort: r.int('HTTP_PORT', 8080, 0, 65535),
+    httpsPort: r.int('HTTPS_PORT', 8081, 0, 65535),
+    host: r.raw('HOST') ?? '0.0.0.0',
+    sslCertPath,
+    sslKeyPath,
+    dataDir: path.resolve(r.raw('DATA_DIR') ?? './data'),
+    databaseUrl,
+    databasePoolMax: r.int('DATABASE_POOL_MAX', 10, 1, 1000),
+    databaseStatementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    redisUrl,
+    stateKeyPrefix: r.raw('STATE_KEY_PREFIX') ?? 'lucid:',
+    redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 1, 60_000),
+    jwtSecretKey,
+    jwtPreviousSecretKeys: r.list('JWT_PREVIOUS_SECRET_KEYS', []),
+    revocationPollMs: r.int('REVOCATION_POLL_MS', 1_000, 50, 60_000),
+    dataEncryptionKey,
+    accessTokenTtlS: r.int('ACCESS_TOKEN_TTL_S', 900, 30, 86_400),
+    refreshTokenTtlS: r.int('REFRESH_TOKEN_TTL_S', 604_800, 60, 31_536_000),
+    refreshReuseGraceS: r.int('REFRESH_REUSE_GRACE_S', 0, 0, 60),
+    bootstrapSuperAdmins: bootstrap,
+    smtpUrl: r.url('SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: r.raw('MAIL_FROM') ?? 'Lucid <no-reply@lucid.local>',
+    magicLinkUrl: r.raw('MAGIC_LINK_URL'),
+    publicUrl: r.url('PUBLIC_URL', ['http:', 'https:']),
+    corsOrigins,
+    allowedHosts: r.list('ALLOWED_HOSTS', ['*']).map((h) => h.toLowerCase()),
+    trustProxy: parseTrustProxy(r.raw('TRUST_PROXY'), problems),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
+    logLevel,
+    docsEnabled: r.bool('DOCS_ENABLED', true),
+    keepAliveTimeoutMs,
+    requestTimeoutMs,
+    headersTimeoutMs,
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
+    jobsEnabled: r.bool('JOBS_ENABLED', true),
+    healthCacheMs: r.int('HEALTH_CACHE_MS', 2_000, 0, 60_000),
+    environment: r.raw('LUCID_ENV') ?? 'production',
+    rateLimit: {
+      enabled: r.bool('RATE_LIMIT_ENABLED', true),
+      public: r.int('RATE_LIMIT_PUBLIC', 100, 1, 10_000_000),
+      authenticated: r.int('RATE_LIMIT_AUTHENTICATED', 1_000, 1, 10_000_000),
+      nodeOperator: r.int('RATE_LIMIT_NODE_OPERATOR', 5_000, 1, 10_000_000),
+      admin: r.int('RATE_LIMIT_ADMIN', 10_000, 1, 10_000_000),
+      failureMode
+    },
+    upstreams: {
+      blockchainCoreUrl: r.raw('BLOCKCHAIN_CORE_URL') ?? 'http://lucid-blocks:8084',
+      tronPaymentUrl: r.raw('TRON_PAYMENT_URL') ?? 'http://tron-payment:8087',
+      nodeServiceUrl: r.raw('NODE_SERVICE_URL') ?? 'http://node-management:8095',
+      connectTimeoutMs: r.int('UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 1, 600_000),
+      timeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 30_000, 1, 3_600_000),
+      blockchainCoreTimeoutMs: r.int('BLOCKCHAIN_CORE_TIMEOUT_MS', 60_000, 1, 3_600_000),
+      tronPaymentTimeoutMs: r.int('TRON_PAYMENT_TIMEOUT_MS', 60_000, 1, 3_600_000),
+      nodeServiceTimeoutMs: r.int('NODE_SERVICE_TIMEOUT_MS', 30_000, 1, 3_600_000)
+    }
+  }
+  for (const [name, list] of [
+    ['BLOCKCHAIN_CORE_URL', config.upstreams.blockchainCoreUrl],
+    ['TRON_PAYMENT_URL', config.upstreams.tronPaymentUrl],
+    ['NODE_SERVICE_URL', config.upstreams.nodeServiceUrl]
+  ] as const) {
+    for (const u of list.split(',')) {
+      try {
+        const parsed = new URL(u.trim())
+        if (!['http:', 'https:'].includes(parsed.protocol)) problems.push(`${name} must use http: or https:`)
+      } catch {
+        problems.push(`${name} entry "${u}" is not a valid URL`)
+      }
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+/** Names of settings whose values must never be printed. */
+export const SECRET_SETTINGS = ['JWT_SECRET_KEY', 'DATA_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']
+
+export function freezeConfig(config: Config): Readonly<Config> {
+  const deepFreeze = (o: object): void => {
+    for (const v of Object.values(o)) if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Object.isFrozen(v)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  deepFreeze(config)
+  return config
+}

@@ -1,0 +1,166 @@
+/**
+ * Background jobs (issue 2, item 11): interval or 5-field cron jobs. Every instance ticks, but a
+ * scheduled run (a "slot": the scheduled time in ms) is claimed in the database with one
+ * conditional upsert, so exactly one instance runs it, and a lease keeps a slow run from
+ * overlapping the next. No Fastify import: the plugin in src/plugins/jobs.ts wires it in.
+ */
+import { randomUUID } from 'node:crypto'
+import { CronExpressionParser } from 'cron-parser'
+import type { Db } from '../data/db.js'
+
+export interface JobDefinition {
+  name: string
+  /** Run every `everyMs` milliseconds (slots aligned to the epoch). */
+  everyMs?: number
+  /** Or a 5-field cron expression, evaluated in UTC. */
+  cron?: string
+  /** Longest a run may hold the job before another instance may take a later slot, ms (default 10 min). */
+  leaseMs?: number
+  run(signal: AbortSignal): Promise<void>
+}
+
+export interface JobLogger {
+  info(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+export interface JobRunnerOptions {
+  db: Db
+  logger: JobLogger
+  instanceId?: string
+  now?: () => number
+  /** How often each instance looks for due slots, ms (default 1000). */
+  tickMs?: number
+  onResult?: (job: string, result: 'success' | 'failure' | 'skipped', durationS: number) => void
+}
+
+export interface JobRunner {
+  define(job: JobDefinition): void
+  start(): void
+  /** Stops scheduling, aborts running jobs' signals and waits for them to finish. */
+  stop(): Promise<void>
+  /** Runs one scheduling pass now (tests drive this with an injected clock). */
+  tick(): Promise<void>
+  /** Resolves when every run started so far has finished. */
+  idle(): Promise<void>
+  readonly jobs: readonly string[]
+}
+
+export function validateCron(expr: string): string | null {
+  if (expr.trim().split(/\s+/).length !== 5) return 'cron expression must have 5 fields (minute hour day month weekday)'
+  try {
+    CronExpressionParser.parse(expr, { tz: 'UTC' })
+    return null
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+/** The most recent scheduled time at or before `now`, in ms. */
+export function currentSlot(job: Pick<JobDefinition, 'everyMs' | 'cron'>, now: number): number {
+  if (job.everyMs !== undefined) return Math.floor(now / job.everyMs) * job.everyMs
+  const it = CronExpressionParser.parse(job.cron as string, { tz: 'UTC', currentDate: new Date(now + 1) })
+  return it.prev().getTime()
+}
+
+export function createJobRunner(opts: JobRunnerOptions): JobRunner {
+  const now = opts.now ?? Date.now
+  const instanceId = opts.instanceId ?? randomUUID()
+  const defs = new Map<string, JobDefinition & { lastSeenSlot: number }>()
+  const running = new Map<string, Promise<void>>()
+  const abort = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  let ticking = false
+
+  async function claim(job: JobDefinition, slot: number): Promise<boolean> {
+    const lease = job.leaseMs ?? 600_000
+    const { rows } = await opts.db.query(
+      `INSERT INTO job_runs (name, last_slot, locked_by, locked_until, last_started_at)
+       VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), to_timestamp($5 / 1000.0))
+       ON CONFLICT (name) DO UPDATE SET last_slot = EXCLUDED.last_slot, locked_by = EXCLUDED.locked_by,
+         locked_until = EXCLUDED.locked_until, last_started_at = EXCLUDED.last_started_at
+       WHERE job_runs.last_slot < EXCLUDED.last_slot
+         AND (job_runs.locked_until IS NULL OR job_runs.locked_until < EXCLUDED.last_started_at)
+       RETURNING name`,
+      [job.name, slot, instanceId, now() + lease, now()]
+    )
+    return rows.length === 1
+  }
+
+  async function execute(job: JobDefinition): Promise<void> {
+    const started = performance.now()
+    let error: string | null = null
+    try {
+      await job.run(abort.signal)
+    } catch (err) {
+      error = (err as Error).message ?? String(err)
+      opts.logger.error({ job: job.name, err }, 'background job failed')
+    }
+    const durationS = (performance.now() - started) / 1000
+    opts.onResult?.(job.name, error === null ? 'success' : 'failure', durationS)
+    await opts.db
+      .query(
+        `UPDATE job_runs SET locked_until = NULL, last_finished_at = now(), last_error = $2,
+           run_count = run_count + 1, failure_count = failure_count + $3
+         WHERE name = $1 AND locked_by = $4`,
+        [job.name, error, error === null ? 0 : 1, instanceId]
+      )
+      .catch((err) => opts.logger.error({ job: job.name, err }, 'could not record job result'))
+  }
+
+  async function tick(): Promise<void> {
+    if (ticking || abort.signal.aborted) return
+    ticking = true
+    try {
+      for (const job of defs.values()) {
+        const slot = currentSlot(job, now())
+        if (slot <= job.lastSeenSlot || running.has(job.name)) continue
+        let won = false
+        try {
+          won = await claim(job, slot)
+        } catch (err) {
+          opts.logger.error({ job: job.name, err }, 'could not claim job slot')
+          continue
+        }
+        job.lastSeenSlot = slot
+        if (!won) {
+          opts.onResult?.(job.name, 'skipped', 0)
+          continue
+        }
+        const p = execute(job).finally(() => running.delete(job.name))
+        running.set(job.name, p)
+      }
+    } finally {
+      ticking = false
+    }
+  }
+
+  return {
+    define(job) {
+      if ((job.everyMs === undefined) === (job.cron === undefined)) throw new Error(`job ${job.name}: give exactly one of everyMs or cron`)
+      if (job.cron !== undefined) {
+        const problem = validateCron(job.cron)
+        if (problem !== null) throw new Error(`job ${job.name}: ${problem}`)
+      }
+      // Slots already past at definition time are not run: a restart does not replay a backlog.
+      defs.set(job.name, { ...job, lastSeenSlot: currentSlot(job, now()) })
+    },
+    start() {
+      if (timer !== undefined) return
+      timer = setInterval(() => void tick(), opts.tickMs ?? 1_000)
+      timer.unref()
+    },
+    async stop() {
+      if (timer !== undefined) clearInterval(timer)
+      abort.abort()
+      await Promise.allSettled([...running.values()])
+    },
+    tick,
+    async idle() {
+      await Promise.allSettled([...running.values()])
+    },
+    get jobs() {
+      return [...defs.keys()]
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Authentication guard and role checks (CONTRACT.md section 4). Routes opt in with
+ * `onRequest: [app.authenticate]` (and `app.requireRole('admin')`), never by URL prefix.
+ * The role used for decisions is the user's current role from the database (through the identity
+ * cache), so a demotion, lock or deletion applies on the next request, not at token expiry.
+ */
+import { createHash } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
+import { LucidError } from '../errors.js'
+import { createTokenService, type Role, type TokenService } from '../crypto/tokens.js'
+import { createUsersRepository, type UsersRepository, type UserRow } from '../data/repositories/users.js'
+import { createAuthSessionsRepository, type AuthSessionsRepository } from '../data/repositories/auth-sessions.js'
+import { createApiKeysRepository, type ApiKeysRepository } from '../data/repositories/api-keys.js'
+import { createAuditRepository, type AuditEntry, type AuditRepository } from '../data/repositories/audit.js'
+import { createIdentityState, type IdentityState } from '../services/identity-state.js'
+
+export interface AuthUser {
+  id: string
+  role: Role
+  /** Login session id (`sid` claim); absent for API keys. */
+  sid?: string
+  apiKeyId?: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: TokenService
+    identity: IdentityState
+    repos: { users: UsersRepository; authSessions: AuthSessionsRepository; apiKeys: ApiKeysRepository; audit: AuditRepository }
+    authenticate: onRequestHookHandler
+    authenticateOptional: onRequestHookHandler
+    requireRole(min: Role): onRequestHookHandler
+    /** Appends an audit entry with the request's actor, ip and id; never fails the request. */
+    audit(request: FastifyRequest, entry: AuditEntry): Promise<void>
+  }
+  interface FastifyRequest {
+    user?: AuthUser
+  }
+}
+
+const RANK: Record<Role, number> = { user: 0, node_operator: 1, admin: 2, super_admin: 3 }
+export const roleAtLeast = (role: Role, min: Role) => RANK[role] >= RANK[min]
+export const lowerRole = (a: Role, b: Role): Role => (RANK[a] <= RANK[b] ? a : b)
+export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex')
+
+/** Why a user may not act right now, or null when they may. */
+export function userBlockReason(user: UserRow | null, now: number): LucidError | null {
+  if (user === null || user.status === 'deleted') return new LucidError('TOKEN_INVALID', 'Account no longer exists')
+  if (user.status === 'suspended') return new LucidError('AUTH_REQUIRED', 'Account is suspended')
+  if (user.locked_until !== null && user.locked_until.getTime() > now) {
+    return new LucidError('ACCOUNT_LOCKED', undefined, { details: { locked_until: user.locked_until.toISOString() } })
+  }
+  return null
+}
+
+async function authPlugin(app: FastifyInstance): Promise<void> {
+  const config = app.config
+  const repos = {
+    users: createUsersRepository(app.db),
+    authSessions: createAuthSessionsRepository(app.db),
+    apiKeys: createApiKeysRepository(app.db),
+    audit: createAuditRepository(app.db)
+  }
+  app.decorate('repos', repos)
+  app.decorate(
+    'tokens',
+    createTokenService({
+      secret: config.jwtSecretKey as string,
+      previousSecrets: config.jwtPreviousSecretKeys,
+      accessTtlS: config.accessTokenTtlS,
+      refreshTtlS: config.refreshTokenTtlS,
+      now: app.now
+    })
+  )
+  const identity = createIdentityState({
+    users: repos.users,
+    sessions: repos.authSessions,
+    stateStore: app.stateStore,
+    pollMs: config.revocationPollMs,
+    onError: (err) => app.log.warn({ err }, 'identity cache refresh failed')
+  })
+  app.decorate('identity', identity)
+  app.addHook('onReady', () => identity.start())
+  app.addHook('onClose', () => identity.stop())
+
+  async function resolve(request: FastifyRequest): Promise<AuthUser | null> {
+    const header = request.headers.authorization
+    const apiKey = request.headers['x-api-key']
+    if (typeof header === 'string' && header !== '') {
+      const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header)
+      if (m === null) throw new LucidError('TOKEN_INVALID', 'Authorization header must be "Bearer <token>"')
+      const claims = await app.tokens.verify(m[1], 'access')
+      if (await identity.sessionRevoked(claims.sid)) throw new LucidError('TOKEN_INVALID', 'Token has been revoked')
+      const user = await identity.user(claims.sub)
+      const blocked = userBlockReason(user, app.now())
+      if (blocked !== null) throw blocked
+      return { id: claims.sub, role: (user as UserRow).role, sid: claims.sid }
+    }
+    if (typeof apiKey === 'string' && apiKey !== '') {
+      const row = await repos.apiKeys.findByHash(hashApiKey(apiKey))
+      if (row === null || row.revoked_at !== null) throw new LucidError('TOKEN_INVALID', 'API key is invalid or revoked')
+      if (row.expires_at !== null && row.expires_at.getTime() <= app.now()) throw new LucidError('TOKEN_EXPIRED', 'API key has expired')
+      const user = await identity.user(row.user_id)
+      const blocked = userBlockReason(user, app.now())
+      if (blocked !== null) throw blocked
+      void repos.apiKeys.touch(row.key_id).catch(() => undefined)
+      // A key never carries more than its owner holds now.
+      return { id: row.user_id, role: lowerRole(row.role, (user as UserRow).role), apiKeyId: row.key_id }
+    }
+    return null
+  }
+
+  app.decorate('authenticate', async function (request: FastifyRequest, reply: FastifyReply) {
+    const user = await resolve(request)
+    if (user === null) {
+      reply.header('www-authenticate', 'Bearer realm="lucid"')
+      throw new LucidError('AUTH_REQUIRED')
+    }
+    request.user = user
+    request.userId = user.id
+  })
+  app.decorate('authenticateOptional', async function (request: FastifyRequest) {
+    try {
+      const user = await resolve(request)
+      if (user !== null) {
+        request.user = user
+        request.userId = user.id
+      }
+    } catch {
+      // Optional: a bad token on a public route is treated as anonymous.
+    }
+  })
+  app.decorate('requireRole', (min: Role) =>
+    async function (request: FastifyRequest) {
+      if (request.user === undefined) throw new LucidError('AUTH_REQUIRED')
+      if (!roleAtLeast(request.user.role, min)) throw new LucidError('FORBIDDEN', `Requires role ${min} or above`)
+    }
+  )
+  app.decorate('audit', async (request: FastifyRequest, entry: AuditEntry) => {
+    try {
+      await repos.audit.append({ actor_id: request.user?.id ?? null, actor_role: request.user?.role ?? null, ip: request.ip, request_id: request.id, ...entry })
+    } catch (err) {
+      request.log.error({ err, action: entry.action }, 'could not write audit entry')
+    }
+  })
+}
+
+export default fp(authPlugin, { name: 'lucid-auth', dependencies: ['lucid-infrastructure'] })

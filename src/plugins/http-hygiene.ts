@@ -1,0 +1,64 @@
+/**
+ * Request ids, trusted hosts and the security headers of CONTRACT.md section 5, on every
+ * response including errors and 404s (onSend runs for those too).
+ */
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { LucidError } from '../errors.js'
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
+
+/** Fastify `genReqId`: echo a well-formed X-Request-ID, otherwise make a new one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : crypto.randomUUID()
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'permissions-policy': 'geolocation=(), microphone=(), camera=(), payment=(), usb=()',
+  'cross-origin-resource-policy': 'same-site'
+}
+const API_CSP = "default-src 'none'; frame-ancestors 'none'"
+// The docs page loads its own scripts, styles and images; nothing from elsewhere.
+export const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+export interface HttpHygieneOptions {
+  allowedHosts: readonly string[]
+  docsPrefix: string
+}
+
+async function httpHygiene(app: FastifyInstance, opts: HttpHygieneOptions): Promise<void> {
+  const anyHost = opts.allowedHosts.includes('*')
+  const hosts = new Set(opts.allowedHosts)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    if (anyHost) return
+    const host = (request.hostname ?? '').toLowerCase()
+    const allowed = hosts.has(host) || [...hosts].some((h) => h.startsWith('*.') && host.endsWith(h.slice(1)))
+    if (!allowed) throw new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host } })
+  })
+
+  // While draining, each finished response closes its keep-alive connection, so shutdown does not
+  // wait for idle sockets to time out (KEEP_ALIVE_TIMEOUT_MS) after the last in-flight request.
+  let draining = false
+  app.addHook('preClose', async () => {
+    draining = true
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id)
+    if (draining) reply.header('connection', 'close')
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v)
+    if (!reply.hasHeader('content-security-policy')) {
+      const docs = request.url === opts.docsPrefix || request.url.startsWith(`${opts.docsPrefix}/`)
+      reply.header('content-security-policy', docs ? DOCS_CSP : API_CSP)
+    }
+    return payload
+  })
+}
+
+export default fp(httpHygiene, { name: 'lucid-http-hygiene' })

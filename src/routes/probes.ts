@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { withErrors } from '../schemas/common.js'
+import { LivenessSchema, ReadinessSchema } from './meta/schema.js'
+
+/** Kubernetes probes and the Prometheus scrape endpoint, outside /api/v1 and never limited. */
+export default async function probeRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const tags = ['probes']
+
+  app.get('/health', { config: { rateLimit: false }, schema: { tags, summary: 'Liveness: the process is up', response: withErrors({ 200: LivenessSchema }) } }, async () => ({
+    status: 'ok' as const,
+    timestamp: new Date().toISOString()
+  }))
+
+  app.get('/ready', { config: { rateLimit: false }, schema: { tags, summary: 'Readiness: the database answers', response: withErrors({ 200: ReadinessSchema, 503: ReadinessSchema }) } }, async (_request, reply) => {
+    const start = performance.now()
+    try {
+      const latency = await app.db.ping()
+      return { status: 'ready' as const, database: { status: 'healthy', latency_ms: Math.round(latency * 100) / 100 } }
+    } catch {
+      return reply.code(503).send({ status: 'not_ready' as const, database: { status: 'unhealthy', latency_ms: Math.round((performance.now() - start) * 100) / 100 } })
+    }
+  })
+
+  app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] } }, async (_request, reply) => {
+    reply.type(app.metrics.registry.contentType)
+    return app.metrics.registry.metrics()
+  })
+}

@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { freezeConfig, loadConfig, type Config } from '../../src/config.js'
+import { createTestDb, createTestStateStore, type TestDb, type TestStateStore } from './stores.js'
+
+export const TEST_JWT_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
+export const TEST_DATA_KEY = randomBytes(32).toString('hex')
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Readonly<Config>
+  testDb: TestDb
+  testStore: TestStateStore
+  dataDir: string
+  /** Builds another gateway instance on the same database and state store (multi-instance tests). */
+  sibling(env?: Record<string, string>): Promise<FastifyInstance>
+  close(): Promise<void>
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>
+  now?: () => number
+  db?: TestDb
+  store?: TestStateStore
+  /** Registers extra routes before the app is ready (framework-level tests). */
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>
+}
+
+export function testConfig(dataDir: string, env: Record<string, string> = {}): Readonly<Config> {
+  return freezeConfig(
+    loadConfig({
+      DATA_DIR: dataDir,
+      JWT_SECRET_KEY: TEST_JWT_SECRET,
+      DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      JOBS_ENABLED: 'false',
+      HEALTH_CACHE_MS: '0',
+      ...env
+    })
+  )
+}
+
+/**
+ * Builds the gateway on an isolated database (fresh PostgreSQL database when DATABASE_URL is set,
+ * in-memory PGlite otherwise) and an isolated state store (own Redis prefix or memory).
+ */
+export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'lucid-test-'))
+  const testDb = opts.db ?? (await createTestDb())
+  const testStore = opts.store ?? (await createTestStateStore())
+  const config = testConfig(dataDir, opts.env)
+  const siblings: FastifyInstance[] = []
+  const app = await buildApp(config, { db: testDb.db, stateStore: testStore.store, now: opts.now })
+  await opts.extraRoutes?.(app)
+  await app.ready()
+  return {
+    app,
+    config,
+    testDb,
+    testStore,
+    dataDir,
+    async sibling(env = {}) {
+      const s = await buildApp(testConfig(dataDir, { ...opts.env, ...env }), { db: testDb.db, stateStore: testStore.store, now: opts.now })
+      await s.ready()
+      siblings.push(s)
+      return s
+    },
+    async close() {
+      for (const s of siblings) await s.close()
+      await app.close()
+      if (opts.store === undefined) await testStore.close()
+      if (opts.db === undefined) await testDb.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }
+}
