@@ -1,0 +1,21 @@
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import type { Config } from '../config.js'
+import type { Db } from './db.js'
+import { createPgDb } from './pg-db.js'
+import { createPgliteDb } from './pglite-db.js'
+
+/** PostgreSQL when DATABASE_URL is set, else PGlite persisted under DATA_DIR/pglite. */
+export async function openDb(config: Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'databaseStatementTimeoutMs' | 'dataDir'>, onError?: (err: Error) => void): Promise<Db> {
+  if (config.databaseUrl !== undefined) {
+    return createPgDb({
+      connectionString: config.databaseUrl,
+      max: config.databasePoolMax,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+      onError
+    })
+  }
+  const dir = path.join(config.dataDir, 'pglite')
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  return createPgliteDb({ dataDir: dir })
+}

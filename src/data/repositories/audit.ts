@@ -1,0 +1,70 @@
+/**
+ * Append-only audit log with a SHA-256 hash chain: each entry's hash covers the previous entry's
+ * hash and the entry's canonical content, so an edited or deleted row breaks every later link.
+ */
+import { createHash } from 'node:crypto'
+import type { Db, Queryable } from '../db.js'
+
+export interface AuditEntry {
+  actor_id?: string | null
+  actor_role?: string | null
+  action: string
+  target_type?: string | null
+  target_id?: string | null
+  outcome?: 'success' | 'failure'
+  ip?: string | null
+  request_id?: string | null
+  details?: Record<string, unknown>
+}
+
+export const GENESIS_HASH = '0'.repeat(64)
+const AUDIT_LOCK_KEY = 7_245_002
+
+/** Canonical JSON: keys sorted at every level, so the hash does not depend on key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  const obj = value as Record<string, unknown>
+  return `{${Object.keys(obj).filter((k) => obj[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`
+}
+
+export function auditHash(prevHash: string, row: { audit_id: number; occurred_at: string; actor_id: string | null; actor_role: string | null; action: string; target_type: string | null; target_id: string | null; outcome: string; ip: string | null; request_id: string | null; details: unknown }): string {
+  return createHash('sha256').update(prevHash).update(canonicalJson(row)).digest('hex')
+}
+
+export function createAuditRepository(db: Db) {
+  async function appendIn(tx: Queryable, e: AuditEntry): Promise<void> {
+    // One writer at a time extends the chain; the lock is released with the transaction.
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY])
+    const prev = await tx.query<{ hash: string }>('SELECT hash FROM audit_log ORDER BY audit_id DESC LIMIT 1')
+    const prevHash = prev.rows[0]?.hash ?? GENESIS_HASH
+    const idRes = await tx.query<{ id: number; ts: string }>("SELECT nextval('audit_log_audit_id_seq') AS id, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS ts")
+    const row = {
+      audit_id: idRes.rows[0].id,
+      occurred_at: idRes.rows[0].ts,
+      actor_id: e.actor_id ?? null,
+      actor_role: e.actor_role ?? null,
+      action: e.action,
+      target_type: e.target_type ?? null,
+      target_id: e.target_id ?? null,
+      outcome: e.outcome ?? 'success',
+      ip: e.ip ?? null,
+      request_id: e.request_id ?? null,
+      details: e.details ?? {}
+    }
+    const hash = auditHash(prevHash, row)
+    await tx.query(
+      `INSERT INTO audit_log (audit_id, occurred_at, actor_id, actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash)
+       VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`,
+      [row.audit_id, row.occurred_at, row.actor_id, row.actor_role, row.action, row.target_type, row.target_id, row.outcome, row.ip, row.request_id, JSON.stringify(row.details), prevHash, hash]
+    )
+  }
+  return {
+    /** Appends in its own transaction (or inside `tx` when given, committing with the caller). */
+    async append(e: AuditEntry, tx?: Queryable): Promise<void> {
+      if (tx !== undefined) return appendIn(tx, e)
+      await db.transaction((t) => appendIn(t, e))
+    }
+  }
+}
+export type AuditRepository = ReturnType<typeof createAuditRepository>

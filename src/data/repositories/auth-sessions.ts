@@ -1,0 +1,67 @@
+import type { Queryable } from '../db.js'
+
+export interface AuthSessionRow {
+  session_id: string
+  user_id: string
+  method: 'wallet' | 'email'
+  refresh_jti: string
+  previous_refresh_jti: string | null
+  rotated_at: Date | null
+  ip: string | null
+  user_agent: string | null
+  created_at: Date
+  last_used_at: Date
+  expires_at: Date
+  revoked_at: Date | null
+  revoked_reason: string | null
+}
+
+export function createAuthSessionsRepository(db: Queryable) {
+  return {
+    async create(s: { session_id: string; user_id: string; method: 'wallet' | 'email'; refresh_jti: string; ip: string | null; user_agent: string | null; expires_at: Date }, q: Queryable = db): Promise<AuthSessionRow> {
+      const { rows } = await q.query<AuthSessionRow>(
+        `INSERT INTO auth_sessions (session_id, user_id, method, refresh_jti, ip, user_agent, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [s.session_id, s.user_id, s.method, s.refresh_jti, s.ip, s.user_agent, s.expires_at]
+      )
+      return rows[0]
+    },
+    async findById(id: string, q: Queryable = db): Promise<AuthSessionRow | null> {
+      const { rows } = await q.query<AuthSessionRow>('SELECT * FROM auth_sessions WHERE session_id = $1', [id])
+      return rows[0] ?? null
+    },
+    /**
+     * Rotation as a compare-and-swap on the current refresh jti: of two concurrent refreshes with
+     * the same token exactly one succeeds; the other sees a reused token.
+     */
+    async rotate(id: string, fromJti: string, toJti: string, expiresAt: Date): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `UPDATE auth_sessions SET previous_refresh_jti = refresh_jti, refresh_jti = $3, rotated_at = now(), last_used_at = now(), expires_at = $4
+         WHERE session_id = $1 AND refresh_jti = $2 AND revoked_at IS NULL`,
+        [id, fromJti, toJti, expiresAt]
+      )
+      return rowCount === 1
+    },
+    async touch(id: string): Promise<void> {
+      await db.query('UPDATE auth_sessions SET last_used_at = now() WHERE session_id = $1', [id])
+    },
+    async revoke(id: string, reason: string, q: Queryable = db): Promise<boolean> {
+      const { rowCount } = await q.query('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE session_id = $1 AND revoked_at IS NULL', [id, reason])
+      return rowCount === 1
+    },
+    async revokeAllForUser(userId: string, reason: string, q: Queryable = db): Promise<string[]> {
+      const { rows } = await q.query<{ session_id: string }>('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING session_id', [userId, reason])
+      return rows.map((r) => r.session_id)
+    },
+    async listActiveForUser(userId: string): Promise<AuthSessionRow[]> {
+      const { rows } = await db.query<AuthSessionRow>('SELECT * FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC', [userId])
+      return rows
+    },
+    /** Sessions revoked since `since` (database clock), for the revocation cache refresh. */
+    async revokedSince(since: Date): Promise<{ ids: string[]; now: Date }> {
+      const { rows } = await db.query<{ session_id: string | null; now: Date }>('SELECT s.session_id, n.now FROM (SELECT now() AS now) n LEFT JOIN auth_sessions s ON s.revoked_at >= $1', [since])
+      return { ids: rows.filter((r) => r.session_id !== null).map((r) => r.session_id as string), now: rows[0].now }
+    }
+  }
+}
+export type AuthSessionsRepository = ReturnType<typeof createAuthSessionsRepository>
