@@ -21,6 +21,8 @@ import auth from './plugins/auth.js'
 import docs from './plugins/docs.js'
 import probeRoutes from './routes/probes.js'
 import metaRoutes from './routes/meta/index.js'
+import authRoutes, { authServicePlugin } from './routes/auth/index.js'
+import userRoutes from './routes/users/index.js'
 
 export interface BuildOptions {
   /** Use this database instead of opening one from config (the caller closes it). */
@@ -83,10 +85,13 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
 
   // Tier 2 — shared services.
   await app.register(auth)
+  await app.register(authServicePlugin)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)
   await app.register(metaRoutes, { prefix: '/api/v1/meta' })
+  await app.register(authRoutes, { prefix: '/api/v1/auth' })
+  await app.register(userRoutes, { prefix: '/api/v1/users' })
 
   return app as unknown as FastifyInstance
 }

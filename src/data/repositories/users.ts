@@ -11,7 +11,8 @@ export interface UserRow {
   email: string | null
   tron_address: string | null
   wallet_type: WalletType | null
-  display_name: string | null
+  first_name: string | null
+  last_name: string | null
   role: Role
   status: UserStatus
   totp_secret_enc: string | null
@@ -36,7 +37,8 @@ export interface UserListFilter {
 
 export interface UserUpdate {
   username?: string | null
-  display_name?: string | null
+  first_name?: string | null
+  last_name?: string | null
   metadata?: Record<string, unknown>
   email?: string
   tron_address?: string
@@ -45,7 +47,7 @@ export interface UserUpdate {
   status?: UserStatus
 }
 
-const UPDATABLE = ['username', 'display_name', 'metadata', 'email', 'tron_address', 'wallet_type', 'role', 'status'] as const
+const UPDATABLE = ['username', 'first_name', 'last_name', 'metadata', 'email', 'tron_address', 'wallet_type', 'role', 'status'] as const
 
 export function createUsersRepository(db: Queryable) {
   return {
@@ -81,7 +83,7 @@ export function createUsersRepository(db: Queryable) {
       if (f.status !== undefined) where.push(`status = $${params.push(f.status)}`)
       if (f.q !== undefined && f.q !== '') {
         const i = params.push(`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
-        where.push(`(username ILIKE $${i} OR email ILIKE $${i} OR tron_address ILIKE $${i} OR display_name ILIKE $${i})`)
+        where.push(`(username ILIKE $${i} OR email ILIKE $${i} OR tron_address ILIKE $${i} OR first_name ILIKE $${i} OR last_name ILIKE $${i})`)
       }
       const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
       const total = await db.query<{ n: number }>(`SELECT count(*) AS n FROM users ${clause}`, params)

@@ -1,0 +1,64 @@
+import { Type } from '@sinclair/typebox'
+import { EmailSchema, TronAddressSchema, UserSchema, WalletTypeSchema } from '../users/schema.js'
+
+const TotpCode = Type.String({ pattern: '^[0-9]{6}$' })
+
+export const ChallengeRequestSchema = Type.Object({ tron_address: TronAddressSchema }, { additionalProperties: false })
+export const ChallengeResponseSchema = Type.Object({
+  nonce: Type.String(),
+  message: Type.String({ description: 'sign exactly this text with TIP-191 (TronWeb signMessageV2)' }),
+  expires_at: Type.String({ format: 'date-time' })
+})
+
+export const WalletLoginSchema = Type.Object(
+  {
+    tron_address: TronAddressSchema,
+    signature: Type.String({ maxLength: 200, description: '65-byte r‖s‖v hex, 0x optional, v 27/28 or 0/1' }),
+    nonce: Type.String({ maxLength: 128 }),
+    wallet_type: Type.Optional(WalletTypeSchema),
+    totp_code: Type.Optional(TotpCode)
+  },
+  { additionalProperties: false }
+)
+export const EmailLoginSchema = Type.Object({ email: EmailSchema }, { additionalProperties: false })
+export const LoginRequestSchema = Type.Union([WalletLoginSchema, EmailLoginSchema])
+export const MagicLinkSentSchema = Type.Object({ message: Type.String(), expires_in: Type.Integer({ description: 'seconds' }) })
+
+export const VerifyRequestSchema = Type.Union([
+  Type.Object({ email: EmailSchema, code: Type.String({ pattern: '^[0-9]{6}$' }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false }),
+  Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false })
+])
+
+export const AuthResponseSchema = Type.Object({
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  user: UserSchema
+})
+export const RefreshRequestSchema = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false })
+export const LogoutRequestSchema = Type.Object({ logout_all_sessions: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false })
+export const MessageSchema = Type.Object({ message: Type.String() })
+
+export const LoginSessionSchema = Type.Object({
+  session_id: Type.String({ format: 'uuid' }),
+  method: Type.String(),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.String({ format: 'date-time' }),
+  current: Type.Boolean()
+})
+export const LoginSessionListSchema = Type.Object({ sessions: Type.Array(LoginSessionSchema) })
+export const SessionParamsSchema = Type.Object({ session_id: Type.String({ format: 'uuid' }) })
+export const AuthStatusSchema = Type.Object({
+  authenticated: Type.Literal(true),
+  user: UserSchema,
+  session_id: Type.Union([Type.String(), Type.Null()]),
+  token_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+})
+
+export const TotpSetupSchema = Type.Object({ secret: Type.String(), otpauth_uri: Type.String(), qr_svg: Type.String() })
+export const TotpCodeSchema = Type.Object({ code: TotpCode }, { additionalProperties: false })
+export const MagicQuerySchema = Type.Object({ token: Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' }) })

@@ -1,0 +1,171 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { LucidError } from '../../errors.js'
+import { pagination, withErrors } from '../../schemas/common.js'
+import { roleAtLeast, hashApiKey } from '../../plugins/auth.js'
+import type { UserRow, UserUpdate } from '../../data/repositories/users.js'
+import type { ApiKeyRow } from '../../data/repositories/api-keys.js'
+import type { Role } from '../../crypto/tokens.js'
+import { isTronAddress } from '../../crypto/tron.js'
+import { clientInfo } from '../auth/index.js'
+import { ChallengeResponseSchema, MagicLinkSentSchema } from '../auth/schema.js'
+import {
+  AdminUpdateUserSchema, ApiKeyCreateSchema, ApiKeyCreatedSchema, ApiKeyParamsSchema, ApiKeySchema, LinkEmailSchema, LinkWalletSchema,
+  RoleChangeSchema, UpdateMeSchema, UserIdParamsSchema, UserListQuerySchema, UserListSchema, UserSchema, toUser, TronAddressSchema
+} from './schema.js'
+
+const MAX_API_KEYS = 20
+
+const toApiKey = (k: ApiKeyRow) => ({
+  key_id: k.key_id,
+  name: k.name,
+  prefix: k.prefix,
+  role: k.role,
+  created_at: k.created_at.toISOString(),
+  expires_at: k.expires_at?.toISOString() ?? null,
+  last_used_at: k.last_used_at?.toISOString() ?? null
+})
+
+/** Unique-index violations on username/email/address become 409/4002. */
+function conflictToError(err: unknown): never {
+  if ((err as { code?: string }).code === '23505') {
+    const c = String((err as { constraint?: string; message?: string }).constraint ?? (err as Error).message)
+    const field = c.includes('username') ? 'username' : c.includes('email') ? 'email' : c.includes('tron') ? 'tron_address' : 'value'
+    throw new LucidError('ALREADY_EXISTS', `That ${field} is already taken`, { details: { field } })
+  }
+  throw err
+}
+
+export default async function userRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const tags = ['users']
+  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
+  const authed = { onRequest: [app.authenticate], security }
+  const adminOnly = { onRequest: [app.authenticate, app.requireRole('admin')], security }
+
+  const isAdmin = (request: FastifyRequest) => roleAtLeast(request.user!.role, 'admin')
+  /** Self or admin; anyone else gets 404 so ids cannot be probed (CONTRACT.md section 3). */
+  async function visibleUser(request: FastifyRequest, id: string): Promise<UserRow> {
+    const user = id === request.user!.id || isAdmin(request) ? await app.repos.users.findById(id) : null
+    if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
+    return user
+  }
+  async function update(request: FastifyRequest, id: string, patch: UserUpdate, action: string): Promise<UserRow> {
+    const user = await app.repos.users.update(id, patch).catch(conflictToError)
+    if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
+    await app.identity.userChanged(id)
+    await app.audit(request, { action, target_type: 'user', target_id: id, details: { fields: Object.keys(patch) } })
+    return user
+  }
+  /** An admin may manage users below admin; only a super_admin manages admins. */
+  function assertMayManage(request: FastifyRequest, target: UserRow): void {
+    if (target.user_id !== request.user!.id && roleAtLeast(target.role, 'admin') && request.user!.role !== 'super_admin') {
+      throw new LucidError('FORBIDDEN', 'Only a super_admin can manage admin accounts')
+    }
+  }
+
+  app.get('/me', { ...authed, schema: { tags, summary: 'My profile', response: withErrors({ 200: UserSchema }) } }, async (request) => toUser(await visibleUser(request, request.user!.id)))
+
+  app.put('/me', { ...authed, schema: { tags, summary: 'Update my profile (email and address change only through proof)', body: UpdateMeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
+    toUser(await update(request, request.user!.id, request.body, 'user.updated'))
+  )
+
+  app.post('/me/wallet/challenge', { ...authed, schema: { tags, summary: 'Challenge to sign for linking a TRON address', body: Type.Object({ tron_address: TronAddressSchema }, { additionalProperties: false }), response: withErrors({ 200: ChallengeResponseSchema }) } }, async (request) => {
+    if (!isTronAddress(request.body.tron_address)) throw new LucidError('INVALID_REQUEST', 'tron_address is not a valid TRON address', { details: { validation_errors: [{ field: 'tron_address', message: 'invalid checksum or version' }] } })
+    return app.authService.challenge(request.body.tron_address, 'link')
+  })
+
+  app.post('/me/wallet', { ...authed, schema: { tags, summary: 'Link a TRON address proven by a signed link challenge', body: LinkWalletSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
+    toUser(await app.authService.linkWallet(request.user!.id, request.body, clientInfo(request)).catch(conflictToError))
+  )
+
+  app.post('/me/email', { ...authed, schema: { tags, summary: 'Link an email: sends a magic link that completes it', body: LinkEmailSchema, response: withErrors({ 200: MagicLinkSentSchema }) } }, async (request) => {
+    const other = await app.repos.users.findByEmail(request.body.email)
+    if (other !== null && other.user_id !== request.user!.id) throw new LucidError('ALREADY_EXISTS', 'Email is already used by another account')
+    return app.authService.sendEmailCode(request.body.email, 'link', clientInfo(request), request.user!.id)
+  })
+
+  app.get('/me/api-keys', { ...authed, schema: { tags, summary: 'My API keys (never the secret)', response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) }) } }, async (request) => ({
+    api_keys: (await app.repos.apiKeys.listForUser(request.user!.id)).map(toApiKey)
+  }))
+
+  app.post('/me/api-keys', { ...authed, schema: { tags, summary: 'Create an API key (shown once), role no higher than mine', body: ApiKeyCreateSchema, response: withErrors({ 201: ApiKeyCreatedSchema }) } }, async (request, reply) => {
+    const role: Role = request.body.role ?? request.user!.role
+    if (!roleAtLeast(request.user!.role, role)) throw new LucidError('FORBIDDEN', 'An API key cannot have a higher role than its owner')
+    if ((await app.repos.apiKeys.countActive(request.user!.id)) >= MAX_API_KEYS) throw new LucidError('INVALID_REQUEST', `At most ${MAX_API_KEYS} active API keys`, { status: 409 })
+    const secret = `lucid_${randomBytes(32).toString('base64url')}`
+    const row = await app.repos.apiKeys.create({
+      key_id: randomUUID(),
+      user_id: request.user!.id,
+      name: request.body.name,
+      prefix: secret.slice(0, 12),
+      key_hash: hashApiKey(secret),
+      role,
+      expires_at: request.body.expires_in_days !== undefined ? new Date(app.now() + request.body.expires_in_days * 86_400_000) : null
+    })
+    await app.audit(request, { action: 'auth.api_key_created', target_type: 'api_key', target_id: row.key_id, details: { role, name: row.name } })
+    return reply.code(201).send({ ...toApiKey(row), key: secret })
+  })
+
+  app.delete('/me/api-keys/:key_id', { ...authed, schema: { tags, summary: 'Revoke one of my API keys', params: ApiKeyParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    if (!(await app.repos.apiKeys.revoke(request.user!.id, request.params.key_id))) throw new LucidError('NOT_FOUND', 'API key not found')
+    await app.audit(request, { action: 'auth.api_key_revoked', target_type: 'api_key', target_id: request.params.key_id })
+    return reply.code(204).send(null)
+  })
+
+  app.get('/', { ...adminOnly, schema: { tags, summary: 'List users (admin)', querystring: UserListQuerySchema, response: withErrors({ 200: UserListSchema }) } }, async (request) => {
+    const { page, limit, role, status, q } = request.query
+    const { rows, total } = await app.repos.users.list({ page, limit, role, status, q })
+    return { users: rows.map(toUser), pagination: pagination(page, limit, total) }
+  })
+
+  app.get('/:user_id', { ...authed, schema: { tags, summary: 'A user (self or admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => toUser(await visibleUser(request, request.params.user_id)))
+
+  app.put('/:user_id', { ...adminOnly, schema: { tags, summary: 'Update a user, suspend or reactivate (admin)', params: UserIdParamsSchema, body: AdminUpdateUserSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
+    const target = await visibleUser(request, request.params.user_id)
+    assertMayManage(request, target)
+    const user = await update(request, target.user_id, request.body, 'user.admin_updated')
+    if (request.body.status === 'suspended') await revokeEverything(request, target.user_id, 'suspended')
+    return toUser(user)
+  })
+
+  app.patch('/:user_id/role', { ...adminOnly, schema: { tags, summary: 'Change a role (admin; only a super_admin grants admin or super_admin)', params: UserIdParamsSchema, body: RoleChangeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
+    const target = await visibleUser(request, request.params.user_id)
+    assertMayManage(request, target)
+    if (roleAtLeast(request.body.role, 'admin') && request.user!.role !== 'super_admin') throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
+    const user = await update(request, target.user_id, { role: request.body.role }, 'user.role_changed')
+    await app.audit(request, { action: 'user.role_changed', target_type: 'user', target_id: target.user_id, details: { from: target.role, to: request.body.role } })
+    return toUser(user)
+  })
+
+  app.delete('/:user_id', { ...authed, schema: { tags, summary: 'Soft-delete a user (self or admin); revokes every session and key', params: UserIdParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    const target = await visibleUser(request, request.params.user_id)
+    assertMayManage(request, target)
+    await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')
+    await revokeEverything(request, target.user_id, 'user_deleted')
+    return reply.code(204).send(null)
+  })
+
+  app.post('/:user_id/restore', { ...adminOnly, schema: { tags, summary: 'Restore a soft-deleted or suspended user (admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
+    const target = await visibleUser(request, request.params.user_id)
+    assertMayManage(request, target)
+    return toUser(await update(request, target.user_id, { status: 'active' }, 'user.restored'))
+  })
+
+  app.post('/:user_id/unlock', { ...adminOnly, schema: { tags, summary: 'Clear a TOTP lockout (admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
+    const target = await visibleUser(request, request.params.user_id)
+    const user = (await app.repos.users.unlock(target.user_id)) as UserRow
+    await app.identity.userChanged(target.user_id)
+    await app.audit(request, { action: 'user.unlocked', target_type: 'user', target_id: target.user_id })
+    return toUser(user)
+  })
+
+  async function revokeEverything(request: FastifyRequest, userId: string, reason: string): Promise<void> {
+    const ids = await app.repos.authSessions.revokeAllForUser(userId, reason)
+    await app.repos.apiKeys.revokeAllForUser(userId)
+    for (const id of ids) await app.identity.sessionChanged(id)
+    await app.audit(request, { action: 'auth.sessions_revoked', target_type: 'user', target_id: userId, details: { reason, sessions: ids.length } })
+  }
+}
