@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import { withErrors } from '../schemas/common.js'
 import { LivenessSchema, ReadinessSchema } from './meta/schema.js'
 
@@ -23,7 +24,7 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     }
   })
 
-  app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] } }, async (_request, reply) => {
+  app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: withErrors({ 200: Type.String() }) } }, async (_request, reply) => {
     reply.type(app.metrics.registry.contentType)
     return app.metrics.registry.metrics()
   })

@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { freezeConfig, loadConfig, type Config } from '../../src/config.js'
+import { createPgDb } from '../../src/data/pg-db.js'
+import { createRedisStateStore } from '../../src/stores/redis-state-store.js'
 import { createTestDb, createTestStateStore, type TestDb, type TestStateStore } from './stores.js'
 
 export const TEST_JWT_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
@@ -64,7 +66,14 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     testStore,
     dataDir,
     async sibling(env = {}) {
-      const s = await buildApp(testConfig(dataDir, { ...opts.env, ...env }), { db: testDb.db, stateStore: testStore.store, now: opts.now })
+      // Its own connection pool and Redis connection, like another process would have.
+      const db = testDb.url !== undefined ? createPgDb({ connectionString: testDb.url, max: 3 }) : testDb.db
+      const store = testStore.prefix !== undefined ? await createRedisStateStore({ url: process.env.REDIS_URL as string, prefix: testStore.prefix, commandTimeoutMs: 2_000 }) : testStore.store
+      const s = await buildApp(testConfig(dataDir, { ...opts.env, ...env }), { db, stateStore: store, now: opts.now })
+      s.addHook('onClose', async () => {
+        if (db !== testDb.db) await db.close()
+        if (store !== testStore.store) await store.close()
+      })
       await s.ready()
       siblings.push(s)
       return s

@@ -123,7 +123,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
     return tokensBody(await service.verifyEmail(b, clientInfo(request)))
   })
 
-  app.get('/magic', { schema: { tags, summary: 'Magic-link landing page: a button that completes the login (mail scanners cannot)', querystring: MagicQuerySchema, produces: ['text/html'] } }, async (request, reply) => {
+  app.get('/magic', { schema: { tags, summary: 'Magic-link landing page: a button that completes the login (mail scanners cannot)', querystring: MagicQuerySchema, produces: ['text/html'], response: withErrors({ 200: Type.String({ description: 'HTML page' }) }) } }, async (request, reply) => {
     reply.header('content-security-policy', MAGIC_PAGE_CSP).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').type('text/html; charset=utf-8')
     return magicPage(request.query.token)
   })

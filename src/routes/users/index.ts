@@ -52,11 +52,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     return user
   }
-  async function update(request: FastifyRequest, id: string, patch: UserUpdate, action: string): Promise<UserRow> {
+  async function update(request: FastifyRequest, id: string, patch: UserUpdate, action: string, details: Record<string, unknown> = { fields: Object.keys(patch) }): Promise<UserRow> {
     const user = await app.repos.users.update(id, patch).catch(conflictToError)
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     await app.identity.userChanged(id)
-    await app.audit(request, { action, target_type: 'user', target_id: id, details: { fields: Object.keys(patch) } })
+    await app.audit(request, { action, target_type: 'user', target_id: id, details })
     return user
   }
   /** An admin may manage users below admin; only a super_admin manages admins. */
@@ -135,8 +135,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     const target = await visibleUser(request, request.params.user_id)
     assertMayManage(request, target)
     if (roleAtLeast(request.body.role, 'admin') && request.user!.role !== 'super_admin') throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
-    const user = await update(request, target.user_id, { role: request.body.role }, 'user.role_changed')
-    await app.audit(request, { action: 'user.role_changed', target_type: 'user', target_id: target.user_id, details: { from: target.role, to: request.body.role } })
+    const user = await update(request, target.user_id, { role: request.body.role }, 'user.role_changed', { from: target.role, to: request.body.role })
     return toUser(user)
   })
 
