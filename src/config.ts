@@ -30,6 +30,14 @@ export interface Config {
   jwtSecretKey?: string
   /** Rotated-out HS256 secrets still accepted for verification until their tokens expire. */
   jwtPreviousSecretKeys: string[]
+  /** HS256 (default) or EdDSA for access/refresh tokens. */
+  jwtAlgorithm: 'HS256' | 'EdDSA'
+  /** Ed25519 private key (PEM or path) for EdDSA tokens. */
+  jwtSigningKey?: string
+  /** Previous Ed25519 public keys (PEM paths) still accepted for verification. */
+  jwtPreviousPublicKeys: string[]
+  /** Ed25519 private key (PEM or path) for X-Lucid-Identity; derived from DATA_ENCRYPTION_KEY when unset. */
+  identitySigningKey?: string
   /** How often each instance re-reads revocations and user changes from the database, ms. */
   revocationPollMs: number
   /** 32 bytes (64 hex chars or base64), encrypts secrets at rest. */
@@ -197,6 +205,10 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`RATE_LIMIT_FAILURE_MODE must be degrade, open or closed, got "${failureMode}"`)
   }
 
+  const jwtAlgorithm = (r.raw('JWT_ALGORITHM') ?? 'HS256') as 'HS256' | 'EdDSA'
+  if (jwtAlgorithm !== 'HS256' && jwtAlgorithm !== 'EdDSA') problems.push(`JWT_ALGORITHM must be HS256 or EdDSA, got "${jwtAlgorithm}"`)
+  if (jwtAlgorithm === 'EdDSA' && r.raw('JWT_SIGNING_KEY') === undefined) problems.push('JWT_SIGNING_KEY (an Ed25519 private key, PEM or path) is required when JWT_ALGORITHM=EdDSA')
+
   const logLevel = r.raw('LOG_LEVEL') ?? 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`)
@@ -228,6 +240,10 @@ export function loadConfig(env: Env = process.env): Config {
     redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 1, 60_000),
     jwtSecretKey,
     jwtPreviousSecretKeys: r.list('JWT_PREVIOUS_SECRET_KEYS', []),
+    jwtAlgorithm,
+    jwtSigningKey: r.raw('JWT_SIGNING_KEY'),
+    jwtPreviousPublicKeys: r.list('JWT_PREVIOUS_PUBLIC_KEYS', []),
+    identitySigningKey: r.raw('IDENTITY_SIGNING_KEY'),
     revocationPollMs: r.int('REVOCATION_POLL_MS', 1_000, 50, 60_000),
     dataEncryptionKey,
     accessTokenTtlS: r.int('ACCESS_TOKEN_TTL_S', 900, 30, 86_400),
@@ -290,7 +306,7 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /** Names of settings whose values must never be printed. */
-export const SECRET_SETTINGS = ['JWT_SECRET_KEY', 'DATA_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']
+export const SECRET_SETTINGS = ['JWT_SECRET_KEY', 'JWT_PREVIOUS_SECRET_KEYS', 'JWT_SIGNING_KEY', 'IDENTITY_SIGNING_KEY', 'DATA_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']
 
 export function freezeConfig(config: Config): Readonly<Config> {
   const deepFreeze = (o: object): void => {

@@ -1,10 +1,11 @@
 /**
  * Access and refresh JWTs (CONTRACT.md section 4) with jose: HS256 over the UTF-8 bytes of
- * JWT_SECRET_KEY, a `kid` naming the key so a rotated-out key keeps verifying its tokens until
+ * JWT_SECRET_KEY (or EdDSA with a configured Ed25519 key), a `kid` naming the key so a rotated-out key keeps verifying its tokens until
  * they expire, and strict checks (algorithm pinned, iss/aud, type, nbf/exp on the injected clock).
  */
 import { createHash, createSecretKey, randomUUID, type KeyObject } from 'node:crypto'
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose'
+import type { SigningKey } from './keys.js'
 import { LucidError } from '../errors.js'
 
 export const TOKEN_ISSUER = 'lucid-api-gateway'
@@ -36,6 +37,8 @@ export interface TokenServiceOptions {
   secret: string
   /** Secrets rotated out, still accepted for verification (JWT_PREVIOUS_SECRET_KEYS). */
   previousSecrets?: string[]
+  /** With JWT_ALGORITHM=EdDSA: the Ed25519 signing key and previous public keys still verified. */
+  eddsa?: { current: SigningKey; previous: { kid: string; publicKey: KeyObject }[] }
   accessTtlS: number
   refreshTtlS: number
   now?: () => number
@@ -53,14 +56,20 @@ const kidOf = (secret: string) => createHash('sha256').update(secret, 'utf8').di
 
 export function createTokenService(opts: TokenServiceOptions): TokenService {
   const now = opts.now ?? Date.now
-  const current = { kid: kidOf(opts.secret), key: createSecretKey(Buffer.from(opts.secret, 'utf8')) }
-  const keys = new Map<string, KeyObject>([[current.kid, current.key]])
-  for (const s of opts.previousSecrets ?? []) keys.set(kidOf(s), createSecretKey(Buffer.from(s, 'utf8')))
+  const alg = opts.eddsa !== undefined ? 'EdDSA' : 'HS256'
+  const current =
+    opts.eddsa !== undefined
+      ? { kid: opts.eddsa.current.kid, key: opts.eddsa.current.privateKey, verify: opts.eddsa.current.publicKey }
+      : { kid: kidOf(opts.secret), key: createSecretKey(Buffer.from(opts.secret, 'utf8')), verify: undefined as KeyObject | undefined }
+  const currentVerify = current.verify ?? current.key
+  const keys = new Map<string, KeyObject>([[current.kid, currentVerify]])
+  if (opts.eddsa !== undefined) for (const p of opts.eddsa.previous) keys.set(p.kid, p.publicKey)
+  else for (const s of opts.previousSecrets ?? []) keys.set(kidOf(s), createSecretKey(Buffer.from(s, 'utf8')))
 
   async function sign(claims: { sub: string; role: Role; type: TokenType; sid: string; jti: string }, ttlS: number): Promise<string> {
     const iat = Math.floor(now() / 1000)
     return new SignJWT({ role: claims.role, type: claims.type, sid: claims.sid })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: current.kid })
+      .setProtectedHeader({ alg, typ: 'JWT', kid: current.kid })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
       .setSubject(claims.sub)
@@ -89,11 +98,11 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
           token,
           (header) => {
             // A token without kid is checked against the current key (CONTRACT.md section 2).
-            const key = header.kid === undefined ? current.key : keys.get(header.kid)
+            const key = header.kid === undefined ? currentVerify : keys.get(header.kid)
             if (key === undefined) throw new LucidError(invalid, 'Token signed with an unknown key')
             return key
           },
-          { algorithms: ['HS256'], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, currentDate: new Date(now()), requiredClaims: ['sub', 'jti', 'iat', 'exp'] }
+          { algorithms: [alg], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, currentDate: new Date(now()), requiredClaims: ['sub', 'jti', 'iat', 'exp'] }
         )
         payload = res.payload as Record<string, unknown>
       } catch (err) {

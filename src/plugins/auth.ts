@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { LucidError } from '../errors.js'
-import { createTokenService, type Role, type TokenService } from '../crypto/tokens.js'
+import { createTokenService, type Role, type TokenService, type TokenServiceOptions } from '../crypto/tokens.js'
+import { identityKey, loadPublicKey, loadSigningKey, toJwk, type PublicJwk, type SigningKey } from '../crypto/keys.js'
 import { createUsersRepository, type UsersRepository, type UserRow } from '../data/repositories/users.js'
 import { createAuthSessionsRepository, type AuthSessionsRepository } from '../data/repositories/auth-sessions.js'
 import { createApiKeysRepository, type ApiKeysRepository } from '../data/repositories/api-keys.js'
@@ -27,6 +28,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService
     identity: IdentityState
+    /** Ed25519 key that signs X-Lucid-Identity for upstreams. */
+    identityKey: SigningKey
+    /** The public keys published at /.well-known/jwks.json. */
+    jwks(): { keys: PublicJwk[] }
     repos: { users: UsersRepository; authSessions: AuthSessionsRepository; apiKeys: ApiKeysRepository; audit: AuditRepository }
     authenticate: onRequestHookHandler
     authenticateOptional: onRequestHookHandler
@@ -63,26 +68,48 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     audit: createAuditRepository(app.db)
   }
   app.decorate('repos', repos)
+  // Key files are read once here; a bad key is a start-up error naming its variable.
+  let eddsa: TokenServiceOptions['eddsa']
+  let identity: SigningKey
+  try {
+    if (config.jwtAlgorithm === 'EdDSA') {
+      eddsa = { current: loadSigningKey(config.jwtSigningKey as string), previous: config.jwtPreviousPublicKeys.map(loadPublicKey) }
+    }
+  } catch (err) {
+    throw new Error(`JWT_SIGNING_KEY / JWT_PREVIOUS_PUBLIC_KEYS: ${(err as Error).message}`)
+  }
+  try {
+    identity = identityKey(config.dataEncryptionKey as Buffer, config.identitySigningKey)
+  } catch (err) {
+    throw new Error(`IDENTITY_SIGNING_KEY: ${(err as Error).message}`)
+  }
+  app.decorate('identityKey', identity)
+  app.decorate('jwks', () => {
+    const keys = [toJwk(identity.kid, identity.publicKey)]
+    if (eddsa !== undefined) keys.push(toJwk(eddsa.current.kid, eddsa.current.publicKey), ...eddsa.previous.map((p) => toJwk(p.kid, p.publicKey)))
+    return { keys }
+  })
   app.decorate(
     'tokens',
     createTokenService({
       secret: config.jwtSecretKey as string,
       previousSecrets: config.jwtPreviousSecretKeys,
+      eddsa,
       accessTtlS: config.accessTokenTtlS,
       refreshTtlS: config.refreshTokenTtlS,
       now: app.now
     })
   )
-  const identity = createIdentityState({
+  const identityState = createIdentityState({
     users: repos.users,
     sessions: repos.authSessions,
     stateStore: app.stateStore,
     pollMs: config.revocationPollMs,
     onError: (err) => app.log.warn({ err }, 'identity cache refresh failed')
   })
-  app.decorate('identity', identity)
-  app.addHook('onReady', () => identity.start())
-  app.addHook('onClose', () => identity.stop())
+  app.decorate('identity', identityState)
+  app.addHook('onReady', () => identityState.start())
+  app.addHook('onClose', () => identityState.stop())
 
   async function resolve(request: FastifyRequest): Promise<AuthUser | null> {
     const header = request.headers.authorization
@@ -91,8 +118,8 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
       const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header)
       if (m === null) throw new LucidError('TOKEN_INVALID', 'Authorization header must be "Bearer <token>"')
       const claims = await app.tokens.verify(m[1], 'access')
-      if (await identity.sessionRevoked(claims.sid)) throw new LucidError('TOKEN_INVALID', 'Token has been revoked')
-      const user = await identity.user(claims.sub)
+      if (await identityState.sessionRevoked(claims.sid)) throw new LucidError('TOKEN_INVALID', 'Token has been revoked')
+      const user = await identityState.user(claims.sub)
       const blocked = userBlockReason(user, app.now())
       if (blocked !== null) throw blocked
       return { id: claims.sub, role: (user as UserRow).role, sid: claims.sid }
@@ -101,7 +128,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
       const row = await repos.apiKeys.findByHash(hashApiKey(apiKey))
       if (row === null || row.revoked_at !== null) throw new LucidError('TOKEN_INVALID', 'API key is invalid or revoked')
       if (row.expires_at !== null && row.expires_at.getTime() <= app.now()) throw new LucidError('TOKEN_EXPIRED', 'API key has expired')
-      const user = await identity.user(row.user_id)
+      const user = await identityState.user(row.user_id)
       const blocked = userBlockReason(user, app.now())
       if (blocked !== null) throw blocked
       void repos.apiKeys.touch(row.key_id).catch(() => undefined)

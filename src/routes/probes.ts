@@ -24,6 +24,22 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     }
   })
 
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: { rateLimit: false },
+      schema: {
+        tags,
+        summary: 'Public keys: the X-Lucid-Identity key and, with JWT_ALGORITHM=EdDSA, the token keys',
+        response: withErrors({ 200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }) })
+      }
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300')
+      return app.jwks()
+    }
+  )
+
   app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: withErrors({ 200: Type.String() }) } }, async (_request, reply) => {
     reply.type(app.metrics.registry.contentType)
     return app.metrics.registry.metrics()

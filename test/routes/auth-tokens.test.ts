@@ -150,3 +150,18 @@ describe('revocation across instances and restarts', () => {
     }
   })
 })
+
+test('REFRESH_REUSE_GRACE_S lets an honest retry receive the same new pair instead of a revocation', async () => {
+  const t = await buildTestApp({ env: { REFRESH_REUSE_GRACE_S: '5' } })
+  try {
+    const li = await login(t.app)
+    const first = await t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: li.refresh } })
+    const retry = await t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: li.refresh } })
+    assert.equal(first.statusCode, 200)
+    assert.equal(retry.statusCode, 200)
+    assert.equal(retry.json().refresh_token, first.json().refresh_token)
+    assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: { authorization: `Bearer ${first.json().access_token}` } })).statusCode, 200)
+  } finally {
+    await t.close()
+  }
+})
