@@ -252,13 +252,22 @@ export function createAuthService(d: AuthServiceDeps) {
     return user
   }
 
+  /** The pair handed out for a refresh token within REFRESH_REUSE_GRACE_S, with the user reloaded. */
+  async function fromGrace(raw: string): Promise<TokenPair & { user: UserRow }> {
+    const { user_id, ...pair } = JSON.parse(raw) as TokenPair & { user_id: string }
+    const user = await d.users.findById(user_id)
+    if (user === null) throw new LucidError('REFRESH_INVALID')
+    assertMayLogin(user)
+    return { ...pair, user }
+  }
+
   async function refresh(refreshToken: string, client: ClientInfo) {
     const claims = await d.tokens.verify(refreshToken, 'refresh')
     const session = await d.sessions.findById(claims.sid)
     if (session === null || session.revoked_at !== null || session.user_id !== claims.sub) throw new LucidError('REFRESH_INVALID', 'Login session is no longer valid')
     if (session.refresh_jti !== claims.jti) {
       const graced = d.config.refreshReuseGraceS > 0 ? await d.store.get(`refresh-grace:${claims.jti}`) : null
-      if (graced !== null) return JSON.parse(graced) as TokenPair & { user: UserRow }
+      if (graced !== null) return fromGrace(graced)
       // A rotated refresh token came back: it was stolen or leaked. End the whole login session.
       await d.sessions.revoke(session.session_id, 'refresh_token_reuse')
       await d.identity.sessionChanged(session.session_id)
@@ -272,13 +281,13 @@ export function createAuthService(d: AuthServiceDeps) {
     if (!(await d.sessions.rotate(session.session_id, claims.jti, nextJti, new Date(d.now() + d.tokens.refreshTtlS * 1000)))) {
       // Lost a race with a concurrent refresh of the same token: treat as reuse.
       const graced = d.config.refreshReuseGraceS > 0 ? await d.store.get(`refresh-grace:${claims.jti}`) : null
-      if (graced !== null) return JSON.parse(graced) as TokenPair & { user: UserRow }
+      if (graced !== null) return fromGrace(graced)
       throw new LucidError('REFRESH_INVALID', 'Refresh token was already used')
     }
     const pair = await d.tokens.issuePair({ userId: user.user_id, role: user.role, sid: session.session_id, refreshJti: nextJti })
     const result = { ...pair, user }
     if (d.config.refreshReuseGraceS > 0) {
-      await d.store.set(`refresh-grace:${claims.jti}`, JSON.stringify(result), { ttlMs: d.config.refreshReuseGraceS * 1000 })
+      await d.store.set(`refresh-grace:${claims.jti}`, JSON.stringify({ ...pair, user_id: user.user_id }), { ttlMs: d.config.refreshReuseGraceS * 1000 })
     }
     return result
   }
