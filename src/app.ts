@@ -19,10 +19,12 @@ import metrics from './plugins/metrics.js'
 import infrastructure from './plugins/infrastructure.js'
 import auth from './plugins/auth.js'
 import docs from './plugins/docs.js'
+import rateLimit from './plugins/rate-limit.js'
 import probeRoutes from './routes/probes.js'
 import metaRoutes from './routes/meta/index.js'
 import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
+import cacheRoutes from './routes/cache/index.js'
 
 export interface BuildOptions {
   /** Use this database instead of opening one from config (the caller closes it). */
@@ -86,12 +88,14 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   // Tier 2 — shared services.
   await app.register(auth)
   await app.register(authServicePlugin)
+  await app.register(rateLimit)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)
   await app.register(metaRoutes, { prefix: '/api/v1/meta' })
   await app.register(authRoutes, { prefix: '/api/v1/auth' })
   await app.register(userRoutes, { prefix: '/api/v1/users' })
+  await app.register(cacheRoutes, { prefix: '/api/v1/cache' })
 
   return app as unknown as FastifyInstance
 }

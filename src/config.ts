@@ -4,6 +4,7 @@
  * the environment variable it is about (CONTRACT.md section 2).
  */
 import path from 'node:path'
+import { parseRules, type RouteRule } from './ratelimit/rules.js'
 
 export type TrustProxy = boolean | number | string[]
 export type RateLimitFailureMode = 'degrade' | 'open' | 'closed'
@@ -70,7 +71,19 @@ export interface Config {
     authenticated: number
     nodeOperator: number
     admin: number
+    /** Shared per-IP bucket of POST /auth/challenge|login|verify, per minute. */
+    auth: number
+    /** /api/v1/chain/blocks* per user, per minute. */
+    chainBlocks: number
     failureMode: RateLimitFailureMode
+    /** Client-side deadline for one limiter call to Redis, ms. */
+    redisTimeoutMs: number
+    /** Fixed instance count for the degraded share; default: learnt from heartbeats. */
+    instanceCount?: number
+    escalation: boolean
+    /** Chunk upload bandwidth per user, bytes per second. */
+    bandwidthBytesPerS: number
+    rules: RouteRule[]
   }
   upstreams: {
     blockchainCoreUrl: string
@@ -273,7 +286,14 @@ export function loadConfig(env: Env = process.env): Config {
       authenticated: r.int('RATE_LIMIT_AUTHENTICATED', 1_000, 1, 10_000_000),
       nodeOperator: r.int('RATE_LIMIT_NODE_OPERATOR', 5_000, 1, 10_000_000),
       admin: r.int('RATE_LIMIT_ADMIN', 10_000, 1, 10_000_000),
-      failureMode
+      auth: r.int('RATE_LIMIT_AUTH', 10, 1, 10_000_000),
+      chainBlocks: r.int('RATE_LIMIT_CHAIN_BLOCKS', 500, 1, 10_000_000),
+      failureMode,
+      redisTimeoutMs: r.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 10, 1, 10_000),
+      instanceCount: r.raw('RATE_LIMIT_INSTANCE_COUNT') === undefined ? undefined : r.int('RATE_LIMIT_INSTANCE_COUNT', 1, 1, 10_000),
+      escalation: r.bool('RATE_LIMIT_ESCALATION', false),
+      bandwidthBytesPerS: r.int('RATE_LIMIT_BANDWIDTH_BYTES_PER_S', 10 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
+      rules: parseRules(r.raw('RATE_LIMIT_RULES'), problems)
     },
     upstreams: {
       blockchainCoreUrl: r.raw('BLOCKCHAIN_CORE_URL') ?? 'http://lucid-blocks:8084',

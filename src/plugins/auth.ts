@@ -35,12 +35,16 @@ declare module 'fastify' {
     repos: { users: UsersRepository; authSessions: AuthSessionsRepository; apiKeys: ApiKeysRepository; audit: AuditRepository }
     authenticate: onRequestHookHandler
     authenticateOptional: onRequestHookHandler
+    /** Verifies the request's credentials once; null when none were sent; rejects when invalid. */
+    resolveIdentity(request: FastifyRequest): Promise<AuthUser | null>
     requireRole(min: Role): onRequestHookHandler
     /** Appends an audit entry with the request's actor, ip and id; never fails the request. */
     audit(request: FastifyRequest, entry: AuditEntry): Promise<void>
   }
   interface FastifyRequest {
     user?: AuthUser
+    /** Result of resolving the credentials once per request (the limiter resolves first). */
+    authResolution?: Promise<AuthUser | null>
   }
 }
 
@@ -138,8 +142,14 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     return null
   }
 
+  const resolveOnce = (request: FastifyRequest): Promise<AuthUser | null> => {
+    request.authResolution ??= resolve(request)
+    return request.authResolution
+  }
+  app.decorate('resolveIdentity', resolveOnce)
+
   app.decorate('authenticate', async function (request: FastifyRequest, reply: FastifyReply) {
-    const user = await resolve(request)
+    const user = await resolveOnce(request)
     if (user === null) {
       reply.header('www-authenticate', 'Bearer realm="lucid"')
       throw new LucidError('AUTH_REQUIRED')
@@ -149,7 +159,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   })
   app.decorate('authenticateOptional', async function (request: FastifyRequest) {
     try {
-      const user = await resolve(request)
+      const user = await resolveOnce(request)
       if (user !== null) {
         request.user = user
         request.userId = user.id

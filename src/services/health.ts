@@ -27,6 +27,7 @@ export interface HealthReport {
     database: DependencyReport
     state_store: DependencyReport
     upstreams: Record<string, DependencyReport>
+    [name: string]: DependencyReport | Record<string, DependencyReport>
   }
 }
 
@@ -36,6 +37,8 @@ export type UpstreamCheck = () => Promise<DependencyReport>
 export interface HealthChecker {
   report(): Promise<HealthReport>
   addUpstream(name: string, check: UpstreamCheck): void
+  /** Another top-level dependency (e.g. the rate limiter); not healthy → degraded. */
+  addDependency(name: string, check: UpstreamCheck): void
 }
 
 const CHECK_TIMEOUT_MS = 2_000
@@ -68,6 +71,7 @@ function errorText(err: unknown): string {
 
 export function createHealthChecker(opts: { db: Db; stateStore: StateStore; version: string; cacheMs: number; startedAt?: number }): HealthChecker {
   const upstreams = new Map<string, UpstreamCheck>()
+  const extra = new Map<string, UpstreamCheck>()
   const startedAt = opts.startedAt ?? Date.now()
   let cached: { at: number; report: Promise<HealthReport> } | undefined
 
@@ -80,8 +84,10 @@ export function createHealthChecker(opts: { db: Db; stateStore: StateStore; vers
         ups[name] = await check().catch((err) => ({ status: 'unhealthy' as const, latency_ms: null, error: errorText(err) }))
       })
     )
+    const others: Record<string, DependencyReport> = {}
+    for (const [name, check] of extra) others[name] = await check().catch((err) => ({ status: 'unhealthy' as const, latency_ms: null, error: errorText(err) }))
     let status: DependencyStatus = 'healthy'
-    if (state.status !== 'healthy' || Object.values(ups).some((u) => u.status !== 'healthy')) status = 'degraded'
+    if (state.status !== 'healthy' || [...Object.values(ups), ...Object.values(others)].some((u) => u.status !== 'healthy')) status = 'degraded'
     if (database.status !== 'healthy') status = 'unhealthy'
     return {
       status,
@@ -91,7 +97,7 @@ export function createHealthChecker(opts: { db: Db; stateStore: StateStore; vers
       uptime: Math.floor((Date.now() - startedAt) / 1000),
       response_time: round(performance.now() - start),
       storage: { database: opts.db.kind, state: opts.stateStore.kind === 'redis' ? 'redis' : 'standalone' },
-      dependencies: { database, state_store: state, upstreams: ups }
+      dependencies: { database, state_store: state, ...others, upstreams: ups }
     }
   }
 
@@ -105,6 +111,9 @@ export function createHealthChecker(opts: { db: Db; stateStore: StateStore; vers
     },
     addUpstream(name, check) {
       upstreams.set(name, check)
+    },
+    addDependency(name, check) {
+      extra.set(name, check)
     }
   }
 }

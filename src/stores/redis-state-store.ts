@@ -30,7 +30,7 @@ export function redisOptions(opts: RedisStateStoreOptions): RedisOptions {
   }
 }
 
-export async function createRedisStateStore(opts: RedisStateStoreOptions): Promise<StateStore & { client: Redis }> {
+export async function createRedisStateStore(opts: RedisStateStoreOptions): Promise<StateStore & { client: Redis; prefix: string }> {
   const client = new Redis(opts.url, redisOptions(opts)) as LucidRedis
   client.on('error', (err) => opts.onError?.(err))
   client.defineCommand('lucidIncr', { numberOfKeys: 1, lua: INCR_SCRIPT })
@@ -61,6 +61,7 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
   return {
     kind: 'redis',
     client,
+    prefix: opts.prefix,
     get: (key) => guard(() => client.get(k(key))),
     async set(key, value, o: SetOptions = {}) {
       return guard(async () => {

@@ -41,6 +41,14 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): R
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       JOBS_ENABLED: 'false',
       HEALTH_CACHE_MS: '0',
+      // The limiter runs in every test, with limits no functional test reaches;
+      // test/ratelimit sets real ones.
+      RATE_LIMIT_PUBLIC: '1000000',
+      RATE_LIMIT_AUTHENTICATED: '1000000',
+      RATE_LIMIT_NODE_OPERATOR: '1000000',
+      RATE_LIMIT_ADMIN: '1000000',
+      RATE_LIMIT_AUTH: '1000000',
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
       ...env
     })
   )

@@ -16,11 +16,15 @@ export const HealthReportSchema = Type.Object({
     database: Type.Union([Type.Literal('embedded'), Type.Literal('postgresql')]),
     state: Type.Union([Type.Literal('standalone'), Type.Literal('redis')])
   }),
-  dependencies: Type.Object({
-    database: Dependency,
-    state_store: Dependency,
-    upstreams: Type.Record(Type.String(), Dependency)
-  })
+  dependencies: Type.Object(
+    {
+      database: Dependency,
+      state_store: Dependency,
+      rate_limiter: Type.Optional(Dependency),
+      upstreams: Type.Record(Type.String(), Dependency)
+    },
+    { additionalProperties: Dependency }
+  )
 })
 
 export const ServiceInfoSchema = Type.Object({

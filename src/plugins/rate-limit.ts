@@ -1,0 +1,190 @@
+/**
+ * Rate limiting (issue 4) as a global onRequest hook registered after CORS and before the routes'
+ * own guards, so floods are limited even when they fail authentication. The identity is resolved
+ * once (and reused by `authenticate`): user tiers per user id or API key, public per client IP
+ * (`trustProxy` decides which address that is).
+ */
+import fp from 'fastify-plugin'
+import client from 'prom-client'
+import { Transform, type Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import { LucidError } from '../errors.js'
+import { createLimiter, type Decision, type Limiter } from '../ratelimit/limiter.js'
+import { defaultRules, matchingRules, tierRule, type RouteRule } from '../ratelimit/rules.js'
+import type { RuleCheck, RuleOutcome, RuleSpec } from '../ratelimit/gcra.js'
+import type { AuthUser } from './auth.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimit: RateLimitService
+  }
+  interface FastifyContextConfig {
+    /** false exempts a route (probes, metrics). */
+    rateLimit?: boolean
+    /** Informational: names the rule a route falls under, for the docs. */
+    rateLimitRule?: string
+  }
+}
+
+export interface RateLimitService {
+  limiter: Limiter
+  /** Wraps an upload so it flows at the user's bandwidth share (backpressure, never cut). */
+  shapeUpload(request: FastifyRequest, body: Readable): Promise<Readable>
+  /** Every rule name that can hold state for an identity. */
+  ruleNames(): string[]
+}
+
+const PRE_CHECK_DEBT_MS = 3_000
+const SHAPE_GRANULE = 64 * 1024
+
+function identityOf(request: FastifyRequest, user: AuthUser | null, key: 'ip' | 'user'): string {
+  if (key === 'user' && user !== null) return user.apiKeyId !== undefined ? `key:${user.apiKeyId}` : `user:${user.id}`
+  return `ip:${request.ip}`
+}
+
+function headerValues(o: RuleOutcome) {
+  const windowS = Math.round(o.rule.periodMs / 1000)
+  return {
+    'ratelimit-policy': `"${o.rule.name}";q=${o.rule.limit};w=${windowS}`,
+    ratelimit: `"${o.rule.name}";r=${o.remaining};t=${o.resetS}`,
+    'x-ratelimit-limit': String(o.rule.limit),
+    'x-ratelimit-remaining': String(o.remaining),
+    'x-ratelimit-reset': String(o.resetS)
+  }
+}
+
+async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
+  const cfg = app.config.rateLimit
+  const rules: RouteRule[] = [...defaultRules(cfg), ...cfg.rules]
+  const bandwidth: RuleSpec = { name: 'chunk_bandwidth', limit: cfg.bandwidthBytesPerS, periodMs: 1_000, burst: cfg.bandwidthBytesPerS }
+  // The limiter shares the state store's connection and namespace.
+  const { client: redis, prefix } = app.stateStore as { client?: Redis; prefix?: string }
+  const decisions = new client.Counter({ name: 'rate_limit_decisions_total', help: 'Rate-limit decisions by policy and result', labelNames: ['policy', 'result'], registers: [app.metrics.registry] })
+  const degradedGauge = new client.Gauge({ name: 'rate_limit_degraded', help: '1 while the limiter runs on its local share because Redis is unavailable', registers: [app.metrics.registry] })
+  const limiter = createLimiter({
+    redis,
+    prefix: prefix ?? app.config.stateKeyPrefix,
+    deadlineMs: cfg.redisTimeoutMs,
+    failureMode: cfg.failureMode,
+    instanceCount: cfg.instanceCount,
+    log: app.log,
+    onModeChange: (mode) => degradedGauge.set(mode === 'degraded' ? 1 : 0)
+  })
+  app.addHook('onReady', async () => limiter.start())
+  app.addHook('onClose', async () => limiter.stop())
+  app.health.addDependency('rate_limiter', async () => ({
+    status: limiter.mode === 'degraded' ? 'degraded' : 'healthy',
+    latency_ms: null,
+    mode: limiter.mode,
+    failure_mode: cfg.failureMode,
+    instances: limiter.instances()
+  }))
+
+  // Escalation (off by default): repeated 429s put a user on half limits for an hour.
+  const penaltyCache = new Map<string, { until: number; penalised: boolean }>()
+  async function penaltyFor(identity: string): Promise<number> {
+    if (!cfg.escalation || !identity.startsWith('user:')) return 1
+    const hit = penaltyCache.get(identity)
+    if (hit !== undefined && hit.until > Date.now()) return hit.penalised ? 2 : 1
+    const penalised = (await app.stateStore.get(`rl-penalty:${identity}`).catch(() => null)) !== null
+    penaltyCache.set(identity, { until: Date.now() + 5_000, penalised })
+    return penalised ? 2 : 1
+  }
+  async function recordViolation(identity: string): Promise<void> {
+    if (!cfg.escalation || !identity.startsWith('user:')) return
+    const n = await app.stateStore.incr(`rl-violations:${identity}`, 1, 10 * 60_000).catch(() => 0)
+    if (n >= 3) {
+      await app.stateStore.set(`rl-penalty:${identity}`, '1', { ttlMs: 3_600_000 }).catch(() => undefined)
+      penaltyCache.delete(identity)
+      app.log.warn({ identity }, 'rate limit escalation: half limits for one hour')
+    }
+  }
+
+  async function check(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    let user: AuthUser | null = null
+    try {
+      user = await app.resolveIdentity(request)
+    } catch {
+      // Invalid credentials: limited as the public client it is; the route's guard answers 401.
+    }
+    const path = request.url.split('?')[0]
+    const groups = new Map<string, RuleCheck[]>()
+    const add = (identity: string, rule: RuleSpec) => {
+      const list = groups.get(identity) ?? []
+      list.push({ rule, key: rule.name, cost: 1 })
+      groups.set(identity, list)
+    }
+    add(identityOf(request, user, 'user'), tierRule(cfg, user?.role))
+    for (const r of matchingRules(rules, request.method, path)) add(identityOf(request, user, r.key), r)
+
+    const results: Decision[] = await Promise.all(
+      [...groups].map(async ([identity, checks]) => {
+        const penalty = await penaltyFor(identity)
+        return app.rateLimit.limiter.decide(identity, penalty === 1 ? checks : checks.map((c) => ({ ...c, penalty })))
+      })
+    )
+    if (results.some((d) => d.bypass === 'closed')) throw new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable')
+    const outcomes = results.flatMap((d) => d.outcomes)
+    if (outcomes.length === 0) return
+    const denied = outcomes.filter((o) => !o.allowed && o.retryAfterMs > 0)
+    for (const o of outcomes) decisions.inc({ policy: o.rule.name, result: denied.includes(o) ? 'limited' : 'allowed' })
+    // Headers describe the rule closest to exhaustion (or the one that refused).
+    const shown = denied.length > 0 ? denied.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a)) : outcomes.reduce((a, b) => (b.remaining / b.rule.limit < a.remaining / a.rule.limit ? b : a))
+    reply.headers(headerValues(shown))
+    if (denied.length > 0 || results.some((d) => !d.allowed)) {
+      const retryS = Math.max(1, Math.ceil(shown.retryAfterMs / 1000))
+      request.log.info({ policy: shown.rule.name, retry_after_s: retryS, user_id: user?.id }, 'rate limited')
+      void recordViolation(identityOf(request, user, 'user'))
+      throw new LucidError('RATE_LIMITED', `Rate limit exceeded: ${shown.rule.limit} requests per ${Math.round(shown.rule.periodMs / 1000)} s (${shown.rule.name})`, {
+        headers: { 'retry-after': String(retryS) },
+        details: { policy: shown.rule.name, limit: shown.rule.limit, window_s: Math.round(shown.rule.periodMs / 1000), retry_after_s: retryS }
+      })
+    }
+  }
+
+  app.decorate('rateLimit', {
+    limiter,
+    ruleNames: () => ['public', 'authenticated', 'node_operator', 'admin', 'chunk_bandwidth', ...rules.map((r) => r.name)],
+    async shapeUpload(request: FastifyRequest, body: Readable): Promise<Readable> {
+      if (!cfg.enabled) return body
+      const user = request.user ?? (await app.resolveIdentity(request).catch(() => null))
+      const identity = identityOf(request, user, 'user')
+      if ((await limiter.debtMs(identity, bandwidth.name)) > PRE_CHECK_DEBT_MS) {
+        decisions.inc({ policy: bandwidth.name, result: 'limited' })
+        throw new LucidError('BANDWIDTH_LIMITED', `Upload bandwidth above ${cfg.bandwidthBytesPerS} bytes/s; retry later`, { headers: { 'retry-after': String(Math.ceil(PRE_CHECK_DEBT_MS / 1000)) } })
+      }
+      decisions.inc({ policy: bandwidth.name, result: 'allowed' })
+      let pending = 0
+      // Counts bytes as they arrive (Content-Length is never trusted) and delays the next read
+      // while the user is ahead of the rate: TCP backpressure slows the sender.
+      const shaper = new Transform({
+        async transform(chunk: Buffer, _enc, done) {
+          pending += chunk.length
+          if (pending >= SHAPE_GRANULE) {
+            const cost = pending
+            pending = 0
+            const waitMs = await limiter.shape(identity, { rule: bandwidth, key: bandwidth.name, cost }).catch(() => 0)
+            if (waitMs > 1) await sleep(waitMs)
+          }
+          done(null, chunk)
+        },
+        async flush(done) {
+          if (pending > 0) await limiter.shape(identity, { rule: bandwidth, key: bandwidth.name, cost: pending }).catch(() => 0)
+          done()
+        }
+      })
+      body.on('error', (err) => shaper.destroy(err))
+      return body.pipe(shaper)
+    }
+  })
+
+  if (!cfg.enabled) return
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config?.rateLimit === false) return
+    await check(request, reply)
+  })
+}
+
+export default fp(rateLimitPlugin, { name: 'lucid-rate-limit', dependencies: ['lucid-auth', 'lucid-metrics', 'lucid-infrastructure'] })
