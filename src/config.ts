@@ -24,6 +24,8 @@ export interface Config {
   /** Statement timeout applied to every pooled PostgreSQL connection, ms. */
   databaseStatementTimeoutMs: number
   redisUrl?: string
+  /** Redis Cluster seed nodes (host:port); when set, every Redis-backed store uses the cluster. */
+  redisClusterNodes: string[]
   /** Namespace for every key this gateway writes to Redis (default "lucid:"). */
   stateKeyPrefix: string
   /** Client-side deadline for a Redis command, ms. */
@@ -181,6 +183,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:'])
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'])
+  const redisClusterNodes = r.list('REDIS_CLUSTER_NODES', [])
+  for (const n of redisClusterNodes) if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(n)) problems.push(`REDIS_CLUSTER_NODES entry "${n}" must be host:port`)
   const jwtSecretKey = r.raw('JWT_SECRET_KEY')
   if (jwtSecretKey !== undefined && jwtSecretKey.length < 32) {
     problems.push('JWT_SECRET_KEY must be at least 32 characters')
@@ -249,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolMax: r.int('DATABASE_POOL_MAX', 10, 1, 1000),
     databaseStatementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
     redisUrl,
+    redisClusterNodes,
     stateKeyPrefix: r.raw('STATE_KEY_PREFIX') ?? 'lucid:',
     redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 1, 60_000),
     jwtSecretKey,

@@ -9,7 +9,7 @@ import client from 'prom-client'
 import { Transform, type Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { LucidError } from '../errors.js'
 import { createLimiter, type Decision, type Limiter } from '../ratelimit/limiter.js'
 import { defaultRules, matchingRules, tierRule, type RouteRule } from '../ratelimit/rules.js'
@@ -60,7 +60,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
   const rules: RouteRule[] = [...defaultRules(cfg), ...cfg.rules]
   const bandwidth: RuleSpec = { name: 'chunk_bandwidth', limit: cfg.bandwidthBytesPerS, periodMs: 1_000, burst: cfg.bandwidthBytesPerS }
   // The limiter shares the state store's connection and namespace.
-  const { client: redis, prefix } = app.stateStore as { client?: Redis; prefix?: string }
+  const { client: redis, prefix } = app.stateStore as { client?: Redis | Cluster; prefix?: string }
   const decisions = new client.Counter({ name: 'rate_limit_decisions_total', help: 'Rate-limit decisions by policy and result', labelNames: ['policy', 'result'], registers: [app.metrics.registry] })
   const degradedGauge = new client.Gauge({ name: 'rate_limit_degraded', help: '1 while the limiter runs on its local share because Redis is unavailable', registers: [app.metrics.registry] })
   const limiter = createLimiter({

@@ -219,7 +219,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     },
     async stop() {
       if (heartbeat !== undefined) clearInterval(heartbeat)
-      if (redis !== undefined && opts.instanceCount === undefined) await redis.zrem(`${opts.prefix}rl-instances`, instanceId).catch(() => undefined)
+      if (redis !== undefined && opts.instanceCount === undefined) await withTimeout(redis.zrem(`${opts.prefix}rl-instances`, instanceId), 500).catch(() => undefined)
     }
   }
 }

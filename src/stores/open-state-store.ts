@@ -3,8 +3,8 @@ import type { StateStore } from './state-store.js'
 import { createMemoryStateStore } from './memory-state-store.js'
 import { createRedisStateStore } from './redis-state-store.js'
 
-/** Redis when REDIS_URL is set, otherwise the in-process store (standalone mode). */
-export async function openStateStore(config: Pick<Config, 'redisUrl' | 'stateKeyPrefix' | 'redisCommandTimeoutMs'>, onError?: (err: Error) => void): Promise<StateStore> {
-  if (config.redisUrl === undefined) return createMemoryStateStore()
-  return createRedisStateStore({ url: config.redisUrl, prefix: config.stateKeyPrefix, commandTimeoutMs: config.redisCommandTimeoutMs, onError })
+/** Redis Cluster when REDIS_CLUSTER_NODES is set, Redis when REDIS_URL is set, otherwise the in-process store (standalone mode). */
+export async function openStateStore(config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'stateKeyPrefix' | 'redisCommandTimeoutMs'>, onError?: (err: Error) => void): Promise<StateStore> {
+  if (config.redisUrl === undefined && config.redisClusterNodes.length === 0) return createMemoryStateStore()
+  return createRedisStateStore({ url: config.redisUrl, clusterNodes: config.redisClusterNodes, prefix: config.stateKeyPrefix, commandTimeoutMs: config.redisCommandTimeoutMs, onError })
 }

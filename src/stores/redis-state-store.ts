@@ -1,9 +1,12 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { SetOptions, StateStore, Unsubscribe } from './state-store.js'
 import { StateStoreUnavailableError } from './state-store.js'
 
 export interface RedisStateStoreOptions {
-  url: string
+  /** A single server (REDIS_URL)… */
+  url?: string
+  /** …or Redis Cluster seed nodes, host:port (REDIS_CLUSTER_NODES). */
+  clusterNodes?: string[]
   /** Namespace for every key and channel, e.g. "lucid:". */
   prefix: string
   /** Client-side deadline per command, ms: nothing waits on a hung Redis longer than this. */
@@ -17,7 +20,7 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if v == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`
 
-type LucidRedis = Redis & { lucidIncr(key: string, by: number, ttlMs: number): Promise<number> }
+type LucidRedis = (Redis | Cluster) & { lucidIncr(key: string, by: number, ttlMs: number): Promise<number> }
 
 export function redisOptions(opts: RedisStateStoreOptions): RedisOptions {
   return {
@@ -30,11 +33,21 @@ export function redisOptions(opts: RedisStateStoreOptions): RedisOptions {
   }
 }
 
-export async function createRedisStateStore(opts: RedisStateStoreOptions): Promise<StateStore & { client: Redis; prefix: string }> {
-  const client = new Redis(opts.url, redisOptions(opts)) as LucidRedis
+export async function createRedisStateStore(opts: RedisStateStoreOptions): Promise<StateStore & { client: Redis | Cluster; prefix: string }> {
+  const client = (
+    opts.clusterNodes !== undefined && opts.clusterNodes.length > 0
+      ? new Cluster(
+          opts.clusterNodes.map((n) => {
+            const [host, port] = n.split(':')
+            return { host, port: Number(port) }
+          }),
+          { redisOptions: redisOptions(opts), enableOfflineQueue: false, clusterRetryStrategy: (times) => Math.min(times * 100, 2_000) }
+        )
+      : new Redis(opts.url as string, redisOptions(opts))
+  ) as LucidRedis
   client.on('error', (err) => opts.onError?.(err))
   client.defineCommand('lucidIncr', { numberOfKeys: 1, lua: INCR_SCRIPT })
-  let subscriber: Redis | undefined
+  let subscriber: Redis | Cluster | undefined
   const handlers = new Map<string, Set<(m: string) => void>>()
   const k = (key: string) => opts.prefix + key
 
@@ -48,7 +61,7 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
 
   // Wait for the first connection (bounded) so start-up reports a clear error when Redis is absent.
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`REDIS_URL: could not connect within 5 s`)), 5_000)
+    const timer = setTimeout(() => reject(new Error(`${opts.clusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'}: could not connect within 5 s`)), 5_000)
     client.once('ready', () => {
       clearTimeout(timer)
       resolve()
@@ -86,7 +99,10 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
       if (subscriber === undefined) {
         // A subscribed connection cannot run other commands: a dedicated one, with an offline
         // queue so subscriptions are restored after a reconnect.
-        subscriber = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
+        subscriber =
+          client instanceof Cluster
+            ? client.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...redisOptions(opts), commandTimeout: undefined } })
+            : client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
         subscriber.on('error', (err) => opts.onError?.(err))
         subscriber.on('message', (ch: string, msg: string) => {
           for (const h of handlers.get(ch) ?? []) h(msg)
@@ -104,7 +120,8 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
         set.delete(handler)
         if (set.size === 0) {
           handlers.delete(full)
-          await subscriber?.unsubscribe(full).catch(() => undefined)
+          // Bounded: the subscriber queues while Redis is away, and shutdown must not wait for it.
+          await Promise.race([subscriber?.unsubscribe(full).catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())])
         }
       }
     },
@@ -117,7 +134,11 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
     },
     async close() {
       subscriber?.disconnect()
-      await client.quit().catch(() => client.disconnect())
+      // QUIT lets pending replies arrive, but must not hang shutdown when Redis is gone.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([client.quit().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1_000)))])
+      clearTimeout(timer)
+      client.disconnect()
     }
   }
 }

@@ -116,3 +116,25 @@ export async function startThrowawayRedis(t: TestContext, extraArgs: string[] = 
     }
   }
 }
+
+/** Three cluster-enabled redis-servers joined with `redis-cli --cluster create` (no replicas). */
+export async function startThrowawayRedisCluster(t: TestContext): Promise<{ nodes: string[] } | null> {
+  const cli = findProgram('redis-cli', t)
+  if (cli === null) return null
+  const dir = mkdtempSync(path.join(tmpdir(), 'lucid-cluster-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const servers: ThrowawayRedis[] = []
+  for (let i = 0; i < 3; i++) {
+    const s = await startThrowawayRedis(t, ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${i}.conf`), '--dir', dir, '--cluster-node-timeout', '2000'])
+    if (s === null) return null
+    servers.push(s)
+  }
+  const nodes = servers.map((s) => `127.0.0.1:${s.port}`)
+  execFileSync(cli, ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe', timeout: 30_000 })
+  for (let i = 0; i < 100; i++) {
+    const ok = servers.every((s) => execFileSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).includes('cluster_state:ok'))
+    if (ok) return { nodes }
+    await sleep(100)
+  }
+  throw new Error('throwaway Redis Cluster did not reach cluster_state:ok')
+}
