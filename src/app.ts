@@ -20,6 +20,9 @@ import infrastructure from './plugins/infrastructure.js'
 import auth from './plugins/auth.js'
 import docs from './plugins/docs.js'
 import rateLimit from './plugins/rate-limit.js'
+import upstreams from './plugins/upstreams.js'
+import proxyRoutes from './routes/proxy/index.js'
+import { attachWebSocketProxy } from './proxy/websocket.js'
 import probeRoutes from './routes/probes.js'
 import metaRoutes from './routes/meta/index.js'
 import authRoutes, { authServicePlugin } from './routes/auth/index.js'
@@ -89,6 +92,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(auth)
   await app.register(authServicePlugin)
   await app.register(rateLimit)
+  await app.register(upstreams)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)
@@ -96,6 +100,8 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(authRoutes, { prefix: '/api/v1/auth' })
   await app.register(userRoutes, { prefix: '/api/v1/users' })
   await app.register(cacheRoutes, { prefix: '/api/v1/cache' })
+  await app.register(proxyRoutes)
+  attachWebSocketProxy(app as unknown as FastifyInstance)
 
   return app as unknown as FastifyInstance
 }

@@ -87,6 +87,10 @@ export interface Config {
     bandwidthBytesPerS: number
     rules: RouteRule[]
   }
+  /** JSON file replacing or extending the proxy route table. */
+  proxyRoutesFile?: string
+  /** Seconds between active health checks of each upstream host. */
+  upstreamHealthIntervalMs: number
   upstreams: {
     blockchainCoreUrl: string
     tronPaymentUrl: string
@@ -300,6 +304,8 @@ export function loadConfig(env: Env = process.env): Config {
       bandwidthBytesPerS: r.int('RATE_LIMIT_BANDWIDTH_BYTES_PER_S', 10 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
       rules: parseRules(r.raw('RATE_LIMIT_RULES'), problems)
     },
+    proxyRoutesFile: r.raw('PROXY_ROUTES_FILE'),
+    upstreamHealthIntervalMs: r.int('UPSTREAM_HEALTH_INTERVAL_MS', 30_000, 100, 3_600_000),
     upstreams: {
       blockchainCoreUrl: r.raw('BLOCKCHAIN_CORE_URL') ?? 'http://lucid-blocks:8084',
       tronPaymentUrl: r.raw('TRON_PAYMENT_URL') ?? 'http://tron-payment:8087',

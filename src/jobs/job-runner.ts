@@ -16,6 +16,8 @@ export interface JobDefinition {
   cron?: string
   /** Longest a run may hold the job before another instance may take a later slot, ms (default 10 min). */
   leaseMs?: number
+  /** Run on every instance (no database claim): for per-instance work such as health checks. */
+  perInstance?: boolean
   run(signal: AbortSignal): Promise<void>
 }
 
@@ -98,6 +100,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     }
     const durationS = (performance.now() - started) / 1000
     opts.onResult?.(job.name, error === null ? 'success' : 'failure', durationS)
+    if (job.perInstance === true) return
     await opts.db
       .query(
         `UPDATE job_runs SET locked_until = NULL, last_finished_at = now(), last_error = $2,
@@ -117,7 +120,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         if (slot <= job.lastSeenSlot || running.has(job.name)) continue
         let won = false
         try {
-          won = await claim(job, slot)
+          won = job.perInstance === true || (await claim(job, slot))
         } catch (err) {
           opts.logger.error({ job: job.name, err }, 'could not claim job slot')
           continue

@@ -37,6 +37,8 @@ declare module 'fastify' {
     authenticateOptional: onRequestHookHandler
     /** Verifies the request's credentials once; null when none were sent; rejects when invalid. */
     resolveIdentity(request: FastifyRequest): Promise<AuthUser | null>
+    /** Same checks for a raw header set (WebSocket upgrades, which bypass the router). */
+    identifyHeaders(headers: FastifyRequest['headers']): Promise<AuthUser | null>
     requireRole(min: Role): onRequestHookHandler
     /** Appends an audit entry with the request's actor, ip and id; never fails the request. */
     audit(request: FastifyRequest, entry: AuditEntry): Promise<void>
@@ -115,7 +117,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.addHook('onReady', () => identityState.start())
   app.addHook('onClose', () => identityState.stop())
 
-  async function resolve(request: FastifyRequest): Promise<AuthUser | null> {
+  async function resolve(request: Pick<FastifyRequest, 'headers'>): Promise<AuthUser | null> {
     const header = request.headers.authorization
     const apiKey = request.headers['x-api-key']
     if (typeof header === 'string' && header !== '') {
@@ -147,6 +149,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     return request.authResolution
   }
   app.decorate('resolveIdentity', resolveOnce)
+  app.decorate('identifyHeaders', (headers: FastifyRequest['headers']) => resolve({ headers }))
 
   app.decorate('authenticate', async function (request: FastifyRequest, reply: FastifyReply) {
     const user = await resolveOnce(request)

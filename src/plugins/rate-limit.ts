@@ -25,6 +25,8 @@ declare module 'fastify' {
     rateLimit?: boolean
     /** Informational: names the rule a route falls under, for the docs. */
     rateLimitRule?: string
+    /** Set on proxy routes: the route-table prefix they serve. */
+    proxyRoute?: string
   }
 }
 

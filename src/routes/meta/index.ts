@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
 import { BUILD_DATE, GATEWAY_VERSION } from '../../version.js'
 import { HealthReportSchema, MetricsSummarySchema, ServiceInfoSchema, VersionInfoSchema } from './schema.js'
@@ -26,7 +27,7 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/health',
-    { schema: { tags, summary: 'Dependency health report', description: '503 only when the database is down; degraded (200) when Redis or an upstream is.', response: withErrors({ 200: HealthReportSchema, 503: HealthReportSchema }) } },
+    { onRequest: [app.authenticateOptional], schema: { tags, summary: 'Dependency health report', description: '503 only when the database is down; degraded (200) when Redis or an upstream is.', response: withErrors({ 200: HealthReportSchema, 503: HealthReportSchema }) } },
     async (request, reply) => {
       const report = await app.health.report()
       // Upstream host names are shown only to admins (CONTRACT.md section 3).
@@ -40,6 +41,20 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
       )
       return reply.code(report.status === 'unhealthy' ? 503 : 200).send({ ...report, dependencies: { ...report.dependencies, upstreams } })
     }
+  )
+
+  app.get(
+    '/upstreams',
+    {
+      onRequest: [app.authenticate, app.requireRole('admin')],
+      schema: {
+        tags,
+        summary: 'Upstream hosts with breaker state, counters and last health check (admin)',
+        security: [{ bearerAuth: [] }],
+        response: withErrors({ 200: Type.Object({ upstreams: Type.Record(Type.String(), Type.Object({ hosts: Type.Array(Type.Object({ host: Type.String(), state: Type.String(), requests: Type.Integer(), failures: Type.Integer(), last_check: Type.Union([Type.Object({ at: Type.String(), ok: Type.Boolean(), latency_ms: Type.Number(), error: Type.Optional(Type.String()) }), Type.Null()]) })) })) }) })
+      }
+    },
+    async () => ({ upstreams: Object.fromEntries([...app.upstreams].map(([name, c]) => [name, { hosts: c.snapshot() }])) })
   )
 
   app.get(

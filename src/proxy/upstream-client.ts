@@ -1,0 +1,245 @@
+/**
+ * One upstream service: a keep-alive undici Pool per host, round-robin over hosts whose breaker
+ * admits, explicit connect/headers/body timeouts, safe retries within a budget, and active
+ * health checks. Used by the proxy routes and by jobs that call lucid_blocks. No Fastify import.
+ */
+import type { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js'
+import { RetryBudget } from './retry-budget.js'
+import type { UpstreamService } from './route-table.js'
+
+export type UpstreamFailure = 'unavailable' | 'timeout' | 'bad_response' | 'circuit_open'
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: UpstreamFailure,
+    readonly upstream: string,
+    message: string,
+    readonly retryAfterMs = 0,
+    options?: { cause?: unknown }
+  ) {
+    super(message, options)
+    this.name = 'UpstreamError'
+  }
+}
+
+export interface UpstreamRequest {
+  method: string
+  /** Path and query, already checked. */
+  path: string
+  headers: Record<string, string | string[]>
+  /** A Buffer (replayable) or a stream (sent once, never retried). */
+  body?: Buffer | Readable
+  signal?: AbortSignal
+  /** May be retried: idempotent method or an Idempotency-Key, and a replayable body. */
+  retryable: boolean
+  timeoutMs?: number
+}
+
+export interface UpstreamResponse {
+  statusCode: number
+  headers: Record<string, string | string[] | undefined>
+  body: Readable
+  host: string
+  attempts: number
+}
+
+export interface HostSnapshot {
+  host: string
+  state: BreakerState
+  requests: number
+  failures: number
+  last_check: { at: string; ok: boolean; latency_ms: number; error?: string } | null
+}
+
+export interface UpstreamEvents {
+  onResult?(upstream: string, outcome: string, seconds: number): void
+  onRetry?(upstream: string): void
+  onBreakerChange?(upstream: string, host: string, state: BreakerState): void
+}
+
+interface Host {
+  origin: string
+  pool: Pool
+  breaker: CircuitBreaker
+  requests: number
+  failures: number
+  lastCheck: HostSnapshot['last_check']
+}
+
+const RETRY_STATUSES = new Set([502, 503, 504])
+const MAX_RETRIES = 2
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ENETUNREACH'])
+
+export function classify(err: unknown): UpstreamFailure {
+  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) return 'timeout'
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout'
+  if (code !== undefined && CONNECT_ERRORS.has(code)) return 'unavailable'
+  if (code?.startsWith('HPE_') || err instanceof undiciErrors.ResponseContentLengthMismatchError || code === 'UND_ERR_INFO') return 'bad_response'
+  return 'unavailable'
+}
+
+export interface UpstreamClientOptions {
+  breaker?: Omit<BreakerOptions, 'onStateChange' | 'now'>
+  now?: () => number
+  /** Keep-alive connections per host (bounded: a huge pool lengthens the queueing tail). */
+  connections?: number
+  events?: UpstreamEvents
+}
+
+export class UpstreamClient {
+  private readonly hosts: Host[]
+  private next = 0
+  private readonly budget: RetryBudget
+
+  constructor(readonly service: UpstreamService, private readonly opts: UpstreamClientOptions = {}) {
+    this.budget = new RetryBudget(0.2, 10, 3, opts.now)
+    this.hosts = service.urls.map((url) => {
+      const origin = new URL(url).origin
+      const host: Host = {
+        origin,
+        pool: new Pool(origin, {
+          connections: opts.connections ?? 64,
+          pipelining: 1,
+          keepAliveTimeout: 30_000,
+          connect: { timeout: service.connectTimeoutMs },
+          headersTimeout: service.timeoutMs,
+          bodyTimeout: service.timeoutMs
+        }),
+        breaker: new CircuitBreaker({ ...opts.breaker, now: opts.now, onStateChange: (_from, to) => opts.events?.onBreakerChange?.(service.name, origin, to) }),
+        requests: 0,
+        failures: 0,
+        lastCheck: null
+      }
+      return host
+    })
+    for (const h of this.hosts) opts.events?.onBreakerChange?.(service.name, h.origin, 'closed')
+  }
+
+  /** Round-robin over hosts whose breaker admits; skips those tried already in this request. */
+  private pick(tried: Set<Host>): Host {
+    const n = this.hosts.length
+    for (let i = 0; i < n; i++) {
+      const h = this.hosts[(this.next + i) % n]
+      if (tried.has(h) || !h.breaker.wouldAdmit()) continue
+      if (!h.breaker.tryAcquire()) continue
+      this.next = (this.next + i + 1) % n
+      return h
+    }
+    const open = this.hosts.map((h) => h.breaker.retryAfterMs()).filter((ms) => ms > 0)
+    if (open.length === this.hosts.length) {
+      throw new UpstreamError('circuit_open', this.service.name, `Circuit open for ${this.service.name}`, Math.min(...open))
+    }
+    throw new UpstreamError('unavailable', this.service.name, `No ${this.service.name} host available`)
+  }
+
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    this.budget.recordRequest()
+    const tried = new Set<Host>()
+    const started = performance.now()
+    let attempt = 0
+    for (;;) {
+      attempt++
+      const host = this.pick(tried)
+      tried.add(host)
+      host.requests++
+      let res: Dispatcher.ResponseData
+      try {
+        res = await host.pool.request({
+          method: req.method as Dispatcher.HttpMethod,
+          path: req.path,
+          headers: req.headers,
+          body: req.body,
+          signal: req.signal,
+          headersTimeout: req.timeoutMs,
+          bodyTimeout: req.timeoutMs
+        })
+      } catch (err) {
+        if (req.signal?.aborted) {
+          host.breaker.release()
+          throw err
+        }
+        host.failures++
+        host.breaker.onFailure()
+        const kind = classify(err)
+        // Only failures before any byte reached the upstream's handler are safe to repeat.
+        if (req.retryable && kind === 'unavailable' && (await this.retryAllowed(attempt, tried))) continue
+        this.opts.events?.onResult?.(this.service.name, kind, (performance.now() - started) / 1000)
+        throw new UpstreamError(kind, this.service.name, `${this.service.name}: ${kind}`, 0, { cause: err })
+      }
+      if (res.statusCode >= 500) {
+        host.failures++
+        host.breaker.onFailure()
+        if (req.retryable && RETRY_STATUSES.has(res.statusCode) && (await this.retryAllowed(attempt, tried))) {
+          await res.body.dump().catch(() => undefined)
+          continue
+        }
+      } else {
+        host.breaker.onSuccess()
+      }
+      this.opts.events?.onResult?.(this.service.name, res.statusCode >= 500 ? `http_${res.statusCode}` : 'success', (performance.now() - started) / 1000)
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body, host: host.origin, attempts: attempt }
+    }
+  }
+
+  private async retryAllowed(attempt: number, tried: Set<Host>): Promise<boolean> {
+    if (attempt > MAX_RETRIES || !this.budget.tryRetry()) return false
+    this.opts.events?.onRetry?.(this.service.name)
+    // Another host may serve at once; the same host gets exponential backoff with jitter.
+    if (tried.size < this.hosts.length) return true
+    tried.clear()
+    await sleep(25 * 2 ** (attempt - 1) + Math.random() * 25)
+    return true
+  }
+
+  /**
+   * A host for a WebSocket upgrade (the tunnel is raw TCP, outside the pool); `done` reports the
+   * outcome to its breaker.
+   */
+  acquireHost(): { origin: string; done(ok: boolean): void } {
+    const h = this.pick(new Set())
+    h.requests++
+    return {
+      origin: h.origin,
+      done: (ok) => {
+        if (ok) h.breaker.onSuccess()
+        else {
+          h.failures++
+          h.breaker.onFailure()
+        }
+      }
+    }
+  }
+
+  /** GET healthPath on every host; results feed the breakers. */
+  async checkHealth(timeoutMs = 5_000): Promise<void> {
+    await Promise.all(
+      this.hosts.map(async (h) => {
+        const start = performance.now()
+        try {
+          const res = await h.pool.request({ method: 'GET', path: this.service.healthPath, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
+          await res.body.dump()
+          const ok = res.statusCode < 500
+          h.lastCheck = { at: new Date().toISOString(), ok, latency_ms: Math.round((performance.now() - start) * 100) / 100, error: ok ? undefined : `HTTP ${res.statusCode}` }
+          if (ok) {
+            if (h.breaker.state !== 'open') h.breaker.onSuccess()
+          } else h.breaker.onFailure()
+        } catch (err) {
+          h.lastCheck = { at: new Date().toISOString(), ok: false, latency_ms: Math.round((performance.now() - start) * 100) / 100, error: classify(err) }
+          h.breaker.onFailure()
+        }
+      })
+    )
+  }
+
+  snapshot(): HostSnapshot[] {
+    return this.hosts.map((h) => ({ host: h.origin, state: h.breaker.state, requests: h.requests, failures: h.failures, last_check: h.lastCheck }))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.pool.close().catch(() => undefined)))
+  }
+}
