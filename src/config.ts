@@ -91,6 +91,7 @@ export interface Config {
   proxyRoutesFile?: string
   /** Seconds between active health checks of each upstream host. */
   upstreamHealthIntervalMs: number
+  upstreamBreaker: { failureThreshold: number; successThreshold: number; openMs: number; minimumRequests: number; halfOpenMaxProbes: number }
   upstreams: {
     blockchainCoreUrl: string
     tronPaymentUrl: string
@@ -306,6 +307,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     proxyRoutesFile: r.raw('PROXY_ROUTES_FILE'),
     upstreamHealthIntervalMs: r.int('UPSTREAM_HEALTH_INTERVAL_MS', 30_000, 100, 3_600_000),
+    upstreamBreaker: {
+      failureThreshold: r.int('UPSTREAM_BREAKER_FAILURES', 5, 1, 10_000),
+      successThreshold: r.int('UPSTREAM_BREAKER_SUCCESSES', 2, 1, 10_000),
+      openMs: r.int('UPSTREAM_BREAKER_OPEN_MS', 30_000, 100, 3_600_000),
+      minimumRequests: r.int('UPSTREAM_BREAKER_MIN_REQUESTS', 0, 0, 1_000_000),
+      halfOpenMaxProbes: r.int('UPSTREAM_BREAKER_HALF_OPEN_PROBES', 1, 1, 1_000)
+    },
     upstreams: {
       blockchainCoreUrl: r.raw('BLOCKCHAIN_CORE_URL') ?? 'http://lucid-blocks:8084',
       tronPaymentUrl: r.raw('TRON_PAYMENT_URL') ?? 'http://tron-payment:8087',

@@ -42,6 +42,7 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
       service.name,
       new UpstreamClient(service, {
         now: app.now,
+        breaker: app.config.upstreamBreaker,
         events: {
           onResult: (upstream, outcome, seconds) => {
             requests.inc({ upstream, outcome })

@@ -96,7 +96,7 @@ export class UpstreamClient {
   private readonly budget: RetryBudget
 
   constructor(readonly service: UpstreamService, private readonly opts: UpstreamClientOptions = {}) {
-    this.budget = new RetryBudget(0.2, 10, 3, opts.now)
+    this.budget = new RetryBudget(0.2, 10, 10, opts.now)
     this.hosts = service.urls.map((url) => {
       const origin = new URL(url).origin
       const host: Host = {
@@ -166,7 +166,15 @@ export class UpstreamClient {
         host.breaker.onFailure()
         const kind = classify(err)
         // Only failures before any byte reached the upstream's handler are safe to repeat.
-        if (req.retryable && kind === 'unavailable' && (await this.retryAllowed(attempt, tried))) continue
+        // Failing over to a host not tried yet costs the failed host nothing, so it is not
+        // charged to the retry budget; repeating on the same host is.
+        if (req.retryable && kind === 'unavailable') {
+          if (tried.size < this.hosts.length && attempt <= this.hosts.length) {
+            this.opts.events?.onRetry?.(this.service.name)
+            continue
+          }
+          if (await this.retryAllowed(attempt, tried)) continue
+        }
         this.opts.events?.onResult?.(this.service.name, kind, (performance.now() - started) / 1000)
         throw new UpstreamError(kind, this.service.name, `${this.service.name}: ${kind}`, 0, { cause: err })
       }
