@@ -1,0 +1,291 @@
+/**
+ * `npm run bench` (issue 9): every peer measured side by side in one run, rounds interleaved
+ * (A B C … A B C …), medians with min/max. Servers are pinned to core 1 and wrk to core 0 when
+ * `taskset` exists. Uses wrk (Debian package) when installed, autocannon otherwise.
+ *
+ * Env: BENCH_DURATION_S (10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64), BENCH_ONLY (comma list
+ * of scenario ids), BENCH_OUT (BENCHMARKS.md to rewrite the results table in place).
+ * With DATABASE_URL and REDIS_URL set the gateway runs in its production configuration.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir, cpus } from 'node:os'
+import path from 'node:path'
+import { createServer } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { addressFromPublicKey, signTip191 } from '../src/crypto/tron.js'
+
+const DURATION = Number(process.env.BENCH_DURATION_S ?? 10)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 64)
+const ONLY = process.env.BENCH_ONLY?.split(',')
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+const has = (bin: string) => spawnSync('which', [bin]).status === 0
+const pin = (core: number, cmd: string, args: string[]): [string, string[]] => (has('taskset') && cpus().length > 1 ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args])
+const children: ChildProcess[] = []
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+}
+
+async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url)
+      await r.arrayBuffer()
+      if (r.status < 500) return
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+function start(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+  const [c, a] = pin(1, cmd, args)
+  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], cwd: root })
+  child.stderr?.on('data', (d) => process.env.BENCH_DEBUG && process.stderr.write(`[${name}] ${d}`))
+  children.push(child)
+  return child
+}
+
+/** The server's own pid (taskset execs into it, so the child pid is the server). */
+function cpuTicks(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return Number(f[11]) + Number(f[12])
+  } catch {
+    return 0
+  }
+}
+function rssMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  } catch {
+    return 0
+  }
+}
+
+interface Result {
+  rps: number
+  p50: number
+  p99: number
+  p999: number
+  errors: number
+  non2xx: number
+  cpuMsPerReq: number
+  rss: number
+}
+
+async function load(url: string, headers: Record<string, string>, pid: number, connections = CONNS): Promise<Result> {
+  const before = cpuTicks(pid)
+  let r: Result
+  if (has('wrk')) {
+    const args = ['-t', '1', '-c', String(connections), '-d', `${DURATION}s`, '--timeout', '10s', '-s', path.join(root, 'bench/report.lua')]
+    for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
+    const [c, a] = pin(0, 'wrk', [...args, url])
+    const out = spawnSync(c, a, { encoding: 'utf8', timeout: (DURATION + 30) * 1000 })
+    const line = /WRKJSON (.*)/.exec(out.stdout)?.[1]
+    if (line === undefined) throw new Error(`wrk failed: ${out.stderr || out.stdout}`)
+    const j = JSON.parse(line)
+    r = { rps: j.requests / (j.duration_us / 1e6), p50: j.p50_us / 1000, p99: j.p99_us / 1000, p999: j.p999_us / 1000, errors: j.connect + j.read + j.write + j.timeout, non2xx: j.status, cpuMsPerReq: 0, rss: 0 }
+    r.cpuMsPerReq = ((cpuTicks(pid) - before) * 10) / Math.max(1, j.requests)
+  } else {
+    const { default: autocannon } = await import('autocannon' as string)
+    const res = await autocannon({ url, connections, duration: DURATION, headers })
+    r = { rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, p999: res.latency.p99_9 ?? res.latency.p99, errors: res.errors + res.timeouts, non2xx: res.non2xx, cpuMsPerReq: 0, rss: 0 }
+    r.cpuMsPerReq = ((cpuTicks(pid) - before) * 10) / Math.max(1, res.requests.total)
+  }
+  r.rss = rssMb(pid)
+  return r
+}
+
+async function token(base: string): Promise<string> {
+  const priv = secp256k1.utils.randomSecretKey()
+  const address = addressFromPublicKey(secp256k1.getPublicKey(priv, false))
+  const c = (await (await fetch(`${base}/api/v1/auth/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: address }) })).json()) as { nonce: string; message: string }
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tron_address: address, nonce: c.nonce, signature: signTip191(c.message, Buffer.from(priv).toString('hex')) })
+  })
+  const body = (await login.json()) as { access_token?: string }
+  if (!body.access_token) throw new Error(`bench login failed: ${JSON.stringify(body)}`)
+  return body.access_token as string
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(root, 'dist/server.js')) || process.env.BENCH_BUILD !== '0') spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+  const production = process.env.DATABASE_URL !== undefined && process.env.REDIS_URL !== undefined
+  // Its own database on the configured server, dropped afterwards; never the shared one.
+  let dbUrl: string | undefined
+  let dropDb = async () => undefined as void
+  if (production) {
+    const pg = (await import('pg')).default
+    const name = `lucid_bench_${Date.now()}`
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL })
+    await admin.connect()
+    await admin.query(`CREATE DATABASE ${name}`)
+    await admin.end()
+    const u = new URL(process.env.DATABASE_URL as string)
+    u.pathname = `/${name}`
+    dbUrl = u.toString()
+    dropDb = async () => {
+      const c = new pg.Client({ connectionString: process.env.DATABASE_URL })
+      await c.connect()
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await c.end()
+    }
+  }
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lucid-bench-'))
+  const secret = randomBytes(32).toString('hex')
+  const upPort = await freePort()
+  const upstream = start('upstream', process.execPath, [path.join(root, 'bench/upstream.mjs')], { PORT: String(upPort) })
+  const upUrl = `http://127.0.0.1:${upPort}`
+  await waitHttp(upUrl)
+
+  const gwEnv = (port: number, extra: Record<string, string> = {}) => ({
+    HTTP_PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    JWT_SECRET_KEY: secret,
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    NODE_SERVICE_URL: upUrl,
+    LOG_LEVEL: 'info',
+    DOCS_ENABLED: 'false',
+    RATE_LIMIT_AUTHENTICATED: '10000000',
+    RATE_LIMIT_PUBLIC: '10000000',
+    RATE_LIMIT_RULES: JSON.stringify([{ name: 'bench_limited', path: '/api/v1/nodes/limited*', key: 'user', limit: 1, period_s: 60 }]),
+    ...(production ? { STATE_KEY_PREFIX: `bench:${Date.now()}:`, DATABASE_URL: dbUrl as string } : {}),
+    ...extra
+  })
+  // Embedded PGlite is single-process: the unlimited twin only runs in production mode.
+  const gwPort = await freePort()
+  const gw = start('gateway', process.execPath, ['dist/server.js'], gwEnv(gwPort))
+  const gwUrl = `http://127.0.0.1:${gwPort}`
+  await waitHttp(`${gwUrl}/ready`)
+  let gwNoLimit: ChildProcess | undefined
+  let noLimitUrl = ''
+  if (production) {
+    const p = await freePort()
+    gwNoLimit = start('gateway-nolimit', process.execPath, ['dist/server.js'], gwEnv(p, { RATE_LIMIT_ENABLED: 'false', JOBS_ENABLED: 'false' }))
+    noLimitUrl = `http://127.0.0.1:${p}`
+    await waitHttp(`${noLimitUrl}/ready`)
+  }
+  const bearer = await token(gwUrl)
+  const auth = { authorization: `Bearer ${bearer}` }
+
+  const barePort = await freePort()
+  const bare = start('bare-fastify', process.execPath, [path.join(root, 'bench/bare-fastify.mjs')], { PORT: String(barePort), UPSTREAM: upUrl })
+  await waitHttp(`http://127.0.0.1:${barePort}/x`)
+
+  let haproxy: ChildProcess | undefined
+  let haUrl = ''
+  if (has('haproxy')) {
+    const haPort = await freePort()
+    const cfg = path.join(dataDir, 'haproxy.cfg')
+    writeFileSync(
+      cfg,
+      `global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:${haPort}
+  stick-table type string len 64 size 100k expire 60s store http_req_rate(60s)
+  http-request deny deny_status 401 unless { req.hdr(authorization) -m beg "Bearer " }
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('$.alg')
+  http-request deny deny_status 401 unless { var(txn.alg) -m str HS256 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify(txn.alg,"${secret}") -m int 1 }
+  http-request set-var(txn.sub) var(txn.bearer),jwt_payload_query('$.sub')
+  http-request track-sc0 var(txn.sub)
+  http-request deny deny_status 429 if { sc_http_req_rate(0) gt 1000000000 }
+  default_backend be
+backend be
+  http-reuse always
+  server up 127.0.0.1:${upPort}
+`
+    )
+    haproxy = start('haproxy', 'haproxy', ['-f', cfg, '-db'], {})
+    haUrl = `http://127.0.0.1:${haPort}`
+    await new Promise((r) => setTimeout(r, 500))
+  }
+
+  const path1 = '/api/v1/nodes/bench'
+  const scenarios: { id: string; label: string; url: string; headers: Record<string, string>; pid: number; conns?: number }[] = [
+    { id: 'direct', label: 'upstream called directly', url: upUrl + path1, headers: {}, pid: upstream.pid! },
+    { id: 'bare', label: 'Fastify + reply-from, no auth/limit', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid! },
+    ...(haproxy ? [{ id: 'haproxy', label: 'HAProxy 2.6: jwt_verify + stick table + proxy', url: haUrl + path1, headers: auth, pid: haproxy.pid! }] : []),
+    { id: 'gateway', label: 'gateway: auth + revocation + limit + proxy + log + metrics', url: gwUrl + path1, headers: auth, pid: gw.pid! },
+    ...(gwNoLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimitUrl + path1, headers: auth, pid: gwNoLimit.pid! }] : []),
+    { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
+    { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
+    { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
+    ...(haproxy ? [{ id: 'haproxy-256', label: 'HAProxy, 256 connections', url: haUrl + path1, headers: auth, pid: haproxy.pid!, conns: 256 }] : []),
+    { id: 'bare-256', label: 'Fastify + reply-from, 256 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 256 }
+  ].filter((s) => ONLY === undefined || ONLY.includes(s.id))
+
+  const results = new Map<string, Result[]>()
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const s of scenarios) {
+      const r = await load(s.url, s.headers, s.pid, s.conns)
+      results.set(s.id, [...(results.get(s.id) ?? []), r])
+      console.error(`round ${round} ${s.id}: ${Math.round(r.rps)} req/s p99 ${r.p99.toFixed(1)} ms`)
+    }
+  }
+
+  const bareRps = median(results.get('bare')?.map((r) => r.rps) ?? [NaN])
+  const haRps = median(results.get('haproxy')?.map((r) => r.rps) ?? [NaN])
+  const rows = scenarios.map((s) => {
+    const rs = results.get(s.id)!
+    const rps = rs.map((r) => r.rps)
+    const m = median(rps)
+    const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–')
+    return `| ${s.label} | ${Math.round(m)} (${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}) | ${f(median(rs.map((r) => r.p50)))} | ${f(median(rs.map((r) => r.p99)))} | ${f(median(rs.map((r) => r.p999)))} | ${median(rs.map((r) => r.errors))}/${median(rs.map((r) => r.non2xx))} | ${f(median(rs.map((r) => r.cpuMsPerReq * 1000)))} | ${Math.round(median(rs.map((r) => r.rss)))} | ${f(m / bareRps)} | ${f(m / haRps)} |`
+  })
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim()
+  const table = [
+    `Run ${new Date().toISOString()} · commit ${commit} · ${cpus().length} cores (${cpus()[0]?.model ?? '?'}) · ${has('wrk') ? 'wrk' : 'autocannon'} · ${CONNS} connections unless noted · ${DURATION} s × ${ROUNDS} interleaved rounds · gateway storage: ${production ? 'PostgreSQL + Redis (production configuration)' : 'embedded PGlite + in-process state'}`,
+    '',
+    '| peer | req/s median (min–max) | p50 ms | p99 ms | p99.9 ms | errors/non-2xx | CPU µs/req | RSS MB | × bare Fastify | × HAProxy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows
+  ].join('\n')
+  console.log(table)
+  const out = process.env.BENCH_OUT
+  if (out !== undefined) {
+    const text = existsSync(out) ? readFileSync(out, 'utf8') : ''
+    const marker = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/
+    const block = `<!-- bench:start -->\n${table}\n<!-- bench:end -->`
+    writeFileSync(out, marker.test(text) ? text.replace(marker, block) : `${text}\n${block}\n`)
+  }
+  for (const c of children) c.kill('SIGTERM')
+  await new Promise((r) => setTimeout(r, 1_000))
+  await dropDb()
+  rmSync(dataDir, { recursive: true, force: true })
+}
+
+main()
+  .catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+  .finally(() => {
+    for (const c of children) c.kill('SIGTERM')
+  })
