@@ -86,14 +86,14 @@ interface Result {
   rss: number
 }
 
-async function load(url: string, headers: Record<string, string>, pid: number, connections = CONNS): Promise<Result> {
+async function load(url: string, headers: Record<string, string>, pid: number, connections = CONNS, seconds = DURATION): Promise<Result> {
   const before = cpuTicks(pid)
   let r: Result
   if (has('wrk')) {
-    const args = ['-t', '1', '-c', String(connections), '-d', `${DURATION}s`, '--timeout', '10s', '-s', path.join(root, 'bench/report.lua')]
+    const args = ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', path.join(root, 'bench/report.lua')]
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
     const [c, a] = pin(0, 'wrk', [...args, url])
-    const out = spawnSync(c, a, { encoding: 'utf8', timeout: (DURATION + 30) * 1000 })
+    const out = spawnSync(c, a, { encoding: 'utf8', timeout: (seconds + 30) * 1000 })
     const line = /WRKJSON (.*)/.exec(out.stdout)?.[1]
     if (line === undefined) throw new Error(`wrk failed: ${out.stderr || out.stdout}`)
     const j = JSON.parse(line)
@@ -101,7 +101,7 @@ async function load(url: string, headers: Record<string, string>, pid: number, c
     r.cpuMsPerReq = ((cpuTicks(pid) - before) * 10) / Math.max(1, j.requests)
   } else {
     const { default: autocannon } = await import('autocannon' as string)
-    const res = await autocannon({ url, connections, duration: DURATION, headers })
+    const res = await autocannon({ url, connections, duration: seconds, headers })
     r = { rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, p999: res.latency.p99_9 ?? res.latency.p99, errors: res.errors + res.timeouts, non2xx: res.non2xx, cpuMsPerReq: 0, rss: 0 }
     r.cpuMsPerReq = ((cpuTicks(pid) - before) * 10) / Math.max(1, res.requests.total)
   }
@@ -241,6 +241,8 @@ backend be
     { id: 'bare-256', label: 'Fastify + reply-from, 256 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 256 }
   ].filter((s) => ONLY === undefined || ONLY.includes(s.id))
 
+  // Warm-up: JIT, connection pools and caches of every peer, not measured.
+  for (const s of scenarios) await load(s.url, s.headers, s.pid, s.conns, Math.min(3, DURATION))
   const results = new Map<string, Result[]>()
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of scenarios) {

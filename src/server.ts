@@ -27,7 +27,11 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     }
     throw err
   }
-  const logger = pino(loggerOptions(config.logLevel))
+  // Buffered, asynchronous writes: one syscall per 4 KiB of log lines instead of one per line
+  // (issue 9: logging within 10% of throughput). Flushed on shutdown.
+  const logger = pino(loggerOptions(config.logLevel), pino.destination({ dest: 1, sync: false, minLength: 4096 }))
+  // …and never more than a second behind, so a quiet gateway's lines still show up promptly.
+  setInterval(() => logger.flush(), 1_000).unref()
   config = freezeConfig(await ensureEmbeddedSecrets(config, logger))
 
   const app = await buildApp(config, { logger })
@@ -38,12 +42,14 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     logger.info({ signal }, 'shutting down: draining in-flight requests')
     const force = setTimeout(() => {
       logger.error({ timeout_ms: config.shutdownTimeoutMs }, 'shutdown timed out (SHUTDOWN_TIMEOUT_MS); exiting')
+      logger.flush()
       process.exit(1)
     }, config.shutdownTimeoutMs)
     force.unref()
     try {
       await app.close()
       logger.info('shutdown complete')
+      logger.flush()
       process.exit(0)
     } catch (err) {
       logger.error({ err }, 'error during shutdown')
@@ -55,6 +61,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
 
   await app.listen({ port: config.httpPort, host: config.host })
   logger.info({ port: config.httpPort, database: app.db.kind, state: app.stateStore.kind }, 'gateway listening')
+  logger.flush()
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href

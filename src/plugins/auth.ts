@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { LucidError } from '../errors.js'
-import { createTokenService, type Role, type TokenService, type TokenServiceOptions } from '../crypto/tokens.js'
+import { createTokenService, type Role, type TokenClaims, type TokenService, type TokenServiceOptions } from '../crypto/tokens.js'
 import { identityKey, loadPublicKey, loadSigningKey, toJwk, type PublicJwk, type SigningKey } from '../crypto/keys.js'
 import { createUsersRepository, type UsersRepository, type UserRow } from '../data/repositories/users.js'
 import { createAuthSessionsRepository, type AuthSessionsRepository } from '../data/repositories/auth-sessions.js'
@@ -117,13 +117,30 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.addHook('onReady', () => identityState.start())
   app.addHook('onClose', () => identityState.stop())
 
+  // Verified-token cache (issue 9): a signature is checked once per token; expiry is still
+  // enforced on every hit, and revocation, lock and role come from the identity cache below on
+  // every request, so caching never extends what a token may do.
+  const verified = new Map<string, TokenClaims>()
+  const VERIFIED_MAX = 10_000
+  async function verifyAccess(token: string): Promise<TokenClaims> {
+    const hit = verified.get(token)
+    if (hit !== undefined) {
+      if (hit.exp * 1000 > app.now()) return hit
+      verified.delete(token)
+    }
+    const claims = await app.tokens.verify(token, 'access')
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string)
+    verified.set(token, claims)
+    return claims
+  }
+
   async function resolve(request: Pick<FastifyRequest, 'headers'>): Promise<AuthUser | null> {
     const header = request.headers.authorization
     const apiKey = request.headers['x-api-key']
     if (typeof header === 'string' && header !== '') {
       const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header)
       if (m === null) throw new LucidError('TOKEN_INVALID', 'Authorization header must be "Bearer <token>"')
-      const claims = await app.tokens.verify(m[1], 'access')
+      const claims = await verifyAccess(m[1])
       if (await identityState.sessionRevoked(claims.sid)) throw new LucidError('TOKEN_INVALID', 'Token has been revoked')
       const user = await identityState.user(claims.sub)
       const blocked = userBlockReason(user, app.now())

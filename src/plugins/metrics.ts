@@ -61,8 +61,12 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     })
   })
 
-  // Rolling window of (time, seconds, error) for the JSON summary; bounded in size.
-  const samples: { t: number; s: number; err: boolean }[] = []
+  // Ring buffer of (time, seconds, error) for the JSON summary: O(1) per request, bounded.
+  const ringT = new Float64Array(MAX_SAMPLES)
+  const ringS = new Float64Array(MAX_SAMPLES)
+  const ringE = new Uint8Array(MAX_SAMPLES)
+  let ringNext = 0
+  let ringSize = 0
 
   app.addHook('onResponse', async (request, reply) => {
     const seconds = reply.elapsedTime / 1000
@@ -70,8 +74,11 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     const labels = { method: request.method, route, status: String(reply.statusCode) }
     requests.inc(labels)
     duration.observe(labels, seconds)
-    samples.push({ t: Date.now(), s: seconds, err: reply.statusCode >= 500 })
-    if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES)
+    ringT[ringNext] = Date.now()
+    ringS[ringNext] = seconds
+    ringE[ringNext] = reply.statusCode >= 500 ? 1 : 0
+    ringNext = (ringNext + 1) % MAX_SAMPLES
+    if (ringSize < MAX_SAMPLES) ringSize++
     request.log.info(
       { method: request.method, path: request.url.split('?')[0], route, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime * 100) / 100, user_id: request.userId, ip: request.ip },
       'request completed'
@@ -83,9 +90,14 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     jobRuns,
     summary(): MetricsSummary {
       const since = Date.now() - WINDOW_MS
-      const recent = samples.filter((x) => x.t >= since)
-      const sorted = recent.map((x) => x.s * 1000).sort((a, b) => a - b)
-      const errors = recent.filter((x) => x.err).length
+      const recent: number[] = []
+      let errors = 0
+      for (let i = 0; i < ringSize; i++) {
+        if (ringT[i] < since) continue
+        recent.push(ringS[i] * 1000)
+        errors += ringE[i]
+      }
+      const sorted = recent.sort((a, b) => a - b)
       const round = (n: number) => Math.round(n * 100) / 100
       return {
         requests_per_second: round(recent.length / (WINDOW_MS / 1000)),
