@@ -163,3 +163,14 @@ test('three gateway instances sharing one Redis admit exactly the limit from one
     await t.close()
   }
 })
+
+test('RATE_LIMIT_ENABLED=false turns limiting off entirely (no headers, no 429)', async () => {
+  const t = await buildTestApp({ env: { RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_PUBLIC: '2' } })
+  try {
+    const res = await Promise.all(Array.from({ length: 5 }, () => t.app.inject({ url: '/api/v1/meta/version' })))
+    assert.deepEqual(res.map((r) => r.statusCode), [200, 200, 200, 200, 200])
+    assert.equal(res[0].headers['ratelimit-policy'], undefined)
+  } finally {
+    await t.close()
+  }
+})
