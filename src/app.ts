@@ -28,6 +28,9 @@ import metaRoutes from './routes/meta/index.js'
 import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
 import cacheRoutes from './routes/cache/index.js'
+import sessionRoutes, { sessionsServicePlugin } from './routes/sessions/index.js'
+import manifestRoutes from './routes/manifests/index.js'
+import trustRoutes from './routes/trust/index.js'
 
 export interface BuildOptions {
   /** Use this database instead of opening one from config (the caller closes it). */
@@ -93,6 +96,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(authServicePlugin)
   await app.register(rateLimit)
   await app.register(upstreams)
+  await app.register(sessionsServicePlugin)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)
@@ -100,6 +104,9 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(authRoutes, { prefix: '/api/v1/auth' })
   await app.register(userRoutes, { prefix: '/api/v1/users' })
   await app.register(cacheRoutes, { prefix: '/api/v1/cache' })
+  await app.register(sessionRoutes, { prefix: '/api/v1/sessions' })
+  await app.register(manifestRoutes, { prefix: '/api/v1/manifests' })
+  await app.register(trustRoutes, { prefix: '/api/v1/trust' })
   await app.register(proxyRoutes)
   attachWebSocketProxy(app as unknown as FastifyInstance)
 

@@ -87,6 +87,10 @@ export interface Config {
     bandwidthBytesPerS: number
     rules: RouteRule[]
   }
+  /** Where chunk bytes are stored (default DATA_DIR/chunks); shared storage with several instances. */
+  chunkStoreDir?: string
+  maxSessionsPerUser: number
+  anchorPollIntervalMs: number
   /** JSON file replacing or extending the proxy route table. */
   proxyRoutesFile?: string
   /** Seconds between active health checks of each upstream host. */
@@ -306,6 +310,9 @@ export function loadConfig(env: Env = process.env): Config {
       rules: parseRules(r.raw('RATE_LIMIT_RULES'), problems)
     },
     proxyRoutesFile: r.raw('PROXY_ROUTES_FILE'),
+    chunkStoreDir: r.raw('CHUNK_STORE_DIR') === undefined ? undefined : path.resolve(r.raw('CHUNK_STORE_DIR') as string),
+    maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 100, 1, 1_000_000),
+    anchorPollIntervalMs: r.int('ANCHOR_POLL_INTERVAL_MS', 10_000, 100, 3_600_000),
     upstreamHealthIntervalMs: r.int('UPSTREAM_HEALTH_INTERVAL_MS', 30_000, 100, 3_600_000),
     upstreamBreaker: {
       failureThreshold: r.int('UPSTREAM_BREAKER_FAILURES', 5, 1, 10_000),

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { LucidError, validationError } from '../../errors.js'
+import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
+import { roleAtLeast } from '../../plugins/auth.js'
+import { createFsChunkStore, type ChunkStore } from '../../chunks/chunk-store.js'
+import { createSessionsRepository, type ManifestRow, type SessionRow, type SessionsRepository } from '../../data/repositories/sessions.js'
+import { createSessionsService, assertTransition, MAX_CHUNK_BYTES, type SessionsService } from './service.js'
+import {
+  ChunkListSchema, ChunkParamsSchema, ChunkSchema, CreateSessionSchema, GIB, SessionListQuerySchema, SessionListSchema, SessionParamsSchema,
+  SessionSchema, TerminateSchema, UpdateSessionSchema, ManifestSchema, toChunk, toManifest, toSession
+} from './schema.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    chunkStore: ChunkStore
+    sessionsRepo: SessionsRepository
+    manifestBody(m: ManifestRow): Promise<ReturnType<typeof toManifest>>
+    sessionsService: SessionsService
+    /** The session if the caller owns it or is an admin; 404 otherwise (ids cannot be probed). */
+    visibleSession(request: FastifyRequest, id: string): Promise<SessionRow>
+  }
+}
+
+export const sessionsServicePlugin = fp(
+  async function sessionsServices(app: FastifyInstance): Promise<void> {
+    const store = createFsChunkStore(app.config.chunkStoreDir ?? path.join(app.config.dataDir, 'chunks'))
+    const repo = createSessionsRepository(app.db)
+    app.decorate('chunkStore', store)
+    app.decorate('sessionsRepo', repo)
+    app.decorate('sessionsService', createSessionsService({ db: app.db, sessions: repo, store }))
+    app.addSchema(ManifestSchema)
+    app.decorate('manifestBody', async (m: ManifestRow) => toManifest(m, (await repo.chunks(m.session_id)).rows))
+    app.decorate('visibleSession', async (request: FastifyRequest, id: string) => {
+      const s = await repo.findVisible(id)
+      if (s === null || (s.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Session not found')
+      return s
+    })
+    // Uploads killed mid-way (process crash) leave temporary files; they are never recorded.
+    app.addHook('onReady', async () => {
+      const n = await store.sweepTemporary()
+      if (n > 0) app.log.warn({ removed: n }, 'removed partial chunk uploads left by an interrupted process')
+    })
+  },
+  { name: 'lucid-sessions-service', dependencies: ['lucid-auth'] }
+)
+
+export default async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const tags = ['sessions']
+  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
+  const authed = { onRequest: [app.authenticate], security }
+  const repo = app.sessionsRepo
+  const svc = app.sessionsService
+  const isAdmin = (r: FastifyRequest) => roleAtLeast(r.user!.role, 'admin')
+
+  // Chunk bodies are raw bytes, streamed (never buffered) to the chunk store.
+  app.addContentTypeParser('application/octet-stream', { bodyLimit: MAX_CHUNK_BYTES + 1 }, (_req, payload, done) => done(null, payload))
+
+  app.post('/', { ...authed, schema: { tags, summary: 'Create a recording session', body: CreateSessionSchema, response: withErrors({ 201: SessionSchema }) } }, async (request, reply) => {
+    const b = request.body
+    if ((await repo.countActiveForUser(request.user!.id)) >= app.config.maxSessionsPerUser) {
+      throw new LucidError('NOT_ALLOWED', `At most ${app.config.maxSessionsPerUser} sessions per user`, { status: 409 })
+    }
+    if (b.trust_policy_id !== undefined) await assertOwnPolicy(request, b.trust_policy_id)
+    const s = await repo.create({ session_id: randomUUID(), user_id: request.user!.id, name: b.name, description: b.description ?? null, max_size_bytes: b.max_size_bytes ?? 100 * GIB, trust_policy_id: b.trust_policy_id ?? null, metadata: b.metadata ?? {} })
+    return reply.code(201).send(toSession(s))
+  })
+
+  app.get('/', { ...authed, schema: { tags, summary: 'My sessions (admins: any user with user_id); q searches name and description', querystring: SessionListQuerySchema, response: withErrors({ 200: SessionListSchema }) } }, async (request) => {
+    const q = request.query
+    if (q.user_id !== undefined && !isAdmin(request)) throw new LucidError('FORBIDDEN', 'Only admins may list other users’ sessions')
+    const { rows, total } = await repo.list({ userId: q.user_id ?? request.user!.id, status: q.status as SessionRow['status'] | undefined, q: q.q, sort: q.sort, order: q.order, page: q.page, limit: q.limit })
+    return { sessions: rows.map(toSession), pagination: pagination(q.page, q.limit, total) }
+  })
+
+  app.get('/:session_id', { ...authed, schema: { tags, summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => toSession(await app.visibleSession(request, request.params.session_id)))
+
+  app.put('/:session_id', { ...authed, schema: { tags, summary: 'Update a session; status=completed builds its manifest', params: SessionParamsSchema, body: UpdateSessionSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    const { status, trust_policy_id, metadata, ...rest } = request.body
+    if (trust_policy_id !== undefined && trust_policy_id !== null) await assertOwnPolicy(request, trust_policy_id, s.user_id)
+    const fields: Record<string, unknown> = { ...rest }
+    if (trust_policy_id !== undefined) fields.trust_policy_id = trust_policy_id
+    if (metadata !== undefined) fields.metadata = JSON.stringify(metadata)
+    if (Object.keys(fields).length > 0) await repo.update(s.session_id, fields)
+    if (status === 'completed') await svc.complete(s.session_id)
+    if (status === 'failed') {
+      assertTransition(s.status, 'failed')
+      await repo.setStatus(s.session_id, 'failed')
+    }
+    return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+  })
+
+  app.delete('/:session_id', { ...authed, schema: { tags, summary: 'Soft-delete a session (chunks are purged later by retention)', params: SessionParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    await repo.softDelete(s.session_id)
+    await app.audit(request, { action: 'session.deleted', target_type: 'session', target_id: s.session_id })
+    return reply.code(204).send(null)
+  })
+
+  app.post('/:session_id/start', { ...authed, schema: { tags, summary: 'initializing → active', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    assertTransition(s.status, 'active')
+    await repo.setStatus(s.session_id, 'active')
+    return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+  })
+
+  app.post('/:session_id/terminate', { ...authed, schema: { tags, summary: 'End a session without a manifest', params: SessionParamsSchema, body: Type.Optional(TerminateSchema), response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    assertTransition(s.status, 'terminated')
+    await repo.setStatus(s.session_id, 'terminated', { reason: request.body?.reason })
+    return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+  })
+
+  app.post(
+    '/:session_id/chunks',
+    {
+      ...authed,
+      bodyLimit: MAX_CHUNK_BYTES + 1,
+      schema: {
+        tags,
+        summary: 'Upload one chunk (raw application/octet-stream body, X-Chunk-Index, optional X-Chunk-SHA256); 10 MiB/s per user',
+        params: SessionParamsSchema,
+        headers: Type.Object({ 'x-chunk-index': Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' }), 'x-chunk-sha256': Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })) }),
+        response: withErrors({ 200: ChunkSchema, 201: ChunkSchema })
+      }
+    },
+    async (request, reply) => {
+      if (request.headers['content-type']?.split(';')[0].trim() !== 'application/octet-stream') throw new LucidError('INVALID_REQUEST', 'Chunks must be sent as application/octet-stream', { status: 415 })
+      const declared = Number(request.headers['content-length'] ?? 0)
+      if (declared > MAX_CHUNK_BYTES) throw new LucidError('CHUNK_SIZE_LIMIT', `A chunk is at most ${MAX_CHUNK_BYTES} bytes`)
+      const s = await app.visibleSession(request, request.params.session_id)
+      const body = request.body as Readable | undefined
+      if (body === undefined) throw validationError([{ field: 'body', message: 'must not be empty' }])
+      const shaped = await app.rateLimit.shapeUpload(request, body)
+      const sha = request.headers['x-chunk-sha256']
+      const { chunk, created } = await svc.uploadChunk(s, Number(request.headers['x-chunk-index']), shaped, typeof sha === 'string' ? sha.toLowerCase() : undefined)
+      return reply.code(created ? 201 : 200).send(toChunk(chunk))
+    }
+  )
+
+  app.get('/:session_id/chunks', { ...authed, schema: { tags, summary: 'Chunks of a session', params: SessionParamsSchema, querystring: PaginationQuerySchema, response: withErrors({ 200: ChunkListSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    const page = request.query.page ?? 1
+    const limit = request.query.limit ?? 20
+    const { rows, total } = await repo.chunks(s.session_id, { page, limit })
+    return { chunks: rows.map(toChunk), pagination: pagination(page, limit, total) }
+  })
+
+  app.get('/:session_id/chunks/:index', { ...authed, schema: { tags, summary: 'Chunk metadata', params: ChunkParamsSchema, response: withErrors({ 200: ChunkSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    const c = await repo.chunk(s.session_id, request.params.index)
+    if (c === null) throw new LucidError('NOT_FOUND', 'Chunk not found')
+    return toChunk(c)
+  })
+
+  app.get('/:session_id/chunks/:index/data', { ...authed, schema: { tags, summary: 'Chunk bytes (streamed, with ETag)', params: ChunkParamsSchema, produces: ['application/octet-stream'], response: withErrors({ 200: Type.String({ format: 'binary' }) }) } }, async (request, reply) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    const c = await repo.chunk(s.session_id, request.params.index)
+    if (c === null) throw new LucidError('NOT_FOUND', 'Chunk not found')
+    const etag = `"${c.sha256}"`
+    if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).send('')
+    return reply.header('content-type', 'application/octet-stream').header('content-length', String(c.size_bytes)).header('etag', etag).send(app.chunkStore.read(s.session_id, c.chunk_index) as unknown as string)
+  })
+
+  app.get('/:session_id/manifest', { ...authed, schema: { tags, summary: 'The manifest of a completed session', params: SessionParamsSchema, response: withErrors({ 200: Type.Ref(ManifestSchema) }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id)
+    const m = await repo.manifestBySession(s.session_id)
+    if (m === null) throw new LucidError('NOT_FOUND', 'This session has no manifest yet')
+    return app.manifestBody(m)
+  })
+
+  async function assertOwnPolicy(request: FastifyRequest, policyId: string, ownerId = request.user!.id): Promise<void> {
+    const { rows } = await app.db.query<{ user_id: string }>('SELECT user_id FROM trust_policies WHERE policy_id = $1', [policyId])
+    if (rows[0] === undefined || rows[0].user_id !== ownerId) throw validationError([{ field: 'trust_policy_id', message: 'no such trust policy of the session owner' }])
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Trust policies (issue 6): `{name, description?, rules[], enabled}` owned by a user; each carries
+ * `policy_hash`, the SHA-256 of its canonical JSON (sorted keys), recomputed on every change so a
+ * policy can be referred to by content.
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type, type Static } from '@sinclair/typebox'
+import { LucidError, validationError } from '../../errors.js'
+import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
+import { roleAtLeast } from '../../plugins/auth.js'
+import { canonicalJson } from '../../data/repositories/audit.js'
+
+const MAX_POLICIES_PER_USER = 50
+const RuleSchema = Type.Object(
+  {
+    rule_id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
+    type: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
+    condition: Type.String({ minLength: 1, maxLength: 1000 }),
+    action: Type.String({ minLength: 1, maxLength: 200 }),
+    priority: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
+    enabled: Type.Boolean({ default: true })
+  },
+  { additionalProperties: false }
+)
+const PolicyBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 255 }), description: Type.Optional(Type.String({ maxLength: 1000 })), rules: Type.Array(RuleSchema, { maxItems: 200, default: [] }), enabled: Type.Boolean({ default: true }) },
+  { additionalProperties: false }
+)
+type PolicyInput = Static<typeof PolicyBody>
+const PolicySchema = Type.Object({
+  policy_id: Type.String({ format: 'uuid' }),
+  user_id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  rules: Type.Array(RuleSchema),
+  enabled: Type.Boolean(),
+  policy_hash: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' })
+})
+const Params = Type.Object({ policy_id: Type.String({ format: 'uuid' }) })
+
+interface PolicyRow {
+  policy_id: string
+  user_id: string
+  name: string
+  description: string | null
+  rules: Static<typeof RuleSchema>[]
+  enabled: boolean
+  policy_hash: string
+  created_at: Date
+  updated_at: Date
+}
+const toPolicy = (r: PolicyRow) => ({ ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() })
+
+export function policyHash(p: PolicyInput): string {
+  return createHash('sha256').update(canonicalJson({ name: p.name, description: p.description ?? null, rules: p.rules, enabled: p.enabled })).digest('hex')
+}
+
+function checkRules(p: PolicyInput): void {
+  const seen = new Set<string>()
+  const dup = p.rules.map((r) => r.rule_id).filter((id) => (seen.has(id) ? true : (seen.add(id), false)))
+  if (dup.length > 0) throw validationError(dup.map((id) => ({ field: 'rules.rule_id', message: `duplicate rule_id "${id}"` })))
+}
+
+export default async function trustRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const tags = ['trust']
+  const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }, { apiKeyAuth: [] }] }
+
+  async function visible(request: FastifyRequest, id: string): Promise<PolicyRow> {
+    const { rows } = await app.db.query<PolicyRow>('SELECT * FROM trust_policies WHERE policy_id = $1', [id])
+    const p = rows[0]
+    if (p === undefined || (p.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Trust policy not found')
+    return p
+  }
+
+  app.get('/policies', { ...authed, schema: { tags, summary: 'My trust policies', querystring: PaginationQuerySchema, response: withErrors({ 200: Type.Object({ policies: Type.Array(PolicySchema), pagination: Type.Any() }) }) } }, async (request) => {
+    const page = request.query.page ?? 1
+    const limit = request.query.limit ?? 20
+    const total = await app.db.query<{ n: number }>('SELECT count(*) AS n FROM trust_policies WHERE user_id = $1', [request.user!.id])
+    const { rows } = await app.db.query<PolicyRow>('SELECT * FROM trust_policies WHERE user_id = $1 ORDER BY created_at DESC, policy_id LIMIT $2 OFFSET $3', [request.user!.id, limit, (page - 1) * limit])
+    return { policies: rows.map(toPolicy), pagination: pagination(page, limit, total.rows[0].n) }
+  })
+
+  app.post('/policies', { ...authed, schema: { tags, summary: 'Create a trust policy', body: PolicyBody, response: withErrors({ 201: PolicySchema }) } }, async (request, reply) => {
+    checkRules(request.body)
+    const { rows: count } = await app.db.query<{ n: number }>('SELECT count(*) AS n FROM trust_policies WHERE user_id = $1', [request.user!.id])
+    if (count[0].n >= MAX_POLICIES_PER_USER) throw new LucidError('NOT_ALLOWED', `At most ${MAX_POLICIES_PER_USER} trust policies per user`, { status: 409 })
+    const b = request.body
+    const { rows } = await app.db.query<PolicyRow>(
+      'INSERT INTO trust_policies (policy_id, user_id, name, description, rules, enabled, policy_hash) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING *',
+      [randomUUID(), request.user!.id, b.name, b.description ?? null, JSON.stringify(b.rules), b.enabled, policyHash(b)]
+    )
+    return reply.code(201).send(toPolicy(rows[0]))
+  })
+
+  app.get('/policies/:policy_id', { ...authed, schema: { tags, summary: 'A trust policy', params: Params, response: withErrors({ 200: PolicySchema }) } }, async (request) => toPolicy(await visible(request, request.params.policy_id)))
+
+  app.put('/policies/:policy_id', { ...authed, schema: { tags, summary: 'Replace a trust policy (policy_hash is recomputed)', params: Params, body: PolicyBody, response: withErrors({ 200: PolicySchema }) } }, async (request) => {
+    const p = await visible(request, request.params.policy_id)
+    checkRules(request.body)
+    const b = request.body
+    const { rows } = await app.db.query<PolicyRow>(
+      'UPDATE trust_policies SET name = $2, description = $3, rules = $4::jsonb, enabled = $5, policy_hash = $6, updated_at = now() WHERE policy_id = $1 RETURNING *',
+      [p.policy_id, b.name, b.description ?? null, JSON.stringify(b.rules), b.enabled, policyHash(b)]
+    )
+    return toPolicy(rows[0])
+  })
+
+  app.delete('/policies/:policy_id', { ...authed, schema: { tags, summary: 'Delete a trust policy (sessions keep running without it)', params: Params, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    const p = await visible(request, request.params.policy_id)
+    await app.db.query('DELETE FROM trust_policies WHERE policy_id = $1', [p.policy_id])
+    return reply.code(204).send(null)
+  })
+}
