@@ -9,22 +9,24 @@ import { startLucidBlocks, type LucidBlocksStandIn } from '../support/stand-ins.
 import { verifyProof } from '../../src/merkle/merkle.js'
 import { buildApp } from '../../src/app.js'
 import { testConfig } from '../helpers/app.js'
+import { createTestDb, dbKinds } from '../helpers/stores.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-describe('recording sessions: create → chunks → manifest → proofs → anchor', () => {
+for (const kind of dbKinds()) describe(`recording sessions on ${kind}: create → chunks → manifest → proofs → anchor`, () => {
   let t: TestApp
   let chain: LucidBlocksStandIn
   let owner: LoggedIn
   let other: LoggedIn
   before(async () => {
     chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
-    t = await buildTestApp({ env: { BLOCKCHAIN_CORE_URL: chain.url } })
+    t = await buildTestApp({ db: await createTestDb(kind), env: { BLOCKCHAIN_CORE_URL: chain.url, ANCHOR_POLL_INTERVAL_MS: '100' } })
     owner = await login(t.app)
     other = await login(t.app)
   })
   after(async () => {
     await t.close()
+    await t.testDb.close()
     await chain.close()
   })
   const create = (who: LoggedIn, body: object) => t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: who.auth, payload: body })
@@ -78,8 +80,13 @@ describe('recording sessions: create → chunks → manifest → proofs → anch
     assert.equal(pending.json().anchor.status, 'pending')
     assert.equal(pending.json().anchor.transaction_id, null)
     chain.setHealthy(true)
-    const submitted = (await t.app.inject({ url: `/api/v1/manifests/${manifest.manifest_id}/anchor?refresh=true`, headers: owner.auth })).json()
-    assert.ok(submitted.anchor.transaction_id, 'submitted once lucid_blocks is back')
+    // The anchor job (not the client) retries the submission.
+    await new Promise((r) => setTimeout(r, 150))
+    await t.app.jobs.tick()
+    await t.app.jobs.idle()
+    const submitted = (await t.app.inject({ url: `/api/v1/manifests/${manifest.manifest_id}/anchor`, headers: owner.auth })).json()
+    assert.ok(submitted.anchor.transaction_id, 'submitted by the anchor job once lucid_blocks is back')
+    assert.equal(submitted.anchor.status, 'pending')
     const tx = chain.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/chain/transactions').pop()!
     assert.equal(tx.headers['idempotency-key'], `anchor-${manifest.manifest_id}`)
     assert.equal(JSON.parse(tx.body_text!).data.merkle_root, manifest.merkle_root)
@@ -166,6 +173,34 @@ test('an upload killed mid-way leaves no chunk row and no stray file after resta
     } finally {
       await restarted.close()
     }
+  } finally {
+    await t.close()
+  }
+})
+
+test('the retention job purges soft-deleted sessions and their chunk files, and only those', async () => {
+  let clock = Date.now()
+  const t = await buildTestApp({ now: () => clock, env: { SESSION_RETENTION_DAYS: '0' } })
+  try {
+    const li = await login(t.app)
+    const mk = async (name: string) => {
+      const s = (await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: li.auth, payload: { name } })).json()
+      await t.app.inject({ method: 'POST', url: `/api/v1/sessions/${s.session_id}/chunks`, headers: { ...li.auth, 'content-type': 'application/octet-stream', 'x-chunk-index': '0' }, payload: Buffer.from(name) })
+      return s.session_id as string
+    }
+    const gone = await mk('to purge')
+    const kept = await mk('to keep')
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/sessions/${gone}`, headers: li.auth })).statusCode, 204)
+    assert.equal((await t.app.inject({ url: `/api/v1/sessions/${gone}`, headers: li.auth })).statusCode, 404, 'soft-deleted sessions disappear from the API at once')
+    await t.app.db.query("UPDATE sessions SET deleted_at = now() - interval '1 day' WHERE session_id = $1", [gone])
+    clock += 3_600_000
+    await t.app.jobs.tick()
+    await t.app.jobs.idle()
+    const { rows } = await t.app.db.query<{ session_id: string }>('SELECT session_id FROM sessions WHERE session_id = ANY($1::uuid[])', [[gone, kept]])
+    assert.deepEqual(rows.map((r) => r.session_id), [kept])
+    const base = path.join(t.dataDir, 'chunks')
+    assert.deepEqual(await readdir(path.join(base, gone.slice(0, 2))).catch(() => []).then((l) => l.filter((x) => x === gone)), [])
+    assert.deepEqual(await readdir(path.join(base, kept.slice(0, 2), kept)), ['00000000.chunk'])
   } finally {
     await t.close()
   }

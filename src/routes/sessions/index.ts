@@ -41,6 +41,19 @@ export const sessionsServicePlugin = fp(
       if (s === null || (s.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Session not found')
       return s
     })
+    // Soft-deleted sessions keep their chunks until they are older than SESSION_RETENTION_DAYS.
+    app.jobs.define({
+      name: 'session-retention',
+      everyMs: 3_600_000,
+      run: async () => {
+        const { rows } = await app.db.query<{ session_id: string }>("SELECT session_id FROM sessions WHERE deleted_at IS NOT NULL AND deleted_at < now() - make_interval(days => $1) LIMIT 500", [app.config.sessionRetentionDays])
+        for (const { session_id } of rows) {
+          await store.removeSession(session_id)
+          await app.db.query('DELETE FROM sessions WHERE session_id = $1', [session_id])
+        }
+        if (rows.length > 0) app.log.info({ purged: rows.length }, 'purged soft-deleted sessions past retention')
+      }
+    })
     // Uploads killed mid-way (process crash) leave temporary files; they are never recorded.
     app.addHook('onReady', async () => {
       const n = await store.sweepTemporary()
