@@ -205,3 +205,29 @@ test('the retention job purges soft-deleted sessions and their chunk files, and 
     await t.close()
   }
 })
+
+test('a client that disconnects mid-upload leaves no row and no file', async () => {
+  const t = await buildTestApp()
+  try {
+    await t.app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (t.app.server.address() as { port: number }).port
+    const li = await login(t.app)
+    const s = (await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: li.auth, payload: { name: 'abort' } })).json()
+    const { request: httpRequest } = await import('node:http')
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: `/api/v1/sessions/${s.session_id}/chunks`, headers: { ...li.auth, 'content-type': 'application/octet-stream', 'x-chunk-index': '0', 'content-length': String(1024 * 1024) } })
+      req.on('error', () => resolve())
+      req.write(randomBytes(200 * 1024))
+      setTimeout(() => {
+        req.destroy()
+        resolve()
+      }, 200)
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    const dir = path.join(t.dataDir, 'chunks', s.session_id.slice(0, 2), s.session_id)
+    assert.deepEqual(await readdir(dir).catch(() => []), [], 'the partial temporary file was removed')
+    assert.equal((await t.app.inject({ url: `/api/v1/sessions/${s.session_id}/chunks`, headers: li.auth })).json().pagination.total, 0)
+  } finally {
+    await t.close()
+  }
+})
