@@ -2,8 +2,10 @@
  * buildApp(config): the whole gateway as a Fastify instance, without listening (STYLE.md).
  * Plugins are registered explicitly in three tiers: infrastructure → shared services → routes.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type FastifyRequest } from 'fastify'
 import cors from '@fastify/cors'
+import underPressure from '@fastify/under-pressure'
+import { LucidError } from './errors.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { Db } from './data/db.js'
@@ -85,6 +87,22 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
     maxAge: 600
   })
   await app.register(httpHygiene, { allowedHosts: config.allowedHosts, docsPrefix: '/docs' })
+  // Load shedding: when the event loop lags, answer a fast 503 instead of queueing into seconds
+  // (issue 9). Probes and /metrics are exempt, so an overloaded instance is not restarted.
+  if (config.loadShedMaxEventLoopDelayMs > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.loadShedMaxEventLoopDelayMs,
+      sampleInterval: 100,
+      retryAfter: 1,
+      // under-pressure sends whatever the handler returns (our error goes through the envelope);
+      // its type only admits void, hence the cast.
+      pressureHandler: ((request: FastifyRequest, _reply: unknown, type: string, value: number | undefined) => {
+        if (request.routeOptions.config?.rateLimit === false) return undefined
+        request.log.warn({ type, value }, 'shedding load')
+        return new LucidError('SERVICE_UNAVAILABLE', 'Gateway overloaded; retry shortly', { headers: { 'retry-after': '1' }, details: { reason: type } })
+      }) as unknown as () => void
+    })
+  }
   await app.register(errors)
   await app.register(jsonBody)
   await app.register(metrics)

@@ -66,6 +66,8 @@ export interface Config {
   shutdownTimeoutMs: number
   jobsEnabled: boolean
   healthCacheMs: number
+  /** Event-loop delay above which requests are shed with 503 (0 disables), ms. */
+  loadShedMaxEventLoopDelayMs: number
   environment: string
   rateLimit: {
     enabled: boolean
@@ -295,6 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     jobsEnabled: r.bool('JOBS_ENABLED', true),
     healthCacheMs: r.int('HEALTH_CACHE_MS', 2_000, 0, 60_000),
+    loadShedMaxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', 250, 0, 60_000),
     environment: r.raw('LUCID_ENV') ?? 'production',
     rateLimit: {
       enabled: r.bool('RATE_LIMIT_ENABLED', true),

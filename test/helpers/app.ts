@@ -49,6 +49,9 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): R
       RATE_LIMIT_ADMIN: '1000000',
       RATE_LIMIT_AUTH: '1000000',
       RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
+      // Two test files run at once on two cores and PGlite start-up blocks the loop; shedding
+      // would make functional tests flaky. test/server/load-shedding.test.ts turns it on.
+      LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
       ...env
     })
   )
