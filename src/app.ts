@@ -87,6 +87,16 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
     maxAge: 600
   })
   await app.register(httpHygiene, { allowedHosts: config.allowedHosts, docsPrefix: '/docs' })
+  if (config.sslCertPath !== undefined && config.httpRedirectToHttps) {
+    // Plain HTTP → HTTPS, except what probes and Prometheus call over the pod network.
+    const exempt = new Set(['/health', '/ready', '/metrics'])
+    app.addHook('onRequest', async (request, reply) => {
+      if ((request.raw.socket as { encrypted?: boolean }).encrypted === true || exempt.has(request.url.split('?', 1)[0])) return
+      // PUBLIC_URL's host when set, so a forged Host header cannot choose the redirect target.
+      const host = config.publicUrl !== undefined ? new URL(config.publicUrl).host : `${request.hostname}${config.httpsPort === 443 ? '' : `:${config.httpsPort}`}`
+      return reply.code(308).header('location', `https://${host}${request.url}`).send()
+    })
+  }
   // Load shedding: when the event loop lags, answer a fast 503 instead of queueing into seconds
   // (issue 9). Probes and /metrics are exempt, so an overloaded instance is not restarted.
   if (config.loadShedMaxEventLoopDelayMs > 0) {

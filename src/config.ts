@@ -4,6 +4,7 @@
  * the environment variable it is about (CONTRACT.md section 2).
  */
 import path from 'node:path'
+import { availableParallelism } from 'node:os'
 import { parseRules, type RouteRule } from './ratelimit/rules.js'
 
 export type TrustProxy = boolean | number | string[]
@@ -17,6 +18,12 @@ export interface Config {
   host: string
   sslCertPath?: string
   sslKeyPath?: string
+  /** With TLS on, answer plain HTTP with a 308 to HTTPS (probes and /metrics excepted). */
+  httpRedirectToHttps: boolean
+  /** Worker processes (node:cluster); 1 runs in-process. WORKERS=auto uses one per core. */
+  workers: number
+  /** Where backups are written (default DATA_DIR/backups). */
+  backupDir: string
   /** Embedded database, generated secrets, outbox and chunk store live here (default ./data). */
   dataDir: string
   databaseUrl?: string
@@ -244,6 +251,14 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`)
   }
 
+  const workersRaw = r.raw('WORKERS') ?? '1'
+  let workers = 1
+  if (workersRaw === 'auto') workers = Math.max(1, availableParallelism())
+  else if (/^\d+$/.test(workersRaw) && Number(workersRaw) >= 1 && Number(workersRaw) <= 64) workers = Number(workersRaw)
+  else problems.push(`WORKERS must be "auto" or an integer between 1 and 64, got "${workersRaw}"`)
+  if (workers > 1 && (r.raw('DATABASE_URL') === undefined || (r.raw('REDIS_URL') === undefined && r.raw('REDIS_CLUSTER_NODES') === undefined))) {
+    problems.push(`WORKERS=${workersRaw} runs several processes, which needs DATABASE_URL and REDIS_URL: embedded PGlite is single-process, and in-process rate limits and revocations would split between workers`)
+  }
   const sslCertPath = r.raw('SSL_CERT_PATH')
   const sslKeyPath = r.raw('SSL_KEY_PATH')
   if ((sslCertPath === undefined) !== (sslKeyPath === undefined)) {
@@ -262,6 +277,9 @@ export function loadConfig(env: Env = process.env): Config {
     sslCertPath,
     sslKeyPath,
     dataDir: path.resolve(r.raw('DATA_DIR') ?? './data'),
+    httpRedirectToHttps: r.bool('HTTP_REDIRECT_TO_HTTPS', false),
+    workers,
+    backupDir: path.resolve(r.raw('BACKUP_DIR') ?? path.join(r.raw('DATA_DIR') ?? './data', 'backups')),
     databaseUrl,
     databasePoolMax: r.int('DATABASE_POOL_MAX', 10, 1, 1000),
     databaseStatementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),

@@ -3,9 +3,15 @@
  * on SIGTERM/SIGINT (stop accepting, finish in-flight requests within SHUTDOWN_TIMEOUT_MS, close
  * the database and Redis, exit 0).
  */
+import cluster from 'node:cluster'
 import { existsSync } from 'node:fs'
-import pino from 'pino'
-import { ConfigError, freezeConfig, loadConfig } from './config.js'
+import { readFile } from 'node:fs/promises'
+import https from 'node:https'
+import type { Duplex } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import pino, { type Logger } from 'pino'
+import { ConfigError, freezeConfig, loadConfig, type Config } from './config.js'
+import { runPrimary } from './cluster.js'
 import { ensureEmbeddedSecrets } from './secrets.js'
 import { loggerOptions } from './logger.js'
 import { buildApp } from './app.js'
@@ -15,11 +21,9 @@ export function loadDotEnv(file = '.env'): void {
   if (existsSync(file)) process.loadEnvFile(file)
 }
 
-export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  loadDotEnv()
-  let config
+function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
   try {
-    config = loadConfig(env)
+    return loadConfig(env)
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message)
@@ -27,9 +31,56 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     }
     throw err
   }
+}
+
+async function readTls(config: Readonly<Config>): Promise<{ cert: Buffer; key: Buffer }> {
+  const [cert, key] = await Promise.all([readFile(config.sslCertPath as string), readFile(config.sslKeyPath as string)])
+  return { cert, key }
+}
+
+/**
+ * HTTPS next to HTTP, served by the same Fastify instance through `app.routing` (and the same
+ * WebSocket upgrade handling). SIGHUP re-reads the certificate and key: new handshakes use them,
+ * established connections carry on untouched.
+ */
+async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger: Logger): Promise<https.Server> {
+  const server = https.createServer({ ...(await readTls(config)), minVersion: 'TLSv1.2' }, app.routing)
+  server.keepAliveTimeout = config.keepAliveTimeoutMs
+  server.headersTimeout = config.headersTimeoutMs
+  server.requestTimeout = config.requestTimeoutMs
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => app.server.emit('upgrade', req, socket, head))
+  process.on('SIGHUP', () => {
+    readTls(config).then(
+      (material) => {
+        server.setSecureContext({ ...material, minVersion: 'TLSv1.2' })
+        logger.info({ cert: config.sslCertPath }, 'TLS certificate reloaded')
+      },
+      (err: Error) => logger.error({ err, cert: config.sslCertPath }, 'TLS certificate reload failed; keeping the previous one')
+    )
+  })
+  app.addHook('onClose', async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeIdleConnections()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.httpsPort, config.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return server
+}
+
+export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  loadDotEnv()
+  let config = loadConfigOrExit(env)
   // Buffered, asynchronous writes: one syscall per 4 KiB of log lines instead of one per line
   // (issue 9: logging within 10% of throughput). Flushed on shutdown.
-  const logger = pino(loggerOptions(config.logLevel), pino.destination({ dest: 1, sync: false, minLength: 4096 }))
+  const base = pino(loggerOptions(config.logLevel), pino.destination({ dest: 1, sync: false, minLength: 4096 }))
+  const logger = cluster.isWorker ? base.child({ worker: cluster.worker?.id }) : base
   // …and never more than a second behind, so a quiet gateway's lines still show up promptly.
   setInterval(() => logger.flush(), 1_000).unref()
   config = freezeConfig(await ensureEmbeddedSecrets(config, logger))
@@ -60,13 +111,27 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   process.on('SIGINT', () => void shutdown('SIGINT'))
 
   await app.listen({ port: config.httpPort, host: config.host })
-  logger.info({ port: config.httpPort, database: app.db.kind, state: app.stateStore.kind }, 'gateway listening')
+  if (config.sslCertPath !== undefined) await listenTls(app, config, logger)
+  // SIGHUP's default action ends the process: without TLS there is nothing to reload.
+  else process.on('SIGHUP', () => logger.info('SIGHUP: no TLS certificate configured, nothing to reload'))
+  logger.info({ port: config.httpPort, https_port: config.sslCertPath === undefined ? undefined : config.httpsPort, database: app.db.kind, state: app.stateStore.kind }, 'gateway listening')
   logger.flush()
+}
+
+/** `npm start` / `lucid-gateway serve`: one process, or a primary with WORKERS workers. */
+export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  loadDotEnv()
+  const config = loadConfigOrExit(env)
+  if (config.workers > 1 && cluster.isPrimary) {
+    const logger = pino(loggerOptions(config.logLevel))
+    return runPrimary(freezeConfig(config), logger)
+  }
+  return startServer(env)
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href
 if (isMain) {
-  startServer().catch((err) => {
+  serve().catch((err) => {
     console.error(`gateway failed to start: ${(err as Error).message}`)
     process.exit(1)
   })

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Db } from './db.js'
+import type { Db, Queryable } from './db.js'
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
 // Any constant works; it only has to be the same for every instance of the gateway.
@@ -68,7 +68,7 @@ export async function migrate(db: Db, opts: { dir?: string; onApply?: (name: str
   })
 }
 
-export async function schemaVersion(db: Db): Promise<number> {
+export async function schemaVersion(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')
   return rows[0]?.v ?? 0
 }

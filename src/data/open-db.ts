@@ -4,8 +4,9 @@ import type { Config } from '../config.js'
 import type { Db } from './db.js'
 import { createPgDb } from './pg-db.js'
 import { createPgliteDb } from './pglite-db.js'
+import { acquireEmbeddedLock } from './embedded-lock.js'
 
-/** PostgreSQL when DATABASE_URL is set, else PGlite persisted under DATA_DIR/pglite. */
+/** PostgreSQL when DATABASE_URL is set, else PGlite persisted under DATA_DIR/pglite (one process at a time). */
 export async function openDb(config: Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'databaseStatementTimeoutMs' | 'dataDir'>, onError?: (err: Error) => void): Promise<Db> {
   if (config.databaseUrl !== undefined) {
     return createPgDb({
@@ -17,5 +18,13 @@ export async function openDb(config: Pick<Config, 'databaseUrl' | 'databasePoolM
   }
   const dir = path.join(config.dataDir, 'pglite')
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  return createPgliteDb({ dataDir: dir })
+  const release = await acquireEmbeddedLock(config.dataDir)
+  try {
+    const db = await createPgliteDb({ dataDir: dir })
+    const close = db.close.bind(db)
+    return Object.assign(db, { close: async () => { await close(); await release() } })
+  } catch (err) {
+    await release()
+    throw err
+  }
 }

@@ -68,3 +68,40 @@ export function createAuditRepository(db: Db) {
   }
 }
 export type AuditRepository = ReturnType<typeof createAuditRepository>
+
+export interface AuditVerification {
+  valid: boolean
+  entries: number
+  /** Hash of the last entry: publish it elsewhere and a rewrite of the whole chain shows. */
+  root: string
+  first_invalid_id?: number
+  reason?: string
+}
+
+/** Recomputes every link of the chain, in pages, oldest first. */
+export async function verifyAuditChain(q: Queryable, onProgress?: (checked: number) => void): Promise<AuditVerification> {
+  let prev = GENESIS_HASH
+  let lastId = 0
+  let entries = 0
+  for (;;) {
+    const { rows } = await q.query<{ audit_id: number; occurred_at: string; actor_id: string | null; actor_role: string | null; action: string; target_type: string | null; target_id: string | null; outcome: string; ip: string | null; request_id: string | null; details: unknown; prev_hash: string; hash: string }>(
+      `SELECT audit_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at, actor_id::text AS actor_id,
+              actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash
+         FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT 1000`,
+      [lastId]
+    )
+    if (rows.length === 0) break
+    for (const r of rows) {
+      const id = Number(r.audit_id)
+      if (r.prev_hash !== prev) return { valid: false, entries, root: prev, first_invalid_id: id, reason: 'prev_hash does not match the previous entry (an entry was removed or inserted)' }
+      const { prev_hash: _p, hash, ...content } = r
+      const details = typeof content.details === 'string' ? JSON.parse(content.details) : content.details
+      if (auditHash(prev, { ...content, audit_id: id, details }) !== hash) return { valid: false, entries, root: prev, first_invalid_id: id, reason: 'hash does not match the entry content (the entry was edited)' }
+      prev = hash
+      lastId = id
+      entries++
+    }
+    onProgress?.(entries)
+  }
+  return { valid: true, entries, root: prev }
+}
