@@ -393,11 +393,19 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
     }
     if (missing.length > 0) throw new BackupError('SCHEMA_MISMATCH', `tables ${missing.join(', ')} must be re-created before restoring`)
     if (tables.length > 0) await tx.query(`TRUNCATE ${tables.map(qualified).join(', ')} CASCADE`)
+    // Generated columns are recomputed, identity columns keep their backed-up values.
+    const { rows: cols } = await tx.query<{ tbl: string; col: string }>(
+      `SELECT table_schema || '.' || table_name AS tbl, column_name AS col FROM information_schema.columns
+        WHERE table_schema = ANY($1) AND is_generated = 'NEVER' ORDER BY ordinal_position`,
+      [SCHEMAS]
+    )
+    const columnList = (t: string) => cols.filter((c) => c.tbl === t).map((c) => quoteIdent(c.col)).join(', ')
     let batch: Record<string, unknown>[] = []
     let batchTable = ''
     const flush = async () => {
       if (batch.length === 0) return
-      await tx.query(`INSERT INTO ${qualified(batchTable)} SELECT * FROM json_populate_recordset(NULL::${qualified(batchTable)}, $1::json)`, [JSON.stringify(batch)])
+      const list = columnList(batchTable)
+      await tx.query(`INSERT INTO ${qualified(batchTable)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${qualified(batchTable)}, $1::json)`, [JSON.stringify(batch)])
       total += batch.length
       onProgress?.({ table: batchTable, rows: total, totalRows: Object.values(m.tables).reduce((a, b) => a + b.rows, 0) })
       batch = []
