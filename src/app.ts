@@ -100,6 +100,12 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   // Load shedding: when the event loop lags, answer a fast 503 instead of queueing into seconds
   // (issue 9). Probes and /metrics are exempt, so an overloaded instance is not restarted.
   if (config.loadShedMaxEventLoopDelayMs > 0) {
+    // Start-up (module compilation, migrations) stalls the loop once; that is not overload, so
+    // shedding starts a moment after the app is ready.
+    let sheddingFrom = Number.POSITIVE_INFINITY
+    app.addHook('onReady', async () => {
+      sheddingFrom = Date.now() + 2_000
+    })
     await app.register(underPressure, {
       maxEventLoopDelay: config.loadShedMaxEventLoopDelayMs,
       sampleInterval: 100,
@@ -107,7 +113,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
       // under-pressure sends whatever the handler returns (our error goes through the envelope);
       // its type only admits void, hence the cast.
       pressureHandler: ((request: FastifyRequest, _reply: unknown, type: string, value: number | undefined) => {
-        if (request.routeOptions.config?.rateLimit === false) return undefined
+        if (request.routeOptions.config?.rateLimit === false || Date.now() < sheddingFrom) return undefined
         request.log.warn({ type, value }, 'shedding load')
         return new LucidError('SERVICE_UNAVAILABLE', 'Gateway overloaded; retry shortly', { headers: { 'retry-after': '1' }, details: { reason: type } })
       }) as unknown as () => void

@@ -50,19 +50,13 @@ async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger:
   server.requestTimeout = config.requestTimeoutMs
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => app.server.emit('upgrade', req, socket, head))
   process.on('SIGHUP', () => {
-    readTls(config).then(
-      (material) => {
+    readTls(config)
+      .then((material) => {
+        // Throws on a malformed PEM or a key that does not match: the old context stays.
         server.setSecureContext({ ...material, minVersion: 'TLSv1.2' })
         logger.info({ cert: config.sslCertPath }, 'TLS certificate reloaded')
-      },
-      (err: Error) => logger.error({ err, cert: config.sslCertPath }, 'TLS certificate reload failed; keeping the previous one')
-    )
-  })
-  app.addHook('onClose', async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeIdleConnections()
-    })
+      })
+      .catch((err: Error) => logger.error({ err, cert: config.sslCertPath }, 'TLS certificate reload failed; keeping the previous one'))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -87,6 +81,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
 
   const app = await buildApp(config, { logger })
   let closing = false
+  let tlsServer: https.Server | undefined
   const shutdown = async (signal: string) => {
     if (closing) return
     closing = true
@@ -98,7 +93,12 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     }, config.shutdownTimeoutMs)
     force.unref()
     try {
-      await app.close()
+      // HTTPS stops accepting alongside HTTP; its in-flight requests finish (app.close drains them).
+      const tlsClosed = tlsServer === undefined ? Promise.resolve() : new Promise<void>((resolve) => {
+        tlsServer?.close(() => resolve())
+        tlsServer?.closeIdleConnections()
+      })
+      await Promise.all([app.close(), tlsClosed])
       logger.info('shutdown complete')
       logger.flush()
       process.exit(0)
@@ -111,7 +111,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   process.on('SIGINT', () => void shutdown('SIGINT'))
 
   await app.listen({ port: config.httpPort, host: config.host })
-  if (config.sslCertPath !== undefined) await listenTls(app, config, logger)
+  if (config.sslCertPath !== undefined) tlsServer = await listenTls(app, config, logger)
   // SIGHUP's default action ends the process: without TLS there is nothing to reload.
   else process.on('SIGHUP', () => logger.info('SIGHUP: no TLS certificate configured, nothing to reload'))
   logger.info({ port: config.httpPort, https_port: config.sslCertPath === undefined ? undefined : config.httpsPort, database: app.db.kind, state: app.stateStore.kind }, 'gateway listening')
