@@ -4,6 +4,8 @@
  * the database and Redis, exit 0).
  */
 import cluster from 'node:cluster'
+import { X509Certificate } from 'node:crypto'
+import client from 'prom-client'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import https from 'node:https'
@@ -44,7 +46,11 @@ async function readTls(config: Readonly<Config>): Promise<{ cert: Buffer; key: B
  * established connections carry on untouched.
  */
 async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger: Logger): Promise<https.Server> {
-  const server = https.createServer({ ...(await readTls(config)), minVersion: 'TLSv1.2' }, app.routing)
+  const initial = await readTls(config)
+  const expiry = new client.Gauge({ name: 'tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate', registers: [app.metrics.registry] })
+  const recordExpiry = (cert: Buffer) => expiry.set(Date.parse(new X509Certificate(cert).validTo) / 1000)
+  recordExpiry(initial.cert)
+  const server = https.createServer({ ...initial, minVersion: 'TLSv1.2' }, app.routing)
   server.keepAliveTimeout = config.keepAliveTimeoutMs
   server.headersTimeout = config.headersTimeoutMs
   server.requestTimeout = config.requestTimeoutMs
@@ -54,6 +60,7 @@ async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger:
       .then((material) => {
         // Throws on a malformed PEM or a key that does not match: the old context stays.
         server.setSecureContext({ ...material, minVersion: 'TLSv1.2' })
+        recordExpiry(material.cert)
         logger.info({ cert: config.sslCertPath }, 'TLS certificate reloaded')
       })
       .catch((err: Error) => logger.error({ err, cert: config.sslCertPath }, 'TLS certificate reload failed; keeping the previous one'))

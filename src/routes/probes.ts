@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import client from 'prom-client'
+import { listBackups } from '../backup/backup.js'
 import { withErrors } from '../schemas/common.js'
 import { LivenessSchema, ReadinessSchema } from './meta/schema.js'
 
@@ -39,6 +41,30 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
       return app.jwks()
     }
   )
+
+  const registry = app.metrics.registry
+  // Dependency state for alerting, from the (cached) health report; 1 up or degraded, 0 down.
+  new client.Gauge({
+    name: 'dependency_up',
+    help: 'Whether a dependency answers (database, state_store, upstream:NAME)',
+    labelNames: ['dependency'],
+    registers: [registry],
+    async collect() {
+      const r = await app.health.report()
+      this.set({ dependency: 'database' }, r.dependencies.database.status === 'unhealthy' ? 0 : 1)
+      this.set({ dependency: 'state_store' }, r.dependencies.state_store.status === 'unhealthy' ? 0 : 1)
+      for (const [name, d] of Object.entries(r.dependencies.upstreams)) this.set({ dependency: `upstream:${name}` }, d.status === 'unhealthy' ? 0 : 1)
+    }
+  })
+  new client.Gauge({
+    name: 'backup_last_success_timestamp_seconds',
+    help: 'Completion time of the newest backup in BACKUP_DIR (0: none)',
+    registers: [registry],
+    async collect() {
+      const newest = (await listBackups(app.config.backupDir).catch(() => []))[0]
+      this.set(newest === undefined ? 0 : Date.parse(newest.completed_at) / 1000)
+    }
+  })
 
   app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: withErrors({ 200: Type.String() }) } }, async (_request, reply) => {
     reply.type(app.metrics.registry.contentType)

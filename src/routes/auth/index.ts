@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import fp from 'fastify-plugin'
+import client from 'prom-client'
 import { createSecretBox, type SecretBox } from '../../crypto/secret-box.js'
 import { newTotpSecret, totpQrSvg, totpUri, checkTotp } from '../../crypto/totp.js'
 import { isTronAddress } from '../../crypto/tron.js'
@@ -64,6 +65,7 @@ export const authServicePlugin = fp(
     const mailer = createMailer({ smtpUrl: app.config.smtpUrl, from: app.config.mailFrom, dataDir: app.config.dataDir, log: app.log })
     app.addHook('onClose', async () => mailer.close())
     const totpBox = createSecretBox(app.config.dataEncryptionKey as Buffer, 'totp-secret')
+    const authEvents = new client.Counter({ name: 'auth_events_total', help: 'Identity events (logins, failures, logouts, refreshes, accounts created) by event and outcome', labelNames: ['event', 'outcome'], registers: [app.metrics.registry] })
     const service = createAuthService({
       config: app.config,
       db: app.db,
@@ -75,7 +77,10 @@ export const authServicePlugin = fp(
       mailer,
       totpBox,
       now: app.now,
-      audit: (entry, client) => app.repos.audit.append({ ip: client.ip, request_id: client.requestId, ...entry })
+      audit: (entry, info) => {
+        authEvents.inc({ event: entry.action, outcome: entry.outcome ?? 'success' })
+        return app.repos.audit.append({ ip: info.ip, request_id: info.requestId, ...entry })
+      }
     })
     app.decorate('authService', service)
     app.decorate('totpBox', totpBox)
