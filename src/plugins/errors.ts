@@ -64,7 +64,15 @@ export function toLucidError(err: unknown): LucidError {
   return new LucidError('INTERNAL', undefined, { cause: err })
 }
 
+const errorCodes = new WeakMap<FastifyRequest, string>()
+
+/** The envelope code a request was answered with, if it failed (for the errors-by-code metric). */
+export function errorCodeOf(request: FastifyRequest): string | undefined {
+  return errorCodes.get(request)
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: LucidError): FastifyReply {
+  errorCodes.set(request, err.code)
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
   return reply
     .code(err.statusCode)

@@ -5,6 +5,7 @@
 import fp from 'fastify-plugin'
 import client from 'prom-client'
 import type { FastifyInstance } from 'fastify'
+import { errorCodeOf } from './errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,6 +53,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   })
   let connections = 0
   new client.Gauge({ name: 'http_active_connections', help: 'Open client connections', registers: [registry], collect() { this.set(connections) } })
+  const errorsByCode = new client.Counter({ name: 'http_errors_total', help: 'Error responses by envelope code (LUCID_ERR_*) and status', labelNames: ['code', 'status'], registers: [registry] })
   const jobRuns = new client.Counter({ name: 'job_runs_total', help: 'Background job runs by result', labelNames: ['job', 'result'], registers: [registry] })
 
   app.addHook('onReady', async () => {
@@ -73,6 +75,8 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     const route = request.routeOptions.url ?? 'unmatched'
     const labels = { method: request.method, route, status: String(reply.statusCode) }
     requests.inc(labels)
+    const code = errorCodeOf(request)
+    if (code !== undefined) errorsByCode.inc({ code, status: labels.status })
     duration.observe(labels, seconds)
     ringT[ringNext] = Date.now()
     ringS[ringNext] = seconds

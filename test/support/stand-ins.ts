@@ -29,7 +29,7 @@ export interface StandIn {
 }
 
 async function listen(server: http.Server, port = 0): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()))
+  await new Promise<void>((resolve) => server.listen(port, process.env.STANDIN_HOST ?? '127.0.0.1', () => resolve()))
   return (server.address() as { port: number }).port
 }
 
