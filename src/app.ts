@@ -29,6 +29,8 @@ import probeRoutes from './routes/probes.js'
 import metaRoutes from './routes/meta/index.js'
 import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
+import auditRoutes from './routes/audit/index.js'
+import backupRoutes, { backupServicePlugin } from './routes/backups/index.js'
 import cacheRoutes from './routes/cache/index.js'
 import sessionRoutes, { sessionsServicePlugin } from './routes/sessions/index.js'
 import manifestRoutes from './routes/manifests/index.js'
@@ -131,6 +133,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(rateLimit)
   await app.register(upstreams)
   await app.register(sessionsServicePlugin)
+  await app.register(backupServicePlugin)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)
@@ -141,6 +144,8 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions' })
   await app.register(manifestRoutes, { prefix: '/api/v1/manifests' })
   await app.register(trustRoutes, { prefix: '/api/v1/trust' })
+  await app.register(auditRoutes, { prefix: '/api/v1/audit' })
+  await app.register(backupRoutes, { prefix: '/api/v1/backups' })
   await app.register(proxyRoutes)
   attachWebSocketProxy(app as unknown as FastifyInstance)
 

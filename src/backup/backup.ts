@@ -32,6 +32,11 @@ const FETCH_ROWS = 1_000
 const SCHEMAS = ['public', 'user_data']
 /** Recorded as the schema version instead of being copied. */
 const EXCLUDED = new Set(['public.schema_migrations'])
+/**
+ * Backed up but never restored: a restore appends to the audit log, it does not rewind it; the
+ * backup catalogue and job bookkeeping describe the present (the restore in progress among them).
+ */
+export const NEVER_RESTORED = new Set(['public.audit_log', 'public.backups', 'public.backup_restores', 'public.job_runs'])
 
 export interface TableSummary {
   rows: number
@@ -365,7 +370,10 @@ export async function verifyBackup(dir: string, id: string, key: Buffer | undefi
 export interface RestoreResult {
   backup_id: string
   tables: number
+  /** Rows read from the backup for the restored tables. */
   rows: number
+  /** Rows actually written (fewer than `rows` without drop_existing when some were present). */
+  inserted: number
 }
 
 /**
@@ -373,7 +381,17 @@ export interface RestoreResult {
  * anywhere leaves the database as it was. Refused when the backup's schema version differs from
  * this gateway's (restore into the gateway version that made it, then upgrade).
  */
-export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer | undefined, onProgress?: (p: { table: string; rows: number; totalRows: number }) => void): Promise<RestoreResult> {
+export interface RestoreOptions {
+  /** Only these tables (default: every table of the backup except the audit log). */
+  tables?: string[]
+  /** Empty the tables first, so they hold exactly the backup's rows (default true). */
+  dropExisting?: boolean
+  onProgress?: (p: { table: string; rows: number; totalRows: number }) => void
+}
+
+export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer | undefined, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  const onProgress = opts.onProgress
+  opts = { ...opts, dropExisting: opts.dropExisting ?? true }
   const m = await readManifest(dir, id)
   // Verify completely before touching anything.
   await verifyBackup(dir, id, key)
@@ -382,17 +400,33 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
     throw new BackupError('SCHEMA_MISMATCH', `backup ${id} has schema version ${m.schema_version}, this gateway ${latest}; restore it with the gateway version that made it`)
   }
   let total = 0
+  let inserted = 0
+  let restoredTables = 0
   await db.transaction(async (tx) => {
     const current = await schemaVersion(tx)
     if (current !== m.schema_version) throw new BackupError('SCHEMA_MISMATCH', `database schema version ${current} differs from the backup's ${m.schema_version}; run migrate first`)
     const existing = await listTables(tx)
-    const tables = existing.filter((t) => t in m.tables)
-    const missing = Object.keys(m.tables).filter((t) => !existing.includes(t))
+    const wanted = opts.tables === undefined || opts.tables.length === 0 ? undefined : opts.tables.map((t) => (t.includes('.') ? t : `public.${t}`))
+    for (const w of wanted ?? []) if (!(w in m.tables)) throw new BackupError('BAD_REQUEST', `table ${w} is not in backup ${id}`)
+    const restorable = (t: string) => !NEVER_RESTORED.has(t) && (wanted === undefined || wanted.includes(t))
+    const tables = existing.filter((t) => t in m.tables && restorable(t))
+    const missing = Object.keys(m.tables).filter((t) => restorable(t) && !existing.includes(t))
     for (const t of missing) {
       if (!t.startsWith('user_data.')) throw new BackupError('SCHEMA_MISMATCH', `table ${t} of the backup does not exist`)
     }
     if (missing.length > 0) throw new BackupError('SCHEMA_MISMATCH', `tables ${missing.join(', ')} must be re-created before restoring`)
-    if (tables.length > 0) await tx.query(`TRUNCATE ${tables.map(qualified).join(', ')} CASCADE`)
+    restoredTables = tables.length
+    // drop_existing: the tables get exactly the backup's rows; otherwise rows the database lacks
+    // are added and existing ones (same key) are kept.
+    if (opts.dropExisting && tables.length > 0) {
+      try {
+        await tx.query(`TRUNCATE ${tables.map(qualified).join(', ')}`)
+      } catch (err) {
+        // No CASCADE: emptying tables the restore does not refill would lose their rows.
+        if ((err as { code?: string }).code === '0A000') throw new BackupError('BAD_REQUEST', `cannot restore ${tables.join(', ')} alone: other tables reference them; include those tables or restore without drop_existing (${(err as Error).message})`)
+        throw err
+      }
+    }
     // Generated columns are recomputed, identity columns keep their backed-up values.
     const { rows: cols } = await tx.query<{ tbl: string; col: string }>(
       `SELECT table_schema || '.' || table_name AS tbl, column_name AS col FROM information_schema.columns
@@ -405,14 +439,15 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
     const flush = async () => {
       if (batch.length === 0) return
       const list = columnList(batchTable)
-      await tx.query(`INSERT INTO ${qualified(batchTable)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${qualified(batchTable)}, $1::json)`, [JSON.stringify(batch)])
+      const r = await tx.query(`INSERT INTO ${qualified(batchTable)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${qualified(batchTable)}, $1::json)${opts.dropExisting ? '' : ' ON CONFLICT DO NOTHING'}`, [JSON.stringify(batch)])
+      inserted += r.rowCount
       total += batch.length
       onProgress?.({ table: batchTable, rows: total, totalRows: Object.values(m.tables).reduce((a, b) => a + b.rows, 0) })
       batch = []
     }
     // Rows arrive table by table in foreign-key order (as written).
     for await (const item of readRows(dir, m, key)) {
-      if (item.r === undefined) continue
+      if (item.r === undefined || !tables.includes(item.t as string)) continue
       if (item.t !== batchTable) {
         await flush()
         batchTable = item.t as string
@@ -434,5 +469,5 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
       await tx.query(`SELECT setval($1::regclass, GREATEST(COALESCE((SELECT max(${quoteIdent(s.col)}) FROM ${qualified(s.tbl)}), 0), 1), (SELECT count(*) > 0 FROM ${qualified(s.tbl)}))`, [s.seq])
     }
   })
-  return { backup_id: id, tables: Object.keys(m.tables).length, rows: total }
+  return { backup_id: id, tables: restoredTables, rows: total, inserted }
 }

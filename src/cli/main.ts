@@ -34,7 +34,8 @@ Commands:
   backup create [--name N] [--tables a,b] [--no-compression] [--no-encryption] [--retention-days D]
   backup list
   backup verify <backup_id>
-  backup restore <backup_id> --confirm   replace the database content with the backup's
+  backup restore <backup_id> --confirm   replace the tables' content with the backup's (the audit
+                                         log is never rolled back: the restore is appended to it)
   audit verify                           check the audit log's hash chain
   doctor                                 check configuration, database, Redis, upstreams, disk, clock
   config print                           effective configuration, secrets masked
@@ -185,7 +186,7 @@ async function cmdBackup(sub: string | undefined, args: string[]): Promise<void>
     if (values.confirm !== true) throw new UsageError('restore replaces the content of every backed-up table: add --confirm')
     await withDb(async (db) => {
       const bar = progress('restore')
-      const r = await restoreBackup(db, cfg.backupDir, id, keyOf(cfg), (p) => bar.update(p.rows, p.totalRows, p.table))
+      const r = await restoreBackup(db, cfg.backupDir, id, keyOf(cfg), { onProgress: (p) => bar.update(p.rows, p.totalRows, p.table) })
       await createAuditRepository(db).append({ ...ACTOR, action: 'backup.restored', target_type: 'backup', target_id: id, details: { rows: r.rows, via: 'cli' } })
       bar.stop(`restored backup ${id}: ${r.tables} tables, ${r.rows} rows`)
     })

@@ -9,9 +9,11 @@ import { buildTestApp } from '../helpers/app.js'
 import { freePort } from '../helpers/throwaway.js'
 
 test('closing under load finishes every in-flight request and refuses new ones cleanly', async () => {
+  let arrived = 0
   const t = await buildTestApp({
     extraRoutes: (app) => {
       app.get('/test/slow', async () => {
+        arrived++
         await new Promise((r) => setTimeout(r, 300))
         return { done: true }
       })
@@ -20,7 +22,9 @@ test('closing under load finishes every in-flight request and refuses new ones c
   await t.app.listen({ port: 0, host: '127.0.0.1' })
   const port = (t.app.server.address() as { port: number }).port
   const inflight = Array.from({ length: 30 }, () => request(`http://127.0.0.1:${port}/test/slow`).then(async (r) => ({ status: r.statusCode, body: await r.body.json() })))
-  await new Promise((r) => setTimeout(r, 100))
+  // Close once every request is in flight (on a loaded machine connecting can take a while).
+  for (let i = 0; i < 200 && arrived < 30; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.equal(arrived, 30)
   const closing = t.close()
   const results = await Promise.all(inflight)
   await closing

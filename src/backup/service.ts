@@ -1,0 +1,230 @@
+/**
+ * Backups as background work (issue 7): a request records a pending backup (or restore) and gets
+ * 202; this instance runs it and records the outcome in the database, so any instance answers its
+ * status. Scheduled backups: a claimed job ticks every minute and each schedule's due slot is taken
+ * with a conditional UPDATE, so two instances never run the same slot.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../data/db.js'
+import type { AuditEntry } from '../data/repositories/audit.js'
+import { currentSlot } from '../jobs/job-runner.js'
+import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest } from './backup.js'
+
+export interface BackupRow {
+  backup_id: string
+  name: string
+  type: string
+  status: 'pending' | 'running' | 'completed' | 'failed' | 'deleted'
+  tables: string[] | null
+  compression: boolean
+  encryption: boolean
+  retention_days: number
+  schedule_id: string | null
+  size_bytes: number | null
+  sha256: string | null
+  schema_version: number | null
+  row_counts: Record<string, number> | null
+  error: string | null
+  created_by: string | null
+  created_at: Date
+  started_at: Date | null
+  completed_at: Date | null
+  expires_at: Date
+}
+
+export interface RestoreRow {
+  restore_id: string
+  backup_id: string
+  status: 'pending' | 'running' | 'completed' | 'failed'
+  tables: string[] | null
+  drop_existing: boolean
+  rows_restored: number | null
+  error: string | null
+  created_by: string | null
+  created_at: Date
+  completed_at: Date | null
+}
+
+export interface ScheduleRow {
+  schedule_id: string
+  name: string
+  cron: string
+  tables: string[] | null
+  compression: boolean
+  encryption: boolean
+  retention_days: number
+  enabled: boolean
+  last_run_at: Date | null
+  created_by: string | null
+  created_at: Date
+}
+
+export interface BackupRequest {
+  name: string
+  tables?: string[]
+  compression: boolean
+  encryption: boolean
+  retention_days: number
+  schedule_id?: string
+}
+
+export interface BackupServiceOptions {
+  db: Db
+  dir: string
+  key: Buffer | undefined
+  now: () => number
+  audit: (entry: AuditEntry) => Promise<void>
+  log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void }
+}
+
+export function createBackupService(opts: BackupServiceOptions) {
+  const { db } = opts
+  const inFlight = new Set<Promise<void>>()
+  const track = (p: Promise<void>) => {
+    inFlight.add(p)
+    void p.finally(() => inFlight.delete(p))
+  }
+
+  async function execute(row: BackupRow): Promise<void> {
+    await db.query("UPDATE backups SET status = 'running', started_at = now() WHERE backup_id = $1", [row.backup_id])
+    try {
+      const m: BackupManifest = await createBackup(db, {
+        dir: opts.dir,
+        id: row.backup_id,
+        name: row.name,
+        tables: row.tables ?? undefined,
+        compression: row.compression,
+        encryption: row.encryption,
+        retentionDays: row.retention_days,
+        key: opts.key
+      })
+      const counts = Object.fromEntries(Object.entries(m.tables).map(([t, s]) => [t, s.rows]))
+      await db.query(
+        "UPDATE backups SET status = 'completed', completed_at = now(), size_bytes = $2, sha256 = $3, schema_version = $4, row_counts = $5::jsonb WHERE backup_id = $1",
+        [row.backup_id, m.size_bytes, m.sha256, m.schema_version, JSON.stringify(counts)]
+      )
+      await opts.audit({ action: 'backup.completed', target_type: 'backup', target_id: row.backup_id, details: { size_bytes: m.size_bytes, tables: Object.keys(m.tables).length } })
+    } catch (err) {
+      opts.log.error({ err, backup_id: row.backup_id }, 'backup failed')
+      await db.query("UPDATE backups SET status = 'failed', completed_at = now(), error = $2 WHERE backup_id = $1", [row.backup_id, (err as Error).message]).catch(() => undefined)
+      await opts.audit({ action: 'backup.failed', outcome: 'failure', target_type: 'backup', target_id: row.backup_id, details: { error: (err as Error).message } }).catch(() => undefined)
+    }
+  }
+
+  return {
+    /** Records a pending backup and starts it in the background. */
+    async start(req: BackupRequest, actor: string | null): Promise<BackupRow> {
+      if (req.encryption && opts.key === undefined) throw new BackupError('NO_KEY', 'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false')
+      const { rows } = await db.query<BackupRow>(
+        `INSERT INTO backups (backup_id, name, type, tables, compression, encryption, retention_days, schedule_id, created_by, expires_at)
+         VALUES ($1, $2, 'full', $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [randomUUID(), req.name, req.tables ?? null, req.compression, req.encryption, req.retention_days, req.schedule_id ?? null, actor, new Date(opts.now() + req.retention_days * 86_400_000)]
+      )
+      track(execute(rows[0]))
+      return rows[0]
+    },
+
+    async get(id: string): Promise<BackupRow | null> {
+      const { rows } = await db.query<BackupRow>("SELECT * FROM backups WHERE backup_id = $1 AND status <> 'deleted'", [id])
+      return rows[0] ?? null
+    },
+
+    async list(f: { page: number; limit: number; status?: string; type?: string }): Promise<{ rows: BackupRow[]; total: number }> {
+      const where = ["status <> 'deleted'"]
+      const params: unknown[] = []
+      if (f.status !== undefined) where.push(`status = $${params.push(f.status)}`)
+      if (f.type !== undefined) where.push(`type = $${params.push(f.type)}`)
+      const w = where.join(' AND ')
+      const [r, c] = await Promise.all([
+        db.query<BackupRow>(`SELECT * FROM backups WHERE ${w} ORDER BY created_at DESC LIMIT ${f.limit} OFFSET ${(f.page - 1) * f.limit}`, params),
+        db.query<{ n: number }>(`SELECT count(*)::int AS n FROM backups WHERE ${w}`, params)
+      ])
+      return { rows: r.rows, total: Number(c.rows[0].n) }
+    },
+
+    async remove(id: string): Promise<boolean> {
+      const { rows } = await db.query<{ backup_id: string }>("UPDATE backups SET status = 'deleted' WHERE backup_id = $1 AND status IN ('completed', 'failed') RETURNING backup_id", [id])
+      if (rows.length === 0) return false
+      await deleteBackup(opts.dir, id).catch((err: unknown) => {
+        if (!(err instanceof BackupError && err.code === 'NOT_FOUND')) throw err
+      })
+      return true
+    },
+
+    /** Deletes every completed backup past its retention; returns how many. */
+    async cleanup(): Promise<number> {
+      const { rows } = await db.query<{ backup_id: string }>("SELECT backup_id FROM backups WHERE status IN ('completed', 'failed') AND expires_at < $1", [new Date(opts.now())])
+      let n = 0
+      for (const r of rows) if (await this.remove(r.backup_id)) n++
+      if (n > 0) await opts.audit({ action: 'backup.retention_cleanup', target_type: 'backup', details: { deleted: n } })
+      return n
+    },
+
+    async startRestore(backupId: string, req: { tables?: string[]; drop_existing: boolean }, actor: string | null): Promise<RestoreRow> {
+      const { rows } = await db.query<RestoreRow>(
+        'INSERT INTO backup_restores (restore_id, backup_id, tables, drop_existing, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+        [randomUUID(), backupId, req.tables ?? null, req.drop_existing, actor]
+      )
+      const row = rows[0]
+      track(
+        (async () => {
+          await db.query("UPDATE backup_restores SET status = 'running' WHERE restore_id = $1", [row.restore_id])
+          try {
+            const r = await restoreBackup(db, opts.dir, backupId, opts.key, { tables: req.tables, dropExisting: req.drop_existing })
+            await db.query("UPDATE backup_restores SET status = 'completed', completed_at = now(), rows_restored = $2 WHERE restore_id = $1", [row.restore_id, r.inserted])
+            await opts.audit({ actor_id: actor, action: 'backup.restored', target_type: 'backup', target_id: backupId, details: { restore_id: row.restore_id, rows: r.inserted, tables: r.tables, drop_existing: req.drop_existing } })
+          } catch (err) {
+            opts.log.error({ err, restore_id: row.restore_id }, 'restore failed; nothing was changed')
+            await db.query("UPDATE backup_restores SET status = 'failed', completed_at = now(), error = $2 WHERE restore_id = $1", [row.restore_id, (err as Error).message]).catch(() => undefined)
+            await opts.audit({ actor_id: actor, action: 'backup.restore_failed', outcome: 'failure', target_type: 'backup', target_id: backupId, details: { restore_id: row.restore_id, error: (err as Error).message } }).catch(() => undefined)
+          }
+        })()
+      )
+      return row
+    },
+
+    async getRestore(id: string): Promise<RestoreRow | null> {
+      const { rows } = await db.query<RestoreRow>('SELECT * FROM backup_restores WHERE restore_id = $1', [id])
+      return rows[0] ?? null
+    },
+
+    async listSchedules(): Promise<ScheduleRow[]> {
+      return (await db.query<ScheduleRow>('SELECT * FROM backup_schedules ORDER BY name')).rows
+    },
+
+    async createSchedule(s: Omit<ScheduleRow, 'schedule_id' | 'last_run_at' | 'created_at'>): Promise<ScheduleRow> {
+      // The current slot counts as done: a new schedule first fires at its next slot.
+      const { rows } = await db.query<ScheduleRow>(
+        `INSERT INTO backup_schedules (schedule_id, name, cron, tables, compression, encryption, retention_days, enabled, last_run_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+        [randomUUID(), s.name, s.cron, s.tables, s.compression, s.encryption, s.retention_days, s.enabled, new Date(currentSlot({ cron: s.cron }, opts.now())), s.created_by]
+      )
+      return rows[0]
+    },
+
+    async deleteSchedule(id: string): Promise<boolean> {
+      return (await db.query('DELETE FROM backup_schedules WHERE schedule_id = $1', [id])).rowCount > 0
+    },
+
+    /** Starts a backup for every schedule whose slot is due; each slot is taken by exactly one caller. */
+    async runSchedules(): Promise<string[]> {
+      const started: string[] = []
+      for (const s of await this.listSchedules()) {
+        if (!s.enabled) continue
+        const slot = new Date(currentSlot({ cron: s.cron }, opts.now()))
+        const claimed = await db.query('UPDATE backup_schedules SET last_run_at = $2 WHERE schedule_id = $1 AND (last_run_at IS NULL OR last_run_at < $2) RETURNING schedule_id', [s.schedule_id, slot])
+        if (claimed.rowCount === 0) continue
+        const b = await this.start({ name: `${s.name}-${slot.toISOString().replace(/[:.]/g, '-')}`, tables: s.tables ?? undefined, compression: s.compression, encryption: s.encryption, retention_days: s.retention_days, schedule_id: s.schedule_id }, null)
+        started.push(b.backup_id)
+      }
+      return started
+    },
+
+    /** Resolves when every backup and restore this instance started has finished. */
+    async idle(): Promise<void> {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight])
+    }
+  }
+}
+
+export type BackupService = ReturnType<typeof createBackupService>
