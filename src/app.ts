@@ -31,6 +31,7 @@ import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
 import backupRoutes, { backupServicePlugin } from './routes/backups/index.js'
+import databaseRoutes from './routes/database/index.js'
 import cacheRoutes from './routes/cache/index.js'
 import sessionRoutes, { sessionsServicePlugin } from './routes/sessions/index.js'
 import manifestRoutes from './routes/manifests/index.js'
@@ -146,6 +147,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(trustRoutes, { prefix: '/api/v1/trust' })
   await app.register(auditRoutes, { prefix: '/api/v1/audit' })
   await app.register(backupRoutes, { prefix: '/api/v1/backups' })
+  await app.register(databaseRoutes, { prefix: '/api/v1/database' })
   await app.register(proxyRoutes)
   attachWebSocketProxy(app as unknown as FastifyInstance)
 

@@ -84,6 +84,10 @@ export class MemoryGcra {
     return this.tats.get(key) ?? null
   }
 
+  keys(): IterableIterator<string> {
+    return this.tats.keys()
+  }
+
   clear(prefix: string): number {
     let n = 0
     for (const k of this.tats.keys()) if (k.startsWith(prefix)) n += Number(this.tats.delete(k))

@@ -94,6 +94,8 @@ export interface Limiter {
   /** Limiter state of an identity (admin API). */
   inspect(identity: string, ruleNames: string[]): Promise<{ rule: string; tat_ahead_ms: number }[]>
   clear(identity: string, ruleNames: string[]): Promise<number>
+  /** Identities with limiter state (admin API), at most `max`, from memory and Redis (SCAN). */
+  identities(max: number): Promise<string[]>
   readonly mode: LimiterMode
   instances(): number
   start(): void
@@ -211,6 +213,30 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       let n = local.clear(`${opts.prefix}rl:{${identity}}:`)
       if (redis !== undefined) n += await redis.del(...ruleNames.map((r) => key(identity, r)))
       return n
+    },
+    async identities(max) {
+      const out = new Set<string>()
+      const parse = (k: string) => /rl:\{([^}]+)\}:/.exec(k)?.[1]
+      for (const k of local.keys()) {
+        const id = parse(k)
+        if (id !== undefined) out.add(id)
+        if (out.size >= max) return [...out]
+      }
+      if (redis !== undefined) {
+        const nodes = (redis as unknown as { nodes?: (role: string) => GcraRedis[] }).nodes?.('master') ?? [redis]
+        for (const node of nodes) {
+          let cursor = '0'
+          do {
+            const [next, keys] = (await withTimeout((node as unknown as { scan(...a: (string | number)[]): Promise<[string, string[]]> }).scan(cursor, 'MATCH', `${opts.prefix.replace(/[*?[\]\\]/g, '\\$&')}rl:{*`, 'COUNT', 500), opts.deadlineMs * 4)) as [string, string[]]
+            for (const k of keys) {
+              const id = parse(k)
+              if (id !== undefined) out.add(id)
+            }
+            cursor = next
+          } while (cursor !== '0' && out.size < max)
+        }
+      }
+      return [...out].slice(0, max)
     },
     start() {
       void beat()

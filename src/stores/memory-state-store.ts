@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { SetOptions, StateStore, Unsubscribe } from './state-store.js'
+import { redisGlobToRegExp, type SetOptions, type StateStore, type Unsubscribe } from './state-store.js'
 
 interface Entry {
   value: string
@@ -11,6 +11,9 @@ export function createMemoryStateStore(opts: { now?: () => number } = {}): State
   const now = opts.now ?? Date.now
   const map = new Map<string, Entry>()
   const bus = new EventEmitter()
+  const startedAt = now()
+  let hits = 0
+  let misses = 0
   bus.setMaxListeners(0)
 
   const live = (key: string): Entry | undefined => {
@@ -32,7 +35,10 @@ export function createMemoryStateStore(opts: { now?: () => number } = {}): State
   return {
     kind: 'memory',
     async get(key) {
-      return live(key)?.value ?? null
+      const v = live(key)?.value ?? null
+      if (v === null) misses++
+      else hits++
+      return v
     },
     async set(key, value, o: SetOptions = {}) {
       if (o.nx && live(key) !== undefined) return false
@@ -74,6 +80,25 @@ export function createMemoryStateStore(opts: { now?: () => number } = {}): State
     },
     async ping() {
       return 0
+    },
+    async stats() {
+      let bytes = 0
+      for (const [k, e] of map) bytes += 2 * (k.length + e.value.length) + 48
+      return { kind: 'memory', version: process.version, keys: map.size, memory_bytes: bytes, peak_memory_bytes: null, max_memory_bytes: null, clients: null, hits, misses, hit_rate: hits + misses === 0 ? null : hits / (hits + misses), evicted_keys: 0, uptime_s: Math.floor((now() - startedAt) / 1000) }
+    },
+    async scan(pattern, cursor, count) {
+      // The cursor is the position in the (insertion-ordered) key list.
+      const re = redisGlobToRegExp(pattern)
+      const keys = [...map.keys()]
+      const keysOut: string[] = []
+      let i = Number(cursor) || 0
+      for (; i < keys.length && keysOut.length < count; i++) if (re.test(keys[i]) && live(keys[i]) !== undefined) keysOut.push(keys[i])
+      return { keys: keysOut, cursor: i >= keys.length ? '0' : String(i) }
+    },
+    async describe(key) {
+      const e = live(key)
+      if (e === undefined) return null
+      return { key, type: 'string', ttl_ms: e.expiresAt === null ? null : e.expiresAt - now(), value: e.value, size_bytes: Buffer.byteLength(e.value) }
     },
     async close() {
       clearInterval(sweep)

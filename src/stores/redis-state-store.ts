@@ -33,6 +33,17 @@ export function redisOptions(opts: RedisStateStoreOptions): RedisOptions {
   }
 }
 
+function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':')
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1)
+  }
+  return out
+}
+
+const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, '\\$&')
+
 export async function createRedisStateStore(opts: RedisStateStoreOptions): Promise<StateStore & { client: Redis | Cluster; prefix: string }> {
   const client = (
     opts.clusterNodes !== undefined && opts.clusterNodes.length > 0
@@ -124,6 +135,58 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
           await Promise.race([subscriber?.unsubscribe(full).catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())])
         }
       }
+    },
+    async stats() {
+      return guard(async () => {
+        const nodes = client instanceof Cluster ? client.nodes('master') : [client]
+        const infos = await Promise.all(nodes.map(async (n) => parseInfo(await n.info())))
+        const sum = (f: string) => infos.reduce((a, i) => a + Number(i[f] ?? 0), 0)
+        const hits = sum('keyspace_hits')
+        const misses = sum('keyspace_misses')
+        const keys = (await Promise.all(nodes.map((n) => n.dbsize()))).reduce((a, b) => a + b, 0)
+        return {
+          kind: 'redis' as const,
+          version: infos[0]?.redis_version ?? null,
+          keys,
+          memory_bytes: sum('used_memory'),
+          peak_memory_bytes: sum('used_memory_peak'),
+          max_memory_bytes: sum('maxmemory') || null,
+          clients: sum('connected_clients'),
+          hits,
+          misses,
+          hit_rate: hits + misses === 0 ? null : hits / (hits + misses),
+          evicted_keys: sum('evicted_keys'),
+          uptime_s: Number(infos[0]?.uptime_in_seconds ?? 0)
+        }
+      })
+    },
+    async scan(pattern, cursor, count) {
+      return guard(async () => {
+        // In a cluster the cursor carries the node: "<node index>:<cursor>".
+        const nodes = client instanceof Cluster ? client.nodes('master') : [client]
+        let [nodeIndex, nodeCursor] = cursor.includes(':') ? cursor.split(':').map(Number) : [0, Number(cursor) || 0]
+        const match = escapeGlob(opts.prefix) + pattern
+        const keys: string[] = []
+        while (nodeIndex < nodes.length) {
+          const [next, found] = await nodes[nodeIndex].scan(nodeCursor, 'MATCH', match, 'COUNT', count)
+          keys.push(...found.map((f) => f.slice(opts.prefix.length)))
+          nodeCursor = Number(next)
+          if (nodeCursor === 0) nodeIndex++
+          if (keys.length >= count || nodeCursor !== 0) break
+        }
+        const done = nodeIndex >= nodes.length
+        return { keys, cursor: done ? '0' : nodes.length > 1 ? `${nodeIndex}:${nodeCursor}` : String(nodeCursor) }
+      })
+    },
+    async describe(key) {
+      return guard(async () => {
+        const full = k(key)
+        const type = await client.type(full)
+        if (type === 'none') return null
+        const [ttl, size] = await Promise.all([client.pttl(full), (client.call('MEMORY', 'USAGE', full) as Promise<number | null>).catch(() => null)])
+        const value = type === 'string' ? await client.getrange(full, 0, 65_535) : null
+        return { key, type, ttl_ms: ttl < 0 ? null : ttl, value, size_bytes: size === null ? null : Number(size) }
+      })
     },
     async ping() {
       return guard(async () => {

@@ -13,6 +13,52 @@ export interface SetOptions {
 
 export type Unsubscribe = () => Promise<void>
 
+/** Admin view of the store (cache API). Redis figures are server-wide. */
+export interface StoreStats {
+  kind: 'memory' | 'redis'
+  version: string | null
+  keys: number
+  memory_bytes: number | null
+  peak_memory_bytes: number | null
+  max_memory_bytes: number | null
+  clients: number | null
+  hits: number | null
+  misses: number | null
+  hit_rate: number | null
+  evicted_keys: number | null
+  uptime_s: number | null
+}
+
+export interface KeyInfo {
+  key: string
+  type: string
+  /** Remaining time to live, ms; null without expiry. */
+  ttl_ms: number | null
+  /** The value of a string key (others: null). */
+  value: string | null
+  size_bytes: number | null
+}
+
+/** Glob (Redis MATCH syntax: *, ?, [abc], \\x) to an anchored RegExp, for the in-process store. */
+export function redisGlobToRegExp(glob: string): RegExp {
+  let re = ''
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]
+    if (c === '\\' && i + 1 < glob.length) re += glob[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+    else if (c === '*') re += '.*'
+    else if (c === '?') re += '.'
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1)
+      if (end < 0) re += '\\['
+      else {
+        re += `[${glob.slice(i + 1, end).replace(/\\/g, '\\\\').replace(/^!/, '^')}]`
+        i = end
+      }
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  }
+  return new RegExp(`^${re}$`, 's')
+}
+
 export interface StateStore {
   readonly kind: 'memory' | 'redis'
   get(key: string): Promise<string | null>
@@ -28,6 +74,12 @@ export interface StateStore {
   publish(channel: string, message: string): Promise<void>
   /** Handler receives every message published on channel by any instance (self included). */
   subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>
+  /** Admin: server figures (memory, clients, hit rate). */
+  stats(): Promise<StoreStats>
+  /** Admin: keys (without the prefix) matching a glob, one SCAN page at a time (never KEYS). */
+  scan(pattern: string, cursor: string, count: number): Promise<{ keys: string[]; cursor: string }>
+  /** Admin: type, TTL and (for strings) value of one key, or null when it does not exist. */
+  describe(key: string): Promise<KeyInfo | null>
   /** Round-trip latency in ms; throws when the store is unreachable. */
   ping(): Promise<number>
   close(): Promise<void>

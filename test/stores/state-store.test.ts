@@ -28,6 +28,45 @@ for (const kind of kinds) {
       }
     })
 
+    test('admin: scan pages through a glob without other prefixes, describe, stats', async () => {
+      const { store, close } = await createTestStateStore(kind)
+      const other = await createTestStateStore(kind)
+      try {
+        for (let i = 0; i < 25; i++) await store.set(`cache:item:${i}`, `v${i}`)
+        await store.set('cache:odd[1]', 'x', { ttlMs: 60_000 })
+        await store.set('nonce:1', 'n')
+        await other.store.set('cache:item:foreign', 'not mine')
+        const seen = new Set<string>()
+        let cursor = '0'
+        let rounds = 0
+        do {
+          const page = await store.scan('cache:item:*', cursor, 10)
+          for (const k of page.keys) seen.add(k)
+          cursor = page.cursor
+          rounds++
+        } while (cursor !== '0' && rounds < 1000)
+        assert.equal(seen.size, 25)
+        assert.ok([...seen].every((k) => /^cache:item:\d+$/.test(k)), 'only this store\'s keys, without the prefix')
+        const odd = await store.scan('cache:odd\\[1\\]', '0', 100)
+        assert.ok(odd.keys.includes('cache:odd[1]') || odd.cursor !== '0')
+        const info = await store.describe('cache:odd[1]')
+        assert.equal(info?.type, 'string')
+        assert.equal(info?.value, 'x')
+        assert.ok(info?.ttl_ms !== null && (info?.ttl_ms as number) > 0)
+        assert.equal(await store.describe('missing'), null)
+        await store.get('cache:item:1')
+        await store.get('cache:nothing')
+        const stats = await store.stats()
+        assert.equal(stats.kind, kind)
+        assert.ok(stats.keys >= 27)
+        assert.ok((stats.hits ?? 0) >= 1 && (stats.misses ?? 0) >= 1)
+        assert.ok(stats.memory_bytes !== null && stats.memory_bytes > 0)
+      } finally {
+        await close()
+        await other.close()
+      }
+    })
+
     test('take is single-use even when raced', async () => {
       const { store, close } = await createTestStateStore(kind)
       try {

@@ -1,12 +1,27 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { withErrors } from '../../schemas/common.js'
+import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
+import { LucidError } from '../../errors.js'
+import { requireConfirm } from '../backups/index.js'
+
+/**
+ * Namespaces that carry security state: nonces, sign-in codes, refresh grace, limiter state and
+ * penalties, idempotency records. Readable here, never written, deleted or flushed through the API.
+ */
+const PROTECTED = ['challenge', 'magic', 'email-code', 'email-attempts', 'mail-rate', 'refresh-grace', 'rl', 'rl-penalty', 'rl-violations', 'rl-instances', 'idem', 'identity-invalidate']
+export function isProtectedKey(key: string): boolean {
+  return PROTECTED.some((ns) => key === ns || key.startsWith(`${ns}:`))
+}
+// Keys as the API accepts them: printable, no spaces, bounded.
+const KeyParams = Type.Object({ key: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }) })
+const PatternSchema = Type.String({ pattern: '^[\\x21-\\x7e]{1,200}$', default: '*' })
+const KeyInfoSchema = Type.Object({ key: Type.String(), type: Type.String(), ttl_ms: Type.Union([Type.Integer(), Type.Null()]), value: Type.Union([Type.String(), Type.Null()]), size_bytes: Type.Union([Type.Integer(), Type.Null()]), protected: Type.Boolean() })
 
 // ip:ADDRESS (v4 or v6), user:UUID or key:UUID: the identities the limiter keys by.
 const IdentitySchema = Type.String({ pattern: '^(ip:[0-9a-fA-F:.]{2,45}|(user|key):[0-9a-f-]{36})$', description: 'ip:ADDRESS, user:UUID or key:UUID' })
 
-/** Admin view of limiter state (issue 4); the rest of the cache API arrives with the storage API. */
+/** /api/v1/cache: the state store for admins (issue 4 limiter view, issue 7 cache API). */
 export default async function cacheRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['cache']
@@ -33,4 +48,145 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
       return { key: request.params.key, cleared }
     }
   )
+
+  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
+  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
+
+  app.get('/stats', { ...admin, schema: { tags, security, summary: 'Store statistics: keys, memory, clients, hit rate', response: withErrors({ 200: Type.Any() }) } }, async () => ({ ...(await app.stateStore.stats()), key_prefix: app.stateStore.kind === 'redis' ? app.config.stateKeyPrefix : null }))
+
+  app.get('/memory', { ...admin, schema: { tags, security, summary: 'Memory use and the key count per namespace (sampled, at most 10,000 keys)', response: withErrors({ 200: Type.Any() }) } }, async () => {
+    const stats = await app.stateStore.stats()
+    const namespaces: Record<string, number> = {}
+    let cursor = '0'
+    let seen = 0
+    do {
+      const page = await app.stateStore.scan('*', cursor, 500)
+      for (const k of page.keys) {
+        const ns = k.split(/[:{]/, 1)[0]
+        namespaces[ns] = (namespaces[ns] ?? 0) + 1
+      }
+      seen += page.keys.length
+      cursor = page.cursor
+    } while (cursor !== '0' && seen < 10_000)
+    return { used_bytes: stats.memory_bytes, peak_bytes: stats.peak_memory_bytes, max_bytes: stats.max_memory_bytes, evicted_keys: stats.evicted_keys, sampled_keys: seen, complete: cursor === '0', namespaces }
+  })
+
+  app.get('/keys', {
+    ...admin,
+    schema: {
+      tags, security,
+      summary: 'Keys matching a glob (SCAN, never KEYS); page with next_cursor',
+      querystring: Type.Object({ pattern: PatternSchema, cursor: Type.String({ pattern: '^[0-9]{1,20}(:[0-9]{1,20})?$', default: '0' }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false }),
+      response: withErrors({ 200: Type.Object({ keys: Type.Array(Type.Object({ key: Type.String(), protected: Type.Boolean() })), next_cursor: Type.String() }) })
+    }
+  }, async (request) => {
+    const { pattern, limit } = request.query
+    let cursor = request.query.cursor
+    const keys: string[] = []
+    // SCAN pages may be short or empty; keep going until the page is full or the scan ends.
+    for (let rounds = 0; rounds < 50 && keys.length < limit; rounds++) {
+      const page = await app.stateStore.scan(pattern, cursor, limit - keys.length)
+      keys.push(...page.keys)
+      cursor = page.cursor
+      if (cursor === '0') break
+    }
+    return { keys: keys.map((key) => ({ key, protected: isProtectedKey(key) })), next_cursor: cursor }
+  })
+
+  app.get('/keys/:key', { ...admin, schema: { tags, security, summary: 'Type, TTL and value of one key', params: KeyParams, response: withErrors({ 200: KeyInfoSchema }) } }, async (request) => {
+    const info = await app.stateStore.describe(request.params.key)
+    if (info === null) throw new LucidError('NOT_FOUND', 'Key not found')
+    return { ...info, protected: isProtectedKey(info.key) }
+  })
+
+  app.put('/keys/:key', {
+    ...superAdmin,
+    schema: {
+      tags, security,
+      summary: 'Set a key (super_admin; never a security key)',
+      params: KeyParams,
+      body: Type.Object({ value: Type.Unknown(), encoding: Type.Union([Type.Literal('json'), Type.Literal('raw'), Type.Literal('base64')], { default: 'json' }), ttl_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })), nx: Type.Boolean({ default: false }) }, { additionalProperties: false }),
+      response: withErrors({ 200: KeyInfoSchema })
+    }
+  }, async (request) => {
+    const { key } = request.params
+    if (isProtectedKey(key)) throw new LucidError('FORBIDDEN', `${key} holds security state and is read-only here`)
+    const { value, encoding, ttl_s: ttl, nx } = request.body
+    let stored: string
+    if (encoding === 'json') stored = JSON.stringify(value)
+    else if (typeof value !== 'string') throw new LucidError('INVALID_REQUEST', `value must be a string with encoding ${encoding}`)
+    else if (encoding === 'base64') {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) throw new LucidError('INVALID_REQUEST', 'value is not valid base64')
+      stored = Buffer.from(value, 'base64').toString('latin1')
+    } else stored = value
+    if (stored === undefined || Buffer.byteLength(stored) > 512 * 1024) throw new LucidError('INVALID_REQUEST', 'value must be present and at most 512 KiB')
+    const written = await app.stateStore.set(key, stored, { ttlMs: ttl === undefined ? undefined : ttl * 1000, nx })
+    if (!written) throw new LucidError('ALREADY_EXISTS', `${key} exists (nx)`)
+    await app.audit(request, { action: 'cache.key_set', target_type: 'cache_key', target_id: key, details: { encoding, ttl_s: ttl ?? null, bytes: Buffer.byteLength(stored) } })
+    return { ...(await app.stateStore.describe(key))!, protected: false }
+  })
+
+  app.delete('/keys/:key', { ...superAdmin, schema: { tags, security, summary: 'Delete a key (super_admin; never a security key)', params: KeyParams, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    const { key } = request.params
+    if (isProtectedKey(key)) throw new LucidError('FORBIDDEN', `${key} holds security state and is read-only here`)
+    if (!(await app.stateStore.del(key))) throw new LucidError('NOT_FOUND', 'Key not found')
+    await app.audit(request, { action: 'cache.key_deleted', target_type: 'cache_key', target_id: key })
+    return reply.code(204).send(null)
+  })
+
+  app.post('/flush', {
+    ...superAdmin,
+    schema: {
+      tags, security,
+      summary: "Delete the gateway's own cache keys matching a pattern (super_admin, confirm); security keys are kept, other applications' keys are never touched",
+      body: Type.Object({ confirm: Type.Boolean(), pattern: PatternSchema }, { additionalProperties: false }),
+      response: withErrors({ 200: Type.Object({ deleted: Type.Integer(), kept_protected: Type.Integer() }) })
+    }
+  }, async (request) => {
+    requireConfirm(request)
+    let cursor = '0'
+    let deleted = 0
+    let kept = 0
+    do {
+      const page = await app.stateStore.scan(request.body.pattern, cursor, 500)
+      for (const k of page.keys) {
+        if (isProtectedKey(k)) kept++
+        else if (await app.stateStore.del(k)) deleted++
+      }
+      cursor = page.cursor
+    } while (cursor !== '0')
+    await app.audit(request, { action: 'cache.flushed', target_type: 'cache', details: { pattern: request.body.pattern, deleted, kept_protected: kept } })
+    return { deleted, kept_protected: kept }
+  })
+
+  app.get('/sessions', {
+    ...admin,
+    schema: {
+      tags, security,
+      summary: 'Active login sessions',
+      querystring: Type.Object({ page: Type.Integer({ minimum: 1, default: 1 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), user_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+      response: withErrors({ 200: Type.Object({ sessions: Type.Array(Type.Any()), pagination: PaginationSchema }) })
+    }
+  }, async (request) => {
+    const { page, limit, user_id: userId } = request.query
+    const params: unknown[] = [new Date(app.now())]
+    const filter = userId === undefined ? '' : `AND user_id = $${params.push(userId)}`
+    const [rows, count] = await Promise.all([
+      app.db.query(`SELECT session_id, user_id, created_at, expires_at, last_used_at, ip, user_agent FROM auth_sessions WHERE revoked_at IS NULL AND expires_at > $1 ${filter} ORDER BY created_at DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}`, params),
+      app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM auth_sessions WHERE revoked_at IS NULL AND expires_at > $1 ${filter}`, params)
+    ])
+    return { sessions: rows.rows, pagination: pagination(page, limit, Number(count.rows[0].n)) }
+  })
+
+  app.delete('/sessions/:session_id', { ...admin, schema: { tags, security, summary: 'Revoke a login session (admin)', params: Type.Object({ session_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    if (!(await app.repos.authSessions.revoke(request.params.session_id, 'admin_revoked'))) throw new LucidError('NOT_FOUND', 'Login session not found or already revoked')
+    await app.identity.sessionChanged(request.params.session_id)
+    await app.audit(request, { action: 'auth.session_revoked', target_type: 'auth_session', target_id: request.params.session_id, details: { via: 'cache_api' } })
+    return reply.code(204).send(null)
+  })
+
+  app.get('/rate-limits', { ...admin, schema: { tags, security, summary: 'Identities with limiter state (at most 1,000)', querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }), response: withErrors({ 200: Type.Object({ identities: Type.Array(Type.String()), mode: Type.String() }) }) } }, async (request) => ({
+    identities: await app.rateLimit.limiter.identities(request.query.limit),
+    mode: app.rateLimit.limiter.mode
+  }))
 }
