@@ -31,6 +31,7 @@ import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
 import backupRoutes, { backupServicePlugin } from './routes/backups/index.js'
+import chainPlugin from './plugins/chain.js'
 import databaseRoutes from './routes/database/index.js'
 import cacheRoutes from './routes/cache/index.js'
 import sessionRoutes, { sessionsServicePlugin } from './routes/sessions/index.js'
@@ -135,6 +136,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(upstreams)
   await app.register(sessionsServicePlugin)
   await app.register(backupServicePlugin)
+  await app.register(chainPlugin)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)

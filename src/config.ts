@@ -100,6 +100,8 @@ export interface Config {
   chunkStoreDir?: string
   maxSessionsPerUser: number
   anchorPollIntervalMs: number
+  /** How often the chain-sync job copies new lucid_blocks blocks (0 disables), ms. */
+  chainSyncIntervalMs: number
   /** Days a soft-deleted session keeps its chunks before the retention job purges it. */
   sessionRetentionDays: number
   /** JSON file replacing or extending the proxy route table. */
@@ -336,6 +338,7 @@ export function loadConfig(env: Env = process.env): Config {
     chunkStoreDir: r.raw('CHUNK_STORE_DIR') === undefined ? undefined : path.resolve(r.raw('CHUNK_STORE_DIR') as string),
     maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 100, 1, 1_000_000),
     anchorPollIntervalMs: r.int('ANCHOR_POLL_INTERVAL_MS', 10_000, 100, 3_600_000),
+    chainSyncIntervalMs: r.int('CHAIN_SYNC_INTERVAL_MS', 10_000, 0, 86_400_000),
     sessionRetentionDays: r.int('SESSION_RETENTION_DAYS', 30, 0, 36_500),
     upstreamHealthIntervalMs: r.int('UPSTREAM_HEALTH_INTERVAL_MS', 30_000, 100, 3_600_000),
     upstreamBreaker: {

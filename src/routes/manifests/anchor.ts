@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ManifestRow } from '../../data/repositories/sessions.js'
 import { UpstreamError } from '../../proxy/upstream-client.js'
 
-async function json(body: AsyncIterable<unknown>): Promise<unknown> {
+export async function json(body: AsyncIterable<unknown>): Promise<unknown> {
   let text = ''
   for await (const part of body) text += (part as Buffer).toString('utf8')
   return JSON.parse(text)
