@@ -32,6 +32,7 @@ import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
 import backupRoutes, { backupServicePlugin } from './routes/backups/index.js'
 import chainPlugin from './plugins/chain.js'
+import searchRoutes from './routes/search/index.js'
 import databaseRoutes from './routes/database/index.js'
 import cacheRoutes from './routes/cache/index.js'
 import sessionRoutes, { sessionsServicePlugin } from './routes/sessions/index.js'
@@ -150,6 +151,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(auditRoutes, { prefix: '/api/v1/audit' })
   await app.register(backupRoutes, { prefix: '/api/v1/backups' })
   await app.register(databaseRoutes, { prefix: '/api/v1/database' })
+  await app.register(searchRoutes, { prefix: '/api/v1/search' })
   await app.register(proxyRoutes)
   attachWebSocketProxy(app as unknown as FastifyInstance)
 
