@@ -31,7 +31,9 @@ import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
 import backupRoutes, { backupServicePlugin } from './routes/backups/index.js'
+import retention from './plugins/retention.js'
 import chainPlugin from './plugins/chain.js'
+import volumeRoutes, { volumeServicePlugin } from './routes/volumes/index.js'
 import searchRoutes from './routes/search/index.js'
 import databaseRoutes from './routes/database/index.js'
 import cacheRoutes from './routes/cache/index.js'
@@ -138,6 +140,8 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(sessionsServicePlugin)
   await app.register(backupServicePlugin)
   await app.register(chainPlugin)
+  await app.register(volumeServicePlugin)
+  await app.register(retention)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)
@@ -152,6 +156,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(backupRoutes, { prefix: '/api/v1/backups' })
   await app.register(databaseRoutes, { prefix: '/api/v1/database' })
   await app.register(searchRoutes, { prefix: '/api/v1/search' })
+  await app.register(volumeRoutes, { prefix: '/api/v1/volumes' })
   await app.register(proxyRoutes)
   attachWebSocketProxy(app as unknown as FastifyInstance)
 

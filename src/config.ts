@@ -24,6 +24,10 @@ export interface Config {
   workers: number
   /** Where backups are written (default DATA_DIR/backups). */
   backupDir: string
+  /** Root of named storage volumes (default DATA_DIR/volumes). */
+  volumesRoot: string
+  /** Days an expired or revoked login session is kept before the retention job deletes it. */
+  authSessionRetentionDays: number
   /** Embedded database, generated secrets, outbox and chunk store live here (default ./data). */
   dataDir: string
   databaseUrl?: string
@@ -282,6 +286,8 @@ export function loadConfig(env: Env = process.env): Config {
     httpRedirectToHttps: r.bool('HTTP_REDIRECT_TO_HTTPS', false),
     workers,
     backupDir: path.resolve(r.raw('BACKUP_DIR') ?? path.join(r.raw('DATA_DIR') ?? './data', 'backups')),
+    volumesRoot: path.resolve(r.raw('VOLUMES_ROOT') ?? path.join(r.raw('DATA_DIR') ?? './data', 'volumes')),
+    authSessionRetentionDays: r.int('AUTH_SESSION_RETENTION_DAYS', 30, 1, 3650),
     databaseUrl,
     databasePoolMax: r.int('DATABASE_POOL_MAX', 10, 1, 1000),
     databaseStatementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { pagination, withErrors } from '../../schemas/common.js'
+import { requireConfirm } from '../backups/index.js'
 import { roleAtLeast, hashApiKey } from '../../plugins/auth.js'
 import type { UserRow, UserUpdate } from '../../data/repositories/users.js'
 import type { ApiKeyRow } from '../../data/repositories/api-keys.js'
@@ -145,6 +146,27 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')
     await revokeEverything(request, target.user_id, 'user_deleted')
     return reply.code(204).send(null)
+  })
+
+  app.post('/:user_id/purge', {
+    onRequest: [app.authenticate, app.requireRole('super_admin')],
+    schema: { tags, summary: 'Erase a user and all their data on request (privacy; super_admin, confirm=true). Leaves only an audit entry', params: UserIdParamsSchema, querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: withErrors({ 200: Type.Object({ user_id: Type.String(), sessions: Type.Integer(), chunks: Type.Integer() }) }) }
+  }, async (request) => {
+    requireConfirm(request)
+    const target = await app.repos.users.findById(request.params.user_id)
+    if (target === null) throw new LucidError('NOT_FOUND', 'User not found')
+    if (target.user_id === request.user!.id) throw new LucidError('INVALID_REQUEST', 'A super_admin cannot purge their own account')
+    const sessions = (await app.db.query<{ session_id: string }>('SELECT session_id FROM sessions WHERE user_id = $1', [target.user_id])).rows.map((r) => r.session_id)
+    const chunks = Number((await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks c JOIN sessions s USING (session_id) WHERE s.user_id = $1', [target.user_id])).rows[0].n)
+    // Rows first (one statement, cascading to sessions, chunks, manifests, login sessions, keys,
+    // policies); then the files, which the volume cleanup would also find as orphans.
+    await app.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM users WHERE user_id = $1', [target.user_id])
+      await app.repos.audit.append({ actor_id: request.user!.id, actor_role: request.user!.role, ip: request.ip, request_id: request.id, action: 'user.purged', target_type: 'user', target_id: target.user_id, details: { sessions: sessions.length, chunks } }, tx)
+    })
+    for (const id of sessions) await app.chunkStore.removeSession(id).catch((err: Error) => request.log.warn({ err, session_id: id }, 'chunk files left for the volume cleanup'))
+    await app.identity.userChanged(target.user_id)
+    return { user_id: target.user_id, sessions: sessions.length, chunks }
   })
 
   app.post('/:user_id/restore', { ...adminOnly, schema: { tags, summary: 'Restore a soft-deleted or suspended user (admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
