@@ -63,7 +63,19 @@ export interface BackupManifest {
   sha256: string
 }
 
+/** The pseudo-table holding the state store's keys in a backup. */
+export const STATE_TABLE = 'state.keyspace'
+
+export interface StateEntry {
+  k: string
+  v: string
+  /** Remaining TTL when backed up, ms (null: no expiry). */
+  ttl: number | null
+}
+
 export interface BackupOptions {
+  /** The state store's keys to include (full backups only). */
+  state?: { entries(): AsyncIterable<StateEntry> }
   dir: string
   name: string
   /** Qualified (`schema.table`) or bare names; default every table. */
@@ -208,6 +220,23 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
           await tx.query(`CLOSE ${cursor}`)
           if (n === 0) opts.onProgress?.({ table: t, rows: 0, totalRows: 0, tableIndex: i, tableCount: names.length })
           tables[t] = { rows: n, sha256: h.digest('hex') }
+        }
+        if (opts.state !== undefined && (opts.tables === undefined || opts.tables.length === 0)) {
+          // The state store's string keys (Redis keyspace under the gateway's prefix).
+          const h = createHash('sha256')
+          let n = 0
+          let chunk = ''
+          for await (const e of opts.state.entries()) {
+            const r = JSON.stringify(e)
+            h.update(r).update('\n')
+            chunk += `{"t":${JSON.stringify(STATE_TABLE)},"r":${r}}\n`
+            if (++n % FETCH_ROWS === 0) {
+              yield chunk
+              chunk = ''
+            }
+          }
+          if (chunk !== '') yield chunk
+          tables[STATE_TABLE] = { rows: n, sha256: h.digest('hex') }
         }
       }
       const stages: (Transform | Writable)[] = []
@@ -374,6 +403,8 @@ export interface RestoreResult {
   rows: number
   /** Rows actually written (fewer than `rows` without drop_existing when some were present). */
   inserted: number
+  /** State-store keys written back. */
+  state_keys: number
 }
 
 /**
@@ -382,6 +413,8 @@ export interface RestoreResult {
  * this gateway's (restore into the gateway version that made it, then upgrade).
  */
 export interface RestoreOptions {
+  /** Receives the backed-up state keys (those the caller may restore) after the SQL commit. */
+  state?: { restore(entries: StateEntry[]): Promise<number> }
   /** Only these tables (default: every table of the backup except the audit log). */
   tables?: string[]
   /** Empty the tables first, so they hold exactly the backup's rows (default true). */
@@ -402,13 +435,14 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
   let total = 0
   let inserted = 0
   let restoredTables = 0
+  const stateEntries: StateEntry[] = []
   await db.transaction(async (tx) => {
     const current = await schemaVersion(tx)
     if (current !== m.schema_version) throw new BackupError('SCHEMA_MISMATCH', `database schema version ${current} differs from the backup's ${m.schema_version}; run migrate first`)
     const existing = await listTables(tx)
     const wanted = opts.tables === undefined || opts.tables.length === 0 ? undefined : opts.tables.map((t) => (t.includes('.') ? t : `public.${t}`))
     for (const w of wanted ?? []) if (!(w in m.tables)) throw new BackupError('BAD_REQUEST', `table ${w} is not in backup ${id}`)
-    const restorable = (t: string) => !NEVER_RESTORED.has(t) && (wanted === undefined || wanted.includes(t))
+    const restorable = (t: string) => t !== STATE_TABLE && !NEVER_RESTORED.has(t) && (wanted === undefined || wanted.includes(t))
     const tables = existing.filter((t) => t in m.tables && restorable(t))
     const missing = Object.keys(m.tables).filter((t) => restorable(t) && !existing.includes(t))
     for (const t of missing) {
@@ -447,6 +481,7 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
     }
     // Rows arrive table by table in foreign-key order (as written).
     for await (const item of readRows(dir, m, key)) {
+      if (item.t === STATE_TABLE && item.r !== undefined && opts.state !== undefined && wanted === undefined) stateEntries.push(item.r as unknown as StateEntry)
       if (item.r === undefined || !tables.includes(item.t as string)) continue
       if (item.t !== batchTable) {
         await flush()
@@ -469,5 +504,6 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
       await tx.query(`SELECT setval($1::regclass, GREATEST(COALESCE((SELECT max(${quoteIdent(s.col)}) FROM ${qualified(s.tbl)}), 0), 1), (SELECT count(*) > 0 FROM ${qualified(s.tbl)}))`, [s.seq])
     }
   })
-  return { backup_id: id, tables: restoredTables, rows: total, inserted }
+  const stateKeys = opts.state !== undefined && stateEntries.length > 0 ? await opts.state.restore(stateEntries) : 0
+  return { backup_id: id, tables: restoredTables, rows: total, inserted, state_keys: stateKeys }
 }

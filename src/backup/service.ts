@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto'
 import type { Db } from '../data/db.js'
 import type { AuditEntry } from '../data/repositories/audit.js'
 import { currentSlot } from '../jobs/job-runner.js'
-import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest } from './backup.js'
+import type { StateStore } from '../stores/state-store.js'
+import { isProtectedKey } from '../stores/protected-keys.js'
+import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest, type StateEntry } from './backup.js'
 
 export interface BackupRow {
   backup_id: string
@@ -70,6 +72,8 @@ export interface BackupRequest {
 
 export interface BackupServiceOptions {
   db: Db
+  /** The state store whose string keys full backups include and restores bring back (unprotected only). */
+  stateStore?: StateStore
   dir: string
   key: Buffer | undefined
   now: () => number
@@ -80,6 +84,29 @@ export interface BackupServiceOptions {
 export function createBackupService(opts: BackupServiceOptions) {
   const { db } = opts
   const inFlight = new Set<Promise<void>>()
+  const store = opts.stateStore
+  const state = store === undefined ? undefined : {
+    async *entries(): AsyncIterable<StateEntry> {
+      let cursor = '0'
+      do {
+        const page = await store.scan('*', cursor, 500)
+        for (const k of page.keys) {
+          const info = await store.describe(k)
+          if (info !== null && info.type === 'string' && info.value !== null) yield { k, v: info.value, ttl: info.ttl_ms }
+        }
+        cursor = page.cursor
+      } while (cursor !== '0')
+    },
+    async restore(entries: StateEntry[]): Promise<number> {
+      let n = 0
+      for (const e of entries) {
+        if (isProtectedKey(e.k) || (e.ttl !== null && e.ttl <= 0)) continue
+        await store.set(e.k, e.v, { ttlMs: e.ttl ?? undefined })
+        n++
+      }
+      return n
+    }
+  }
   const track = (p: Promise<void>) => {
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
@@ -96,14 +123,15 @@ export function createBackupService(opts: BackupServiceOptions) {
         compression: row.compression,
         encryption: row.encryption,
         retentionDays: row.retention_days,
-        key: opts.key
+        key: opts.key,
+        state
       })
       const counts = Object.fromEntries(Object.entries(m.tables).map(([t, s]) => [t, s.rows]))
+      await opts.audit({ action: 'backup.completed', target_type: 'backup', target_id: row.backup_id, details: { size_bytes: m.size_bytes, tables: Object.keys(m.tables).length } })
       await db.query(
         "UPDATE backups SET status = 'completed', completed_at = now(), size_bytes = $2, sha256 = $3, schema_version = $4, row_counts = $5::jsonb WHERE backup_id = $1",
         [row.backup_id, m.size_bytes, m.sha256, m.schema_version, JSON.stringify(counts)]
       )
-      await opts.audit({ action: 'backup.completed', target_type: 'backup', target_id: row.backup_id, details: { size_bytes: m.size_bytes, tables: Object.keys(m.tables).length } })
     } catch (err) {
       opts.log.error({ err, backup_id: row.backup_id }, 'backup failed')
       await db.query("UPDATE backups SET status = 'failed', completed_at = now(), error = $2 WHERE backup_id = $1", [row.backup_id, (err as Error).message]).catch(() => undefined)
@@ -170,9 +198,10 @@ export function createBackupService(opts: BackupServiceOptions) {
         (async () => {
           await db.query("UPDATE backup_restores SET status = 'running' WHERE restore_id = $1", [row.restore_id])
           try {
-            const r = await restoreBackup(db, opts.dir, backupId, opts.key, { tables: req.tables, dropExisting: req.drop_existing })
+            const r = await restoreBackup(db, opts.dir, backupId, opts.key, { tables: req.tables, dropExisting: req.drop_existing, state })
+            // Audited before the status flips, so whoever sees "completed" also finds the entry.
+            await opts.audit({ actor_id: actor, action: 'backup.restored', target_type: 'backup', target_id: backupId, details: { restore_id: row.restore_id, rows: r.inserted, tables: r.tables, state_keys: r.state_keys, drop_existing: req.drop_existing } })
             await db.query("UPDATE backup_restores SET status = 'completed', completed_at = now(), rows_restored = $2 WHERE restore_id = $1", [row.restore_id, r.inserted])
-            await opts.audit({ actor_id: actor, action: 'backup.restored', target_type: 'backup', target_id: backupId, details: { restore_id: row.restore_id, rows: r.inserted, tables: r.tables, drop_existing: req.drop_existing } })
           } catch (err) {
             opts.log.error({ err, restore_id: row.restore_id }, 'restore failed; nothing was changed')
             await db.query("UPDATE backup_restores SET status = 'failed', completed_at = now(), error = $2 WHERE restore_id = $1", [row.restore_id, (err as Error).message]).catch(() => undefined)

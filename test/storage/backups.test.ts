@@ -48,12 +48,15 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
 
   test('backup → verify → damage the data → restore gives identical rows; the audit log only grows', async () => {
     assert.equal((await inject(user, 'POST', '/api/v1/backups', { name: 'nope' })).statusCode, 403)
+    await t.app.stateStore.set('cache:greeting', 'hello', { ttlMs: 600_000 })
+    await t.app.stateStore.set('challenge:old-nonce', 'secret-state', { ttlMs: 600_000 })
     const res = await inject(admin, 'POST', '/api/v1/backups', { name: 'nightly 1' })
     assert.equal(res.statusCode, 202)
     assert.equal(res.json().status, 'pending')
     const b = await finished(res.json().backup_id)
     assert.equal(b.status, 'completed', b.error)
     assert.equal(b.row_counts['public.sessions'], 3)
+    assert.ok(b.row_counts['state.keyspace'] >= 2, `the state store keyspace is in the backup: ${JSON.stringify(b.row_counts)}`)
     assert.equal(b.encryption, true)
     assert.match(b.sha256, /^[0-9a-f]{64}$/)
     const verify = await inject(admin, 'POST', `/api/v1/backups/${b.backup_id}/verify`)
@@ -65,6 +68,8 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
     const auditBefore = Number((await t.app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0].n)
     await t.app.db.query("DELETE FROM sessions WHERE name <> 'alpha'")
     await t.app.db.query("UPDATE sessions SET description = 'vandalised'")
+    await t.app.stateStore.del('cache:greeting')
+    await t.app.stateStore.del('challenge:old-nonce')
 
     assert.equal((await inject(admin, 'POST', `/api/v1/backups/${b.backup_id}/restore?confirm=true`, { drop_existing: true })).statusCode, 403, 'admins may not restore')
     const noConfirm = await inject(superAdmin, 'POST', `/api/v1/backups/${b.backup_id}/restore`, { drop_existing: true })
@@ -75,6 +80,8 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
     const done = await restored(r.json().restore_id)
     assert.equal(done.status, 'completed', done.error)
     assert.deepEqual(await snapshot(t.app), before)
+    assert.equal(await t.app.stateStore.get('cache:greeting'), 'hello', 'cache keys come back')
+    assert.equal(await t.app.stateStore.get('challenge:old-nonce'), null, 'security state is never restored')
     const audit = await t.app.db.query<{ action: string }>('SELECT action FROM audit_log ORDER BY audit_id')
     assert.ok(audit.rows.length > auditBefore, 'the restore appended to the audit log')
     assert.ok(audit.rows.some((e) => e.action === 'backup.restored'))

@@ -101,6 +101,7 @@ export const backupServicePlugin = fp(
   async function backupService(app: FastifyInstance): Promise<void> {
     const service = createBackupService({
       db: app.db,
+      stateStore: app.stateStore,
       dir: app.config.backupDir,
       key: app.config.dataEncryptionKey,
       now: app.now,

@@ -4,15 +4,8 @@ import { Type } from '@sinclair/typebox'
 import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
 import { requireConfirm } from '../backups/index.js'
+import { isProtectedKey } from '../../stores/protected-keys.js'
 
-/**
- * Namespaces that carry security state: nonces, sign-in codes, refresh grace, limiter state and
- * penalties, idempotency records. Readable here, never written, deleted or flushed through the API.
- */
-const PROTECTED = ['challenge', 'magic', 'email-code', 'email-attempts', 'mail-rate', 'refresh-grace', 'rl', 'rl-penalty', 'rl-violations', 'rl-instances', 'idem', 'identity-invalidate']
-export function isProtectedKey(key: string): boolean {
-  return PROTECTED.some((ns) => key === ns || key.startsWith(`${ns}:`))
-}
 // Keys as the API accepts them: printable, no spaces, bounded.
 const KeyParams = Type.Object({ key: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }) })
 const PatternSchema = Type.String({ pattern: '^[\\x21-\\x7e]{1,200}$', default: '*' })
