@@ -28,7 +28,11 @@ test('audit API: filtered logs, the head hash, and verify pointing at an entry e
 
     const root = (await get('/api/v1/audit/root')).json()
     assert.match(root.root, /^[0-9a-f]{64}$/)
-    assert.equal(root.root, all.entries[0].hash)
+    assert.ok(root.audit_id >= all.entries[0].audit_id)
+    assert.equal((await t.app.db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE audit_id = $1', [root.audit_id])).rows[0].hash, root.root)
+    // Reads of the storage API are audited too.
+    const reads = (await t.app.db.query<{ target_id: string; actor_id: string }>("SELECT target_id, actor_id FROM audit_log WHERE action = 'audit.read'")).rows
+    assert.ok(reads.some((r) => r.target_id === '/api/v1/audit/logs' && r.actor_id === admin.userId))
     const ok = (await get('/api/v1/audit/verify')).json()
     assert.equal(ok.valid, true)
     assert.ok(ok.entries >= all.entries.length)

@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { GENESIS_HASH, verifyAuditChain } from '../../data/repositories/audit.js'
+import { auditReads } from '../audit-reads.js'
 
 const AuditEntrySchema = Type.Object({
   audit_id: Type.Integer(),
@@ -41,6 +42,7 @@ const LogQuerySchema = Type.Object(
 
 export default async function auditRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  auditReads(app, 'audit')
   const tags = ['audit']
   const adminOnly = { onRequest: [app.authenticate, app.requireRole('admin')] }
 

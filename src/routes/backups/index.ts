@@ -11,6 +11,7 @@ import { pagination, PaginationSchema, withErrors } from '../../schemas/common.j
 import { BackupError, readManifest, verifyBackup } from '../../backup/backup.js'
 import { createBackupService, type BackupRow, type BackupService, type RestoreRow, type ScheduleRow } from '../../backup/service.js'
 import { validateCron } from '../../jobs/job-runner.js'
+import { auditReads } from '../audit-reads.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -118,6 +119,7 @@ export const backupServicePlugin = fp(
 
 export default async function backupRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  auditReads(app, 'backups')
   const tags = ['backups']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }

@@ -5,6 +5,7 @@ import { pagination, PaginationSchema, withErrors } from '../../schemas/common.j
 import { LucidError } from '../../errors.js'
 import { requireConfirm } from '../backups/index.js'
 import { isProtectedKey } from '../../stores/protected-keys.js'
+import { auditReads } from '../audit-reads.js'
 
 // Keys as the API accepts them: printable, no spaces, bounded.
 const KeyParams = Type.Object({ key: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }) })
@@ -17,6 +18,7 @@ const IdentitySchema = Type.String({ pattern: '^(ip:[0-9a-fA-F:.]{2,45}|(user|ke
 /** /api/v1/cache: the state store for admins (issue 4 limiter view, issue 7 cache API). */
 export default async function cacheRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  auditReads(app, 'cache')
   const tags = ['cache']
   const security = [{ bearerAuth: [] }]
 

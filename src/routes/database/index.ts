@@ -11,6 +11,7 @@ import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../backups/index.js'
 import { RECOMMENDED_INDEXES } from './recommended.js'
+import { auditReads } from '../audit-reads.js'
 
 const USER_SCHEMA = 'user_data'
 const IDENT = '^[a-z_][a-z0-9_]{0,62}$'
@@ -72,6 +73,7 @@ function defaultLiteral(col: Static<typeof ColumnSchema>): string | undefined {
 
 export default async function databaseRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  auditReads(app, 'database', ['/api/v1/database/collections/:name/validate'])
   const tags = ['database']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }

@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
+import { auditReads } from '../audit-reads.js'
 
 interface SearchIndex {
   /** FROM clause (with its alias `x`). */
@@ -72,6 +73,7 @@ const ResultSchema = Type.Object({ hits: Type.Array(HitSchema), total: Type.Inte
 
 export default async function searchRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  auditReads(app, 'search', ['/api/v1/search/query', '/api/v1/search/aggregate'])
   const tags = ['search']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }

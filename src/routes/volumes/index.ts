@@ -11,6 +11,7 @@ import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../backups/index.js'
 import { createVolumeService, VOLUME_NAME, VolumeError, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
+import { auditReads } from '../audit-reads.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,6 +53,7 @@ export const volumeServicePlugin = fp(
 
 export default async function volumeRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  auditReads(app, 'volumes')
   const tags = ['volumes']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }

@@ -1,0 +1,17 @@
+/**
+ * The storage API audits every action (issue 7): writes record their own entries with details;
+ * this hook records the reads (GETs, and POSTs that only read, like a search query) of one route
+ * group once they succeeded, with the route template and the query parameters' names.
+ */
+import type { FastifyInstance } from 'fastify'
+
+export function auditReads(app: FastifyInstance, area: string, readPosts: string[] = []): void {
+  const posts = new Set(readPosts)
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url
+    const isRead = request.method === 'GET' || (request.method === 'POST' && route !== undefined && posts.has(route))
+    if (!isRead || request.user === undefined || reply.statusCode >= 400) return
+    const query = request.query as Record<string, unknown> | undefined
+    await app.audit(request, { action: `${area}.read`, target_type: area, target_id: route ?? null, details: { status: reply.statusCode, params: Object.keys(query ?? {}) } })
+  })
+}

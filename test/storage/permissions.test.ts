@@ -1,0 +1,52 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { buildTestApp } from '../helpers/app.js'
+import { login } from '../helpers/identity.js'
+
+// Every destructive route of the storage API (super_admin only).
+const DESTRUCTIVE: [string, string, object?][] = [
+  ['DELETE', `/api/v1/backups/${randomUUID()}?confirm=true`],
+  ['POST', `/api/v1/backups/${randomUUID()}/restore?confirm=true`, {}],
+  ['POST', '/api/v1/backups/cleanup?confirm=true'],
+  ['DELETE', `/api/v1/backups/schedules/${randomUUID()}?confirm=true`],
+  ['POST', '/api/v1/database/collections', { name: 'x' }],
+  ['PUT', '/api/v1/database/collections/x', { new_name: 'y' }],
+  ['DELETE', '/api/v1/database/collections/x?confirm=true'],
+  ['POST', '/api/v1/database/collections/x/indexes', { columns: [{ name: 'a' }] }],
+  ['DELETE', '/api/v1/database/collections/x/indexes/x_idx?confirm=true'],
+  ['POST', '/api/v1/database/collections/x/reindex'],
+  ['POST', '/api/v1/database/indexes/recommended'],
+  ['PUT', '/api/v1/cache/keys/cache:x', { value: 1 }],
+  ['DELETE', '/api/v1/cache/keys/cache:x'],
+  ['POST', '/api/v1/cache/flush', { confirm: true, pattern: '*' }],
+  ['POST', '/api/v1/volumes', { name: 'v', quota_bytes: 1_048_576 }],
+  ['PUT', '/api/v1/volumes/v', { status: 'readonly' }],
+  ['POST', '/api/v1/volumes/v/resize', { quota_bytes: 2_097_152 }],
+  ['DELETE', '/api/v1/volumes/v?confirm=true'],
+  ['POST', '/api/v1/volumes/v/cleanup'],
+  ['POST', '/api/v1/search/reindex'],
+  ['POST', `/api/v1/users/${randomUUID()}/purge?confirm=true`]
+]
+
+test('a non-super_admin gets 403 on every destructive storage route; anonymous gets 401', async () => {
+  const t = await buildTestApp()
+  try {
+    const admin = await login(t.app, { role: 'admin' })
+    const user = await login(t.app)
+    const superAdmin = await login(t.app, { role: 'super_admin' })
+    for (const [method, url, payload] of DESTRUCTIVE) {
+      for (const who of [admin, user]) {
+        const res = await t.app.inject({ method: method as 'POST', url, headers: who.auth, payload })
+        assert.equal(res.statusCode, 403, `${method} ${url} as ${who === admin ? 'admin' : 'user'}`)
+        assert.equal(res.json().error.code, 'LUCID_ERR_2004')
+      }
+      assert.equal((await t.app.inject({ method: method as 'POST', url, payload })).statusCode, 401, `${method} ${url} anonymous`)
+      // The route exists: a super_admin gets past authorisation (to a 2xx, 404 of the target, or 409/422).
+      const sa = await t.app.inject({ method: method as 'POST', url, headers: superAdmin.auth, payload })
+      assert.ok(![401, 403, 405].includes(sa.statusCode) && !(sa.statusCode === 404 && sa.json().error.message === 'Route not found'), `${method} ${url} as super_admin → ${sa.statusCode} ${sa.body}`)
+    }
+  } finally {
+    await t.close()
+  }
+})
