@@ -8,7 +8,7 @@
  * With DATABASE_URL and REDIS_URL set the gateway runs in its production configuration.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import path from 'node:path'
 import { createServer } from 'node:net'
@@ -22,7 +22,7 @@ const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 64)
 const ONLY = process.env.BENCH_ONLY?.split(',')
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const has = (bin: string) => spawnSync('which', [bin]).status === 0
-const pin = (core: number, cmd: string, args: string[]): [string, string[]] => (has('taskset') && cpus().length > 1 ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args])
+const pin = (cores: number | string, cmd: string, args: string[]): [string, string[]] => (has('taskset') && cpus().length > 1 ? ['taskset', ['-c', String(cores), cmd, ...args]] : [cmd, args])
 const children: ChildProcess[] = []
 
 async function freePort(): Promise<number> {
@@ -50,29 +50,51 @@ async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
   throw new Error(`${url} did not come up`)
 }
 
-function start(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
-  const [c, a] = pin(1, cmd, args)
+function start(name: string, cmd: string, args: string[], env: Record<string, string>, cores = '1'): ChildProcess {
+  const [c, a] = pin(cores, cmd, args)
   const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], cwd: root })
   child.stderr?.on('data', (d) => process.env.BENCH_DEBUG && process.stderr.write(`[${name}] ${d}`))
   children.push(child)
   return child
 }
 
-/** The server's own pid (taskset execs into it, so the child pid is the server). */
-function cpuTicks(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return Number(f[11]) + Number(f[12])
-  } catch {
-    return 0
+/** The server's pid (taskset execs into it) and, for WORKERS=N, its worker processes. */
+function tree(pid: number): number[] {
+  const out = [pid]
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1])
+      if (ppid === pid) out.push(Number(d))
+    } catch {
+      // gone
+    }
   }
+  return out
 }
-function rssMb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-  } catch {
-    return 0
+function cpuTicks(pid: number): number {
+  let sum = 0
+  for (const p of tree(pid)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')
+      sum += Number(f[11]) + Number(f[12])
+    } catch {
+      // gone
+    }
   }
+  return sum
+}
+/** RSS of the largest process of the tree (per worker), MB. */
+function rssMb(pid: number): number {
+  let max = 0
+  for (const p of tree(pid)) {
+    try {
+      max = Math.max(max, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024)
+    } catch {
+      // gone
+    }
+  }
+  return max
 }
 
 interface Result {
@@ -109,6 +131,44 @@ async function load(url: string, headers: Record<string, string>, pid: number, c
   return r
 }
 
+/**
+ * Wallet logins per second: each connection loops challenge → TIP-191 signature → login. wrk cannot
+ * sign, so this client is Node (pinned with the rest of the load side to core 0 by the caller).
+ */
+async function loginLoad(base: string, pid: number, connections: number, seconds = DURATION): Promise<Result> {
+  const before = cpuTicks(pid)
+  const wallets = Array.from({ length: connections }, () => {
+    const priv = secp256k1.utils.randomSecretKey()
+    return { hex: Buffer.from(priv).toString('hex'), address: addressFromPublicKey(secp256k1.getPublicKey(priv, false)) }
+  })
+  const lat: number[] = []
+  let errors = 0
+  let non2xx = 0
+  const end = Date.now() + seconds * 1000
+  await Promise.all(wallets.map(async (w) => {
+    while (Date.now() < end) {
+      const t0 = performance.now()
+      try {
+        const c = await fetch(`${base}/api/v1/auth/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: w.address }) })
+        const cb = (await c.json()) as { nonce: string; message: string }
+        if (c.status !== 200) {
+          non2xx++
+          continue
+        }
+        const l = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: w.address, nonce: cb.nonce, signature: signTip191(cb.message, w.hex) }) })
+        await l.arrayBuffer()
+        if (l.status !== 200) non2xx++
+        else lat.push(performance.now() - t0)
+      } catch {
+        errors++
+      }
+    }
+  }))
+  lat.sort((a, b) => a - b)
+  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))] ?? NaN
+  return { rps: lat.length / seconds, p50: q(0.5), p99: q(0.99), p999: q(0.999), errors, non2xx, cpuMsPerReq: ((cpuTicks(pid) - before) * 10) / Math.max(1, lat.length), rss: rssMb(pid) }
+}
+
 async function token(base: string): Promise<string> {
   const priv = secp256k1.utils.randomSecretKey()
   const address = addressFromPublicKey(secp256k1.getPublicKey(priv, false))
@@ -128,6 +188,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   if (!existsSync(path.join(root, 'dist/server.js')) || process.env.BENCH_BUILD !== '0') spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
   const production = process.env.DATABASE_URL !== undefined && process.env.REDIS_URL !== undefined
+  // This process is load side too (the login client): keep it on wrk's core.
+  if (has('taskset') && cpus().length > 1) spawnSync('taskset', ['-p', '-c', '0', String(process.pid)])
   // Its own database on the configured server, dropped afterwards; never the shared one.
   let dbUrl: string | undefined
   let dropDb = async () => undefined as void
@@ -166,6 +228,7 @@ async function main(): Promise<void> {
     DOCS_ENABLED: 'false',
     RATE_LIMIT_AUTHENTICATED: '10000000',
     RATE_LIMIT_PUBLIC: '10000000',
+    RATE_LIMIT_AUTH: '10000000',
     RATE_LIMIT_RULES: JSON.stringify([{ name: 'bench_limited', path: '/api/v1/nodes/limited*', key: 'user', limit: 1, period_s: 60 }]),
     ...(production ? { STATE_KEY_PREFIX: `bench:${Date.now()}:`, DATABASE_URL: dbUrl as string } : {}),
     ...extra
@@ -182,6 +245,15 @@ async function main(): Promise<void> {
     gwNoLimit = start('gateway-nolimit', process.execPath, ['dist/server.js'], gwEnv(p, { RATE_LIMIT_ENABLED: 'false', JOBS_ENABLED: 'false' }))
     noLimitUrl = `http://127.0.0.1:${p}`
     await waitHttp(`${noLimitUrl}/ready`)
+  }
+  // WORKERS=2 (needs PostgreSQL + Redis): on this 2-core machine it shares the cores with wrk.
+  let gwWorkers: ChildProcess | undefined
+  let workersUrl = ''
+  if (production) {
+    const p = await freePort()
+    gwWorkers = start('gateway-workers2', process.execPath, ['dist/server.js'], gwEnv(p, { WORKERS: '2', JOBS_ENABLED: 'false' }), '0,1')
+    workersUrl = `http://127.0.0.1:${p}`
+    await waitHttp(`${workersUrl}/ready`)
   }
   const bearer = await token(gwUrl)
   const auth = { authorization: `Bearer ${bearer}` }
@@ -228,7 +300,7 @@ backend be
   }
 
   const path1 = '/api/v1/nodes/bench'
-  const scenarios: { id: string; label: string; url: string; headers: Record<string, string>; pid: number; conns?: number }[] = [
+  const scenarios: { id: string; label: string; url: string; headers: Record<string, string>; pid: number; conns?: number; login?: boolean }[] = [
     { id: 'direct', label: 'upstream called directly', url: upUrl + path1, headers: {}, pid: upstream.pid! },
     { id: 'bare', label: 'Fastify + reply-from, no auth/limit', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid! },
     ...(haproxy ? [{ id: 'haproxy', label: 'HAProxy 2.6: jwt_verify + stick table + proxy', url: haUrl + path1, headers: auth, pid: haproxy.pid! }] : []),
@@ -236,17 +308,21 @@ backend be
     ...(gwNoLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimitUrl + path1, headers: auth, pid: gwNoLimit.pid! }] : []),
     { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
     { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
+    { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
+    ...(gwWorkers ? [{ id: 'gateway-workers2', label: 'gateway, WORKERS=2 (sharing both cores with wrk)', url: workersUrl + path1, headers: auth, pid: gwWorkers.pid! }] : []),
     { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
+    { id: 'gateway-1024', label: 'gateway, 1024 connections (overload: load shedding)', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 1024 },
     ...(haproxy ? [{ id: 'haproxy-256', label: 'HAProxy, 256 connections', url: haUrl + path1, headers: auth, pid: haproxy.pid!, conns: 256 }] : []),
     { id: 'bare-256', label: 'Fastify + reply-from, 256 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 256 }
   ].filter((s) => ONLY === undefined || ONLY.includes(s.id))
 
   // Warm-up: JIT, connection pools and caches of every peer, not measured.
-  for (const s of scenarios) await load(s.url, s.headers, s.pid, s.conns, Math.min(3, DURATION))
+  const run = (s: (typeof scenarios)[number], seconds = DURATION) => (s.login ? loginLoad(s.url, s.pid, s.conns ?? 16, seconds) : load(s.url, s.headers, s.pid, s.conns, seconds))
+  for (const s of scenarios) await run(s, Math.min(3, DURATION))
   const results = new Map<string, Result[]>()
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of scenarios) {
-      const r = await load(s.url, s.headers, s.pid, s.conns)
+      const r = await run(s)
       results.set(s.id, [...(results.get(s.id) ?? []), r])
       console.error(`round ${round} ${s.id}: ${Math.round(r.rps)} req/s p99 ${r.p99.toFixed(1)} ms`)
     }

@@ -104,8 +104,25 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
       return reply.code(308).header('location', `https://${host}${request.url}`).send()
     })
   }
-  // Load shedding: when the event loop lags, answer a fast 503 instead of queueing into seconds
-  // (issue 9). Probes and /metrics are exempt, so an overloaded instance is not restarted.
+  // Load shedding, part 1: a cap on requests in flight in this process. Beyond it a request gets
+  // an immediate 503 instead of waiting behind hundreds of others (the queueing that made the
+  // 256/1024-connection tails reach seconds). Counted until the response is finished or aborted.
+  if (config.loadShedMaxInFlight > 0) {
+    let inFlight = 0
+    const max = config.loadShedMaxInFlight
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.routeOptions.config?.rateLimit === false) return done()
+      if (inFlight >= max) {
+        app.metrics?.shed.inc({ reason: 'in_flight' })
+        return done(new LucidError('SERVICE_UNAVAILABLE', 'Gateway overloaded; retry shortly', { headers: { 'retry-after': '1' }, details: { reason: 'in_flight' } }))
+      }
+      inFlight++
+      reply.raw.once('close', () => inFlight--)
+      done()
+    })
+  }
+  // Load shedding, part 2: when the event loop lags, answer a fast 503 instead of queueing into
+  // seconds (issue 9). Probes and /metrics are exempt, so an overloaded instance is not restarted.
   if (config.loadShedMaxEventLoopDelayMs > 0) {
     // Start-up (module compilation, migrations) stalls the loop once; that is not overload, so
     // shedding starts a moment after the app is ready.
@@ -122,6 +139,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
       pressureHandler: ((request: FastifyRequest, _reply: unknown, type: string, value: number | undefined) => {
         if (request.routeOptions.config?.rateLimit === false || Date.now() < sheddingFrom) return undefined
         request.log.warn({ type, value }, 'shedding load')
+        app.metrics?.shed.inc({ reason: type })
         return new LucidError('SERVICE_UNAVAILABLE', 'Gateway overloaded; retry shortly', { headers: { 'retry-after': '1' }, details: { reason: type } })
       }) as unknown as () => void
     })

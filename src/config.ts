@@ -79,6 +79,8 @@ export interface Config {
   healthCacheMs: number
   /** Event-loop delay above which requests are shed with 503 (0 disables), ms. */
   loadShedMaxEventLoopDelayMs: number
+  /** Requests in flight per process above which new ones get a fast 503 (0 disables). */
+  loadShedMaxInFlight: number
   environment: string
   rateLimit: {
     enabled: boolean
@@ -324,6 +326,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobsEnabled: r.bool('JOBS_ENABLED', true),
     healthCacheMs: r.int('HEALTH_CACHE_MS', 2_000, 0, 60_000),
     loadShedMaxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', 250, 0, 60_000),
+    loadShedMaxInFlight: r.int('LOAD_SHED_MAX_IN_FLIGHT', 384, 0, 1_000_000),
     environment: r.raw('LUCID_ENV') ?? 'production',
     rateLimit: {
       enabled: r.bool('RATE_LIMIT_ENABLED', true),

@@ -83,7 +83,15 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   const base = pino(loggerOptions(config.logLevel), pino.destination({ dest: 1, sync: false, minLength: 4096 }))
   const logger = cluster.isWorker ? base.child({ worker: cluster.worker?.id }) : base
   // …and never more than a second behind, so a quiet gateway's lines still show up promptly.
-  setInterval(() => logger.flush(), 1_000).unref()
+  // (One flush at a time: a flush waits for 'drain', and stacking them leaks listeners under load.)
+  let flushing = false
+  setInterval(() => {
+    if (flushing) return
+    flushing = true
+    logger.flush(() => {
+      flushing = false
+    })
+  }, 1_000).unref()
   config = freezeConfig(await ensureEmbeddedSecrets(config, logger))
 
   const app = await buildApp(config, { logger })

@@ -21,6 +21,8 @@ export interface Metrics {
   registry: client.Registry
   summary(): MetricsSummary
   jobRuns: client.Counter<'job' | 'result'>
+  /** Requests refused by load shedding. */
+  shed: client.Counter<'reason'>
 }
 
 export interface MetricsSummary {
@@ -53,6 +55,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   })
   let connections = 0
   new client.Gauge({ name: 'http_active_connections', help: 'Open client connections', registers: [registry], collect() { this.set(connections) } })
+  const shed = new client.Counter({ name: 'http_shed_total', help: 'Requests refused with a fast 503 by load shedding, by reason', labelNames: ['reason'], registers: [registry] })
   const errorsByCode = new client.Counter({ name: 'http_errors_total', help: 'Error responses by envelope code (LUCID_ERR_*) and status', labelNames: ['code', 'status'], registers: [registry] })
   const jobRuns = new client.Counter({ name: 'job_runs_total', help: 'Background job runs by result', labelNames: ['job', 'result'], registers: [registry] })
 
@@ -92,6 +95,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('metrics', {
     registry,
     jobRuns,
+    shed,
     summary(): MetricsSummary {
       const since = Date.now() - WINDOW_MS
       const recent: number[] = []

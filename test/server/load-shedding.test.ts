@@ -52,3 +52,35 @@ test('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS=0 turns shedding off', async () => {
     await t.close()
   }
 })
+
+test('above LOAD_SHED_MAX_IN_FLIGHT new requests get an immediate 503; in-flight ones finish; probes answer', async () => {
+  let release: () => void = () => undefined
+  const gate = new Promise<void>((r) => (release = r))
+  const t = await buildTestApp({
+    env: { LOAD_SHED_MAX_IN_FLIGHT: '5' },
+    extraRoutes: (app) => {
+      app.get('/test/held', async () => {
+        await gate
+        return { ok: true }
+      })
+    }
+  })
+  try {
+    const held = Array.from({ length: 5 }, () => t.app.inject({ url: '/test/held' }))
+    await sleep(100)
+    const started = performance.now()
+    const extra = await t.app.inject({ url: '/test/held' })
+    assert.equal(extra.statusCode, 503)
+    assert.equal(extra.json().error.details.reason, 'in_flight')
+    assert.equal(extra.headers['retry-after'], '1')
+    assert.ok(performance.now() - started < 1_000, 'refused at once, not queued')
+    assert.equal((await t.app.inject({ url: '/health' })).statusCode, 200)
+    release()
+    assert.deepEqual((await Promise.all(held)).map((r) => r.statusCode), [200, 200, 200, 200, 200])
+    assert.equal((await t.app.inject({ url: '/api/v1/meta/version' })).statusCode, 200, 'capacity is back')
+    assert.match((await t.app.inject({ url: '/metrics' })).body, /http_shed_total\{reason="in_flight"\} 1/)
+  } finally {
+    release()
+    await t.close()
+  }
+})
