@@ -313,7 +313,9 @@ backend be
     { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
     { id: 'gateway-1024', label: 'gateway, 1024 connections (overload: load shedding)', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 1024 },
     ...(haproxy ? [{ id: 'haproxy-256', label: 'HAProxy, 256 connections', url: haUrl + path1, headers: auth, pid: haproxy.pid!, conns: 256 }] : []),
-    { id: 'bare-256', label: 'Fastify + reply-from, 256 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 256 }
+    { id: 'bare-256', label: 'Fastify + reply-from, 256 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 256 },
+    ...(haproxy ? [{ id: 'haproxy-1024', label: 'HAProxy, 1024 connections', url: haUrl + path1, headers: auth, pid: haproxy.pid!, conns: 1024 }] : []),
+    { id: 'bare-1024', label: 'Fastify + reply-from, 1024 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 1024 }
   ].filter((s) => ONLY === undefined || ONLY.includes(s.id))
 
   // Warm-up: JIT, connection pools and caches of every peer, not measured.

@@ -117,7 +117,16 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
         return done(new LucidError('SERVICE_UNAVAILABLE', 'Gateway overloaded; retry shortly', { headers: { 'retry-after': '1' }, details: { reason: 'in_flight' } }))
       }
       inFlight++
-      reply.raw.once('close', () => inFlight--)
+      // 'finish' when the response is written, 'close' if the client went away first: once.
+      let counted = true
+      const release = () => {
+        if (counted) {
+          counted = false
+          inFlight--
+        }
+      }
+      reply.raw.once('finish', release)
+      reply.raw.once('close', release)
       done()
     })
   }

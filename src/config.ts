@@ -81,6 +81,8 @@ export interface Config {
   loadShedMaxEventLoopDelayMs: number
   /** Requests in flight per process above which new ones get a fast 503 (0 disables). */
   loadShedMaxInFlight: number
+  /** Accept queue length for the listeners (the kernel caps it at net.core.somaxconn). */
+  listenBacklog: number
   environment: string
   rateLimit: {
     enabled: boolean
@@ -327,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
     healthCacheMs: r.int('HEALTH_CACHE_MS', 2_000, 0, 60_000),
     loadShedMaxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', 250, 0, 60_000),
     loadShedMaxInFlight: r.int('LOAD_SHED_MAX_IN_FLIGHT', 384, 0, 1_000_000),
+    listenBacklog: r.int('LISTEN_BACKLOG', 2048, 1, 65_535),
     environment: r.raw('LUCID_ENV') ?? 'production',
     rateLimit: {
       enabled: r.bool('RATE_LIMIT_ENABLED', true),

@@ -67,7 +67,7 @@ async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger:
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(config.httpsPort, config.host, () => {
+    server.listen(config.httpsPort, config.host, config.listenBacklog, () => {
       server.off('error', reject)
       resolve()
     })
@@ -125,7 +125,9 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
 
-  await app.listen({ port: config.httpPort, host: config.host })
+  // A longer accept queue than Node's 511: when it overflows, clients' handshakes stall on SYN
+  // retransmits (1 s, 3 s, …), which showed up as multi-second tails at 1024 connections.
+  await app.listen({ port: config.httpPort, host: config.host, backlog: config.listenBacklog })
   if (config.sslCertPath !== undefined) tlsServer = await listenTls(app, config, logger)
   // SIGHUP's default action ends the process: without TLS there is nothing to reload.
   else process.on('SIGHUP', () => logger.info('SIGHUP: no TLS certificate configured, nothing to reload'))

@@ -186,6 +186,32 @@ test('a schedule firing on two instances at once runs one backup', async () => {
   }
 })
 
+test('a backup made on PostgreSQL restores on the embedded database', async (t) => {
+  if (process.env.DATABASE_URL === undefined) {
+    if (process.env.CI === 'true') throw new Error('DATABASE_URL must be set in CI')
+    t.skip('SKIPPED: DATABASE_URL is not set')
+    return
+  }
+  const backupDir = await mkdtemp(path.join(tmpdir(), 'lucid-bkx2-'))
+  const pgApp = await buildTestApp({ db: await createTestDb('postgresql'), env: { BACKUP_DIR: backupDir } })
+  const embedded = await createTestDb('embedded')
+  try {
+    const owner = await login(pgApp.app)
+    await pgApp.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: owner.auth, payload: { name: 'homeward', description: 'from PostgreSQL to PGlite' } })
+    const row = await pgApp.app.backups.start({ name: 'cross-back', compression: true, encryption: true, retention_days: 1 }, null)
+    await pgApp.app.backups.idle()
+    await migrate(embedded.db)
+    await restoreBackup(embedded.db, backupDir, row.backup_id, pgApp.config.dataEncryptionKey)
+    const q = 'SELECT s.name, s.description, s.created_at, u.tron_address, u.role FROM sessions s JOIN users u USING (user_id) ORDER BY s.name'
+    assert.deepEqual((await embedded.db.query(q)).rows, (await pgApp.app.db.query(q)).rows)
+  } finally {
+    await pgApp.close()
+    await pgApp.testDb.close()
+    await embedded.close()
+    await rm(backupDir, { recursive: true, force: true })
+  }
+})
+
 test('a backup made on the embedded database restores on PostgreSQL', async (t) => {
   if (process.env.DATABASE_URL === undefined) {
     if (process.env.CI === 'true') throw new Error('DATABASE_URL must be set in CI')
