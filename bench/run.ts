@@ -246,6 +246,15 @@ async function main(): Promise<void> {
     noLimitUrl = `http://127.0.0.1:${p}`
     await waitHttp(`${noLimitUrl}/ready`)
   }
+  // The same gateway without the access log (LOG_LEVEL=warn): what logging costs.
+  let gwNoLog: ChildProcess | undefined
+  let noLogUrl = ''
+  if (production) {
+    const p = await freePort()
+    gwNoLog = start('gateway-nolog', process.execPath, ['dist/server.js'], gwEnv(p, { LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' }))
+    noLogUrl = `http://127.0.0.1:${p}`
+    await waitHttp(`${noLogUrl}/ready`)
+  }
   // WORKERS=2 (needs PostgreSQL + Redis): on this 2-core machine it shares the cores with wrk.
   let gwWorkers: ChildProcess | undefined
   let workersUrl = ''
@@ -306,6 +315,7 @@ backend be
     ...(haproxy ? [{ id: 'haproxy', label: 'HAProxy 2.6: jwt_verify + stick table + proxy', url: haUrl + path1, headers: auth, pid: haproxy.pid! }] : []),
     { id: 'gateway', label: 'gateway: auth + revocation + limit + proxy + log + metrics', url: gwUrl + path1, headers: auth, pid: gw.pid! },
     ...(gwNoLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimitUrl + path1, headers: auth, pid: gwNoLimit.pid! }] : []),
+    ...(gwNoLog ? [{ id: 'gateway-nolog', label: 'gateway, LOG_LEVEL=warn (no access log)', url: noLogUrl + path1, headers: auth, pid: gwNoLog.pid! }] : []),
     { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
     { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
     { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
