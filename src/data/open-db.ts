@@ -3,7 +3,6 @@ import path from 'node:path'
 import type { Config } from '../config.js'
 import type { Db } from './db.js'
 import { createPgDb } from './pg-db.js'
-import { createPgliteDb } from './pglite-db.js'
 import { acquireEmbeddedLock } from './embedded-lock.js'
 
 /** PostgreSQL when DATABASE_URL is set, else PGlite persisted under DATA_DIR/pglite (one process at a time). */
@@ -20,6 +19,8 @@ export async function openDb(config: Pick<Config, 'databaseUrl' | 'databasePoolM
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const release = await acquireEmbeddedLock(config.dataDir)
   try {
+    // Loaded only in embedded mode: PGlite's module is large and a PostgreSQL deployment never needs it.
+    const { createPgliteDb } = await import('./pglite-db.js')
     const db = await createPgliteDb({ dataDir: dir })
     const close = db.close.bind(db)
     return Object.assign(db, { close: async () => { await close(); await release() } })
