@@ -15,7 +15,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -293,22 +293,6 @@ export async function readManifest(dir: string, id: string): Promise<BackupManif
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupError('NOT_FOUND', `no backup "${id}" in ${dir}`)
     throw new BackupError('CORRUPT', `backup ${id}: manifest unreadable: ${(err as Error).message}`)
   }
-}
-
-export async function listBackups(dir: string): Promise<BackupManifest[]> {
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-  const out: BackupManifest[] = []
-  for (const n of names) {
-    if (!n.endsWith('.manifest.json') || n.startsWith('.')) continue
-    out.push(await readManifest(dir, n.slice(0, -'.manifest.json'.length)).catch(() => undefined as never))
-  }
-  return out.filter(Boolean).sort((a, b) => b.created_at.localeCompare(a.created_at))
 }
 
 export async function deleteBackup(dir: string, id: string): Promise<void> {

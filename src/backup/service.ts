@@ -10,7 +10,7 @@ import type { AuditEntry } from '../data/repositories/audit.js'
 import { currentSlot } from '../jobs/job-runner.js'
 import type { StateStore } from '../stores/state-store.js'
 import { isProtectedKey } from '../stores/protected-keys.js'
-import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest, type StateEntry } from './backup.js'
+import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest, type BackupOptions, type StateEntry } from './backup.js'
 
 export interface BackupRow {
   backup_id: string
@@ -112,7 +112,7 @@ export function createBackupService(opts: BackupServiceOptions) {
     void p.finally(() => inFlight.delete(p))
   }
 
-  async function execute(row: BackupRow): Promise<void> {
+  async function execute(row: BackupRow, onProgress?: BackupOptions['onProgress']): Promise<void> {
     await db.query("UPDATE backups SET status = 'running', started_at = now() WHERE backup_id = $1", [row.backup_id])
     try {
       const m: BackupManifest = await createBackup(db, {
@@ -124,7 +124,8 @@ export function createBackupService(opts: BackupServiceOptions) {
         encryption: row.encryption,
         retentionDays: row.retention_days,
         key: opts.key,
-        state
+        state,
+        onProgress
       })
       const counts = Object.fromEntries(Object.entries(m.tables).map(([t, s]) => [t, s.rows]))
       await opts.audit({ action: 'backup.completed', target_type: 'backup', target_id: row.backup_id, details: { size_bytes: m.size_bytes, tables: Object.keys(m.tables).length } })
@@ -139,17 +140,29 @@ export function createBackupService(opts: BackupServiceOptions) {
     }
   }
 
+  async function record(req: BackupRequest, actor: string | null): Promise<BackupRow> {
+    if (req.encryption && opts.key === undefined) throw new BackupError('NO_KEY', 'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false')
+    const { rows } = await db.query<BackupRow>(
+      `INSERT INTO backups (backup_id, name, type, tables, compression, encryption, retention_days, schedule_id, created_by, expires_at)
+       VALUES ($1, $2, 'full', $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [randomUUID(), req.name, req.tables ?? null, req.compression, req.encryption, req.retention_days, req.schedule_id ?? null, actor, new Date(opts.now() + req.retention_days * 86_400_000)]
+    )
+    return rows[0]
+  }
+
   return {
     /** Records a pending backup and starts it in the background. */
     async start(req: BackupRequest, actor: string | null): Promise<BackupRow> {
-      if (req.encryption && opts.key === undefined) throw new BackupError('NO_KEY', 'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false')
-      const { rows } = await db.query<BackupRow>(
-        `INSERT INTO backups (backup_id, name, type, tables, compression, encryption, retention_days, schedule_id, created_by, expires_at)
-         VALUES ($1, $2, 'full', $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-        [randomUUID(), req.name, req.tables ?? null, req.compression, req.encryption, req.retention_days, req.schedule_id ?? null, actor, new Date(opts.now() + req.retention_days * 86_400_000)]
-      )
-      track(execute(rows[0]))
-      return rows[0]
+      const row = await record(req, actor)
+      track(execute(row))
+      return row
+    },
+
+    /** Records a backup and runs it to the end (the CLI); the row tells how it went. */
+    async run(req: BackupRequest, actor: string | null, onProgress?: BackupOptions['onProgress']): Promise<BackupRow> {
+      const row = await record(req, actor)
+      await execute(row, onProgress)
+      return (await this.get(row.backup_id)) as BackupRow
     },
 
     async get(id: string): Promise<BackupRow | null> {

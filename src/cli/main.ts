@@ -18,7 +18,8 @@ import { createAuditRepository, verifyAuditChain } from '../data/repositories/au
 import { openStateStore } from '../stores/open-state-store.js'
 import { createIdentityState } from '../services/identity-state.js'
 import { ROLES, type Role } from '../crypto/tokens.js'
-import { BackupError, createBackup, listBackups, restoreBackup, verifyBackup } from '../backup/backup.js'
+import { BackupError, restoreBackup, verifyBackup } from '../backup/backup.js'
+import { createBackupService } from '../backup/service.js'
 import { formatTable, runDoctor } from './doctor.js'
 import { maskedConfig } from './mask.js'
 import { progress } from './progress.js'
@@ -134,6 +135,11 @@ function keyOf(cfg: Readonly<Config>): Buffer | undefined {
   return cfg.dataEncryptionKey
 }
 
+function backupService(db: Db, cfg: Readonly<Config>) {
+  const audit = createAuditRepository(db)
+  return createBackupService({ db, dir: cfg.backupDir, key: keyOf(cfg), now: Date.now, audit: (e) => audit.append({ ...ACTOR, ...e, details: { ...e.details, via: 'cli' } }), log: { info: () => undefined, error: () => undefined } })
+}
+
 async function cmdBackup(sub: string | undefined, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -152,29 +158,33 @@ async function cmdBackup(sub: string | undefined, args: string[]): Promise<void>
     if (!Number.isInteger(retention) || retention < 1 || retention > 3650) throw new UsageError('--retention-days must be an integer between 1 and 3650')
     await withDb(async (db, cfg) => {
       const bar = progress('backup')
-      const m = await createBackup(db, {
-        dir: cfg.backupDir,
-        name: values.name ?? `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-        tables: values.tables?.split(',').map((t) => t.trim()).filter(Boolean),
-        compression: values['no-compression'] !== true,
-        encryption: values['no-encryption'] !== true,
-        retentionDays: retention,
-        key: keyOf(cfg),
-        onProgress: (p) => bar.update(p.tableIndex + (p.totalRows === 0 ? 1 : p.rows / p.totalRows), p.tableCount, p.table)
-      })
-      await createAuditRepository(db).append({ ...ACTOR, action: 'backup.created', target_type: 'backup', target_id: m.backup_id, details: { name: m.name, size_bytes: m.size_bytes, via: 'cli' } })
-      const rows = Object.values(m.tables).reduce((a, t) => a + t.rows, 0)
-      bar.stop(`backup ${m.backup_id}: ${Object.keys(m.tables).length} tables, ${rows} rows, ${m.size_bytes} bytes${m.encryption ? ', encrypted' : ''} → ${cfg.backupDir}`)
+      // Through the backup service, so the backup is in the catalogue the API and the metrics read.
+      const b = await backupService(db, cfg).run(
+        {
+          name: values.name ?? `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+          tables: values.tables?.split(',').map((t) => t.trim()).filter(Boolean),
+          compression: values['no-compression'] !== true,
+          encryption: values['no-encryption'] !== true,
+          retention_days: retention
+        },
+        null,
+        (p) => bar.update(p.tableIndex + (p.totalRows === 0 ? 1 : p.rows / p.totalRows), p.tableCount, p.table)
+      )
+      if (b.status !== 'completed') throw new Error(`backup ${b.backup_id} failed: ${b.error ?? 'unknown error'}`)
+      const counts = Object.values(b.row_counts ?? {})
+      bar.stop(`backup ${b.backup_id}: ${counts.length} tables, ${counts.reduce((a, n) => a + n, 0)} rows, ${b.size_bytes} bytes${b.encryption ? ', encrypted' : ''} → ${cfg.backupDir}`)
+    })
+    return
+  }
+  if (sub === 'list') {
+    await withDb(async (db, cfg) => {
+      const { rows } = await backupService(db, cfg).list({ page: 1, limit: 100 })
+      if (rows.length === 0) console.log(`no backups in ${cfg.backupDir}`)
+      for (const b of rows) console.log(`${b.backup_id}  ${new Date(b.created_at).toISOString()}  ${b.status}  ${b.name}  ${b.size_bytes ?? 0} bytes  schema ${b.schema_version ?? '-'}${b.encryption ? '  encrypted' : ''}`)
     })
     return
   }
   const cfg = freezeConfig(await ensureEmbeddedSecrets(config(), { warn: () => undefined }))
-  if (sub === 'list') {
-    const all = await listBackups(cfg.backupDir)
-    if (all.length === 0) console.log(`no backups in ${cfg.backupDir}`)
-    for (const m of all) console.log(`${m.backup_id}  ${m.created_at}  ${m.name}  ${m.size_bytes} bytes  schema ${m.schema_version}${m.encryption ? '  encrypted' : ''}`)
-    return
-  }
   const id = positionals[0]
   if (id === undefined) throw new UsageError(`backup ${sub ?? ''} needs <backup_id>`)
   if (sub === 'verify') {

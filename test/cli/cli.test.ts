@@ -118,7 +118,8 @@ for (const kind of dbKinds()) describe(`lucid-gateway CLI on ${kind}`, () => {
       const verified = await cli(env, 'backup', 'verify', id)
       assert.equal(verified.code, 0, verified.stderr)
       assert.match(verified.stdout, /valid/)
-      assert.match((await cli(env, 'backup', 'list')).stdout, new RegExp(id))
+      assert.match((await cli(env, 'backup', 'list')).stdout, new RegExp(`${id}  \\S+  completed  before-change`))
+      assert.deepEqual(await q('SELECT status, name FROM backups WHERE backup_id = $1', [id]), [{ status: 'completed', name: 'before-change' }], 'in the catalogue the API reads')
 
       await q("DELETE FROM sessions WHERE name = 'two'")
       await q("UPDATE users SET role = 'user'")

@@ -59,6 +59,8 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
     assert.ok(b.row_counts['state.keyspace'] >= 2, `the state store keyspace is in the backup: ${JSON.stringify(b.row_counts)}`)
     assert.equal(b.encryption, true)
     assert.match(b.sha256, /^[0-9a-f]{64}$/)
+    const metric = /^backup_last_success_timestamp_seconds (\S+)$/m.exec((await t.app.inject({ url: '/metrics' })).body)
+    assert.ok(Math.abs(Number(metric?.[1]) - Date.parse(b.completed_at) / 1000) < 0.001, `the backup-age metric reads the catalogue: ${metric?.[1]} vs ${b.completed_at}`)
     const verify = await inject(admin, 'POST', `/api/v1/backups/${b.backup_id}/verify`)
     assert.equal(verify.statusCode, 200)
     assert.equal(verify.json().valid, true)
