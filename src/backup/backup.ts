@@ -23,6 +23,7 @@ import { createGunzip, createGzip } from 'node:zlib'
 import { createInterface } from 'node:readline'
 import type { Db, Queryable } from '../data/db.js'
 import { loadMigrations, schemaVersion } from '../data/migrate.js'
+import { fsyncPath } from '../fsync.js'
 
 const MAGIC = Buffer.from('LUCIDBK1')
 const IV_BYTES = 12
@@ -144,15 +145,6 @@ function resolveTables(all: string[], wanted: string[] | undefined): string[] {
   return all.filter((t) => out.includes(t))
 }
 
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r+')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
-
 /** Appends the GCM tag after the ciphertext when the stream ends. */
 function encryptor(key: Buffer): Transform {
   const iv = randomBytes(IV_BYTES)
@@ -251,7 +243,7 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
       }))
       await pipeline(Readable.from(lines()), ...(stages as [Transform]), createWriteStream(tmp, { mode: 0o600 }))
     })
-    await fsyncFile(tmp)
+    await fsyncPath(tmp)
     const manifest: BackupManifest = {
       format: 'lucid-backup',
       format_version: 1,
@@ -274,8 +266,9 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
     await rename(tmp, path.join(opts.dir, file))
     const mtmp = path.join(opts.dir, `.${id}.manifest.json.tmp`)
     await writeFile(mtmp, JSON.stringify(manifest, null, 2), { mode: 0o600 })
-    await fsyncFile(mtmp)
+    await fsyncPath(mtmp)
     await rename(mtmp, path.join(opts.dir, `${id}.manifest.json`))
+    await fsyncPath(opts.dir)
     return manifest
   } catch (err) {
     await rm(tmp, { force: true })

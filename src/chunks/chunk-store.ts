@@ -12,6 +12,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { fsyncPath } from '../fsync.js'
 
 export interface PutResult {
   size: number
@@ -39,15 +40,6 @@ export function createFsChunkStore(root: string): ChunkStore {
     return path.join(root, sessionId.slice(0, 2), sessionId)
   }
   const finalPath = (sessionId: string, index: number) => path.join(dir(sessionId), `${String(index).padStart(8, '0')}.chunk`)
-
-  async function fsyncDir(d: string): Promise<void> {
-    const h = await open(d, 'r')
-    try {
-      await h.sync()
-    } finally {
-      await h.close()
-    }
-  }
 
   return {
     async stage(sessionId, body, check) {
@@ -85,7 +77,7 @@ export function createFsChunkStore(root: string): ChunkStore {
     },
     async commit(sessionId, index, tempPath) {
       await rename(tempPath, finalPath(sessionId, index))
-      await fsyncDir(dir(sessionId))
+      await fsyncPath(dir(sessionId))
     },
     discard: (tempPath) => unlink(tempPath).catch(() => undefined),
     read: (sessionId, index) => createReadStream(finalPath(sessionId, index)),
