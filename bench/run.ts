@@ -238,32 +238,20 @@ async function main(): Promise<void> {
   const gw = start('gateway', process.execPath, ['dist/server.js'], gwEnv(gwPort))
   const gwUrl = `http://127.0.0.1:${gwPort}`
   await waitHttp(`${gwUrl}/ready`)
-  let gwNoLimit: ChildProcess | undefined
-  let noLimitUrl = ''
-  if (production) {
+  // Twins of the gateway with one thing changed (production mode only: PGlite is single-process).
+  const twin = async (name: string, extra: Record<string, string>, cores = '1'): Promise<{ pid: number; url: string } | undefined> => {
+    if (!production) return undefined
     const p = await freePort()
-    gwNoLimit = start('gateway-nolimit', process.execPath, ['dist/server.js'], gwEnv(p, { RATE_LIMIT_ENABLED: 'false', JOBS_ENABLED: 'false' }))
-    noLimitUrl = `http://127.0.0.1:${p}`
-    await waitHttp(`${noLimitUrl}/ready`)
+    const child = start(name, process.execPath, ['dist/server.js'], gwEnv(p, { JOBS_ENABLED: 'false', ...extra }), cores)
+    const url = `http://127.0.0.1:${p}`
+    await waitHttp(`${url}/ready`)
+    return { pid: child.pid as number, url }
   }
-  // The same gateway without the access log (LOG_LEVEL=warn): what logging costs.
-  let gwNoLog: ChildProcess | undefined
-  let noLogUrl = ''
-  if (production) {
-    const p = await freePort()
-    gwNoLog = start('gateway-nolog', process.execPath, ['dist/server.js'], gwEnv(p, { LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' }))
-    noLogUrl = `http://127.0.0.1:${p}`
-    await waitHttp(`${noLogUrl}/ready`)
-  }
-  // WORKERS=2 (needs PostgreSQL + Redis): on this 2-core machine it shares the cores with wrk.
-  let gwWorkers: ChildProcess | undefined
-  let workersUrl = ''
-  if (production) {
-    const p = await freePort()
-    gwWorkers = start('gateway-workers2', process.execPath, ['dist/server.js'], gwEnv(p, { WORKERS: '2', JOBS_ENABLED: 'false' }), '0,1')
-    workersUrl = `http://127.0.0.1:${p}`
-    await waitHttp(`${workersUrl}/ready`)
-  }
+  const noLimit = await twin('gateway-nolimit', { RATE_LIMIT_ENABLED: 'false' })
+  // Without the access log: what logging costs.
+  const noLog = await twin('gateway-nolog', { LOG_LEVEL: 'warn' })
+  // WORKERS=2: on this 2-core machine it shares the cores with wrk.
+  const workers2 = await twin('gateway-workers2', { WORKERS: '2' }, '0,1')
   const bearer = await token(gwUrl)
   const auth = { authorization: `Bearer ${bearer}` }
 
@@ -314,12 +302,12 @@ backend be
     { id: 'bare', label: 'Fastify + reply-from, no auth/limit', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid! },
     ...(haproxy ? [{ id: 'haproxy', label: 'HAProxy 2.6: jwt_verify + stick table + proxy', url: haUrl + path1, headers: auth, pid: haproxy.pid! }] : []),
     { id: 'gateway', label: 'gateway: auth + revocation + limit + proxy + log + metrics', url: gwUrl + path1, headers: auth, pid: gw.pid! },
-    ...(gwNoLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimitUrl + path1, headers: auth, pid: gwNoLimit.pid! }] : []),
-    ...(gwNoLog ? [{ id: 'gateway-nolog', label: 'gateway, LOG_LEVEL=warn (no access log)', url: noLogUrl + path1, headers: auth, pid: gwNoLog.pid! }] : []),
+    ...(noLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimit.url + path1, headers: auth, pid: noLimit.pid }] : []),
+    ...(noLog ? [{ id: 'gateway-nolog', label: 'gateway, LOG_LEVEL=warn (no access log)', url: noLog.url + path1, headers: auth, pid: noLog.pid }] : []),
     { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
     { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
     { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
-    ...(gwWorkers ? [{ id: 'gateway-workers2', label: 'gateway, WORKERS=2 (sharing both cores with wrk)', url: workersUrl + path1, headers: auth, pid: gwWorkers.pid! }] : []),
+    ...(workers2 ? [{ id: 'gateway-workers2', label: 'gateway, WORKERS=2 (sharing both cores with wrk)', url: workers2.url + path1, headers: auth, pid: workers2.pid }] : []),
     { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
     { id: 'gateway-1024', label: 'gateway, 1024 connections (overload: load shedding)', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 1024 },
     ...(haproxy ? [{ id: 'haproxy-256', label: 'HAProxy, 256 connections', url: haUrl + path1, headers: auth, pid: haproxy.pid!, conns: 256 }] : []),

@@ -188,56 +188,33 @@ test('a schedule firing on two instances at once runs one backup', async () => {
   }
 })
 
-test('a backup made on PostgreSQL restores on the embedded database', async (t) => {
-  if (process.env.DATABASE_URL === undefined) {
-    if (process.env.CI === 'true') throw new Error('DATABASE_URL must be set in CI')
-    t.skip('SKIPPED: DATABASE_URL is not set')
-    return
-  }
-  const backupDir = await mkdtemp(path.join(tmpdir(), 'lucid-bkx2-'))
-  const pgApp = await buildTestApp({ db: await createTestDb('postgresql'), env: { BACKUP_DIR: backupDir } })
-  const embedded = await createTestDb('embedded')
-  try {
-    const owner = await login(pgApp.app)
-    await pgApp.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: owner.auth, payload: { name: 'homeward', description: 'from PostgreSQL to PGlite' } })
-    const row = await pgApp.app.backups.start({ name: 'cross-back', compression: true, encryption: true, retention_days: 1 }, null)
-    await pgApp.app.backups.idle()
-    await migrate(embedded.db)
-    await restoreBackup(embedded.db, backupDir, row.backup_id, pgApp.config.dataEncryptionKey)
-    const q = 'SELECT s.name, s.description, s.created_at, u.tron_address, u.role FROM sessions s JOIN users u USING (user_id) ORDER BY s.name'
-    assert.deepEqual((await embedded.db.query(q)).rows, (await pgApp.app.db.query(q)).rows)
-  } finally {
-    await pgApp.close()
-    await pgApp.testDb.close()
-    await embedded.close()
-    await rm(backupDir, { recursive: true, force: true })
-  }
-})
-
-test('a backup made on the embedded database restores on PostgreSQL', async (t) => {
-  if (process.env.DATABASE_URL === undefined) {
-    if (process.env.CI === 'true') throw new Error('DATABASE_URL must be set in CI')
-    t.skip('SKIPPED: DATABASE_URL is not set')
-    return
-  }
-  const backupDir = await mkdtemp(path.join(tmpdir(), 'lucid-bkx-'))
-  const embedded = await buildTestApp({ db: await createTestDb('embedded'), env: { BACKUP_DIR: backupDir } })
-  const pg = await createTestDb('postgresql')
-  try {
-    const owner = await login(embedded.app)
-    await embedded.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: owner.auth, payload: { name: 'crossing', description: 'from PGlite to PostgreSQL' } })
-    const row = await embedded.app.backups.start({ name: 'cross', compression: true, encryption: true, retention_days: 1 }, null)
-    await embedded.app.backups.idle()
-    await migrate(pg.db)
-    const r = await restoreBackup(pg.db, backupDir, row.backup_id, embedded.config.dataEncryptionKey)
-    assert.ok(r.rows > 0)
-    const q = 'SELECT s.name, s.description, u.tron_address FROM sessions s JOIN users u USING (user_id) ORDER BY s.name'
-    assert.deepEqual((await pg.db.query(q)).rows, (await embedded.app.db.query(q)).rows)
-    assert.deepEqual((await pg.db.query<{ n: number }>('SELECT count(*)::int AS n FROM auth_sessions')).rows, (await embedded.app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM auth_sessions')).rows)
-  } finally {
-    await embedded.close()
-    await embedded.testDb.close()
-    await pg.close()
-    await rm(backupDir, { recursive: true, force: true })
-  }
-})
+for (const [from, to] of [['embedded', 'postgresql'], ['postgresql', 'embedded']] as const) {
+  test(`a backup made on ${from} restores on ${to}`, async (t) => {
+    if (process.env.DATABASE_URL === undefined) {
+      if (process.env.CI === 'true') throw new Error('DATABASE_URL must be set in CI')
+      t.skip('SKIPPED: DATABASE_URL is not set')
+      return
+    }
+    const backupDir = await mkdtemp(path.join(tmpdir(), 'lucid-bkx-'))
+    const source = await buildTestApp({ db: await createTestDb(from), env: { BACKUP_DIR: backupDir } })
+    const target = await createTestDb(to)
+    try {
+      const owner = await login(source.app)
+      await source.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: owner.auth, payload: { name: 'crossing', description: `from ${from} to ${to}` } })
+      const row = await source.app.backups.start({ name: 'cross', compression: true, encryption: true, retention_days: 1 }, null)
+      await source.app.backups.idle()
+      await migrate(target.db)
+      const r = await restoreBackup(target.db, backupDir, row.backup_id, source.config.dataEncryptionKey)
+      assert.ok(r.rows > 0)
+      const q = 'SELECT s.name, s.description, s.created_at, u.tron_address, u.role FROM sessions s JOIN users u USING (user_id) ORDER BY s.name'
+      assert.deepEqual((await target.db.query(q)).rows, (await source.app.db.query(q)).rows)
+      const count = 'SELECT count(*)::int AS n FROM auth_sessions'
+      assert.deepEqual((await target.db.query(count)).rows, (await source.app.db.query(count)).rows)
+    } finally {
+      await source.close()
+      await source.testDb.close()
+      await target.close()
+      await rm(backupDir, { recursive: true, force: true })
+    }
+  })
+}
