@@ -40,6 +40,10 @@ import cacheRoutes from './routes/cache/index.js'
 import sessionRoutes, { sessionsServicePlugin } from './routes/sessions/index.js'
 import manifestRoutes from './routes/manifests/index.js'
 import trustRoutes from './routes/trust/index.js'
+import traffic from './plugins/traffic.js'
+import operatorRoutes, { operatorServicesPlugin } from './routes/operator/index.js'
+import adminIdentityRoutes from './routes/users/admin-identity.js'
+import adminUi from './plugins/admin-ui.js'
 
 export interface BuildOptions {
   /** Use this database instead of opening one from config (the caller closes it). */
@@ -158,6 +162,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(metrics)
   await app.register(infrastructure, { config, db, stateStore, ownsDb: opts.db === undefined, ownsStateStore: opts.stateStore === undefined, now: opts.now ?? Date.now })
   await app.register(docs, { enabled: config.docsEnabled })
+  await app.register(traffic)
 
   // Tier 2 — shared services.
   await app.register(auth)
@@ -169,12 +174,15 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(chainPlugin)
   await app.register(volumeServicePlugin)
   await app.register(retention)
+  await app.register(operatorServicesPlugin)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)
   await app.register(metaRoutes, { prefix: '/api/v1/meta' })
+  await app.register(operatorRoutes, { prefix: '/api/v1/meta' })
   await app.register(authRoutes, { prefix: '/api/v1/auth' })
   await app.register(userRoutes, { prefix: '/api/v1/users' })
+  await app.register(adminIdentityRoutes, { prefix: '/api/v1/users' })
   await app.register(cacheRoutes, { prefix: '/api/v1/cache' })
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions' })
   await app.register(manifestRoutes, { prefix: '/api/v1/manifests' })
@@ -184,6 +192,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(databaseRoutes, { prefix: '/api/v1/database' })
   await app.register(searchRoutes, { prefix: '/api/v1/search' })
   await app.register(volumeRoutes, { prefix: '/api/v1/volumes' })
+  await app.register(adminUi, config.adminUi)
   await app.register(proxyRoutes)
   attachWebSocketProxy(app as unknown as FastifyInstance)
 

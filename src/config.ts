@@ -71,6 +71,8 @@ export interface Config {
   bodyLimitBytes: number
   logLevel: string
   docsEnabled: boolean
+  /** The operator dashboard (issue 18): served at `path` (default /admin) unless disabled. */
+  adminUi: { enabled: boolean; path: string }
   keepAliveTimeoutMs: number
   requestTimeoutMs: number
   headersTimeoutMs: number
@@ -275,6 +277,14 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('SSL_CERT_PATH and SSL_KEY_PATH must be set together')
   }
 
+  const adminUiPath = (r.raw('ADMIN_UI_PATH') ?? '/admin').replace(/\/+$/, '')
+  // Its own path segment(s), and not one the gateway already answers (API, probes, docs, JWKS).
+  if (!/^(\/[a-z0-9][a-z0-9_-]{0,40}){1,4}$/.test(adminUiPath)) {
+    problems.push(`ADMIN_UI_PATH must be a path like /admin (segments of a-z, 0-9, _ and -), got "${adminUiPath}"`)
+  } else if (/^\/(api|docs|health|ready|metrics|openapi\.json|\.well-known)(\/|$)/.test(adminUiPath)) {
+    problems.push(`ADMIN_UI_PATH must not be under a path the gateway already serves, got "${adminUiPath}"`)
+  }
+
   const keepAliveTimeoutMs = r.int('KEEP_ALIVE_TIMEOUT_MS', 72_000, 1_000, 600_000)
   const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000)
   const headersTimeoutMs = r.int('HEADERS_TIMEOUT_MS', 75_000, 1_000, 600_000)
@@ -321,6 +331,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
     logLevel,
     docsEnabled: r.bool('DOCS_ENABLED', true),
+    adminUi: { enabled: r.bool('ADMIN_UI_ENABLED', true), path: adminUiPath },
     keepAliveTimeoutMs,
     requestTimeoutMs,
     headersTimeoutMs,

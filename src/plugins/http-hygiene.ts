@@ -25,6 +25,12 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'"
 // The docs page loads its own scripts, styles and images; nothing from elsewhere.
 export const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
+// The operator dashboard (issue 18): its own scripts and styles only, nothing inline, and it may
+// talk only to this origin; no frames, no forms posting elsewhere, no base-URI tricks.
+export const ADMIN_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 export interface HttpHygieneOptions {
   allowedHosts: readonly string[]
   docsPrefix: string

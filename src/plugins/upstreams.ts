@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { BREAKER_STATE_VALUE } from '../proxy/circuit-breaker.js'
 import { UpstreamClient } from '../proxy/upstream-client.js'
 import { loadProxyTable, type ProxyTable } from '../proxy/route-table.js'
+import { createUpstreamHistory, type UpstreamHistory } from '../proxy/upstream-history.js'
 import { TOKEN_ISSUER } from '../crypto/tokens.js'
 
 declare module 'fastify' {
@@ -20,6 +21,8 @@ declare module 'fastify' {
     /** A short-lived (60 s) EdDSA token asserting the verified identity to one upstream. */
     identityToken(user: { id: string; role: string }, audience: string): Promise<string>
     upstreamMetrics: { replays: client.Counter<'upstream'> }
+    /** Recent breaker transitions, health checks and failures per upstream (this instance). */
+    upstreamHistory: UpstreamHistory
   }
 }
 
@@ -37,6 +40,7 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
   const replays = new client.Counter({ name: 'upstream_idempotent_replays_total', help: 'Responses replayed from the idempotency store', labelNames: ['upstream'], registers: [registry] })
 
   const clients = new Map<string, UpstreamClient>()
+  const history = createUpstreamHistory({ now: app.now })
   for (const service of table.services) {
     clients.set(
       service.name,
@@ -47,10 +51,14 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
           onResult: (upstream, outcome, seconds) => {
             requests.inc({ upstream, outcome })
             duration.observe({ upstream }, seconds)
+            if (outcome !== 'success') history.failed(upstream, outcome)
           },
+          onRefused: (upstream, kind) => history.failed(upstream, kind),
+          onHealthCheck: (upstream, host, check) => history.healthChecked(upstream, host, check),
           onRetry: (upstream) => retries.inc({ upstream }),
           onBreakerChange: (upstream, host, state) => {
             breakerGauge.set({ upstream, host }, BREAKER_STATE_VALUE[state])
+            history.breakerChanged(upstream, host, state)
             if (state !== 'closed' || app.log.level === 'debug') app.log.warn({ upstream, host, state }, 'circuit breaker state changed')
           }
         }
@@ -66,6 +74,7 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('upstreams', clients)
   app.decorate('proxyTable', table)
   app.decorate('upstreamMetrics', { replays })
+  app.decorate('upstreamHistory', history)
 
   app.jobs.define({
     name: 'upstream-health',

@@ -3,6 +3,18 @@
  * failing upstream is not hit harder by its own clients' retries. Counts live in one-second
  * buckets; the clock is injected.
  */
+export interface RetryBudgetSnapshot {
+  /** Share of requests that may be retries. */
+  ratio: number
+  window_s: number
+  /** Retries always allowed per window. */
+  min_retries: number
+  requests: number
+  retries: number
+  /** Retries still available in the current window. */
+  available: number
+}
+
 export class RetryBudget {
   private readonly buckets: { second: number; requests: number; retries: number }[] = []
 
@@ -37,5 +49,14 @@ export class RetryBudget {
     if (retries >= this.minRetries && retries + 1 > requests * this.ratio) return false
     current.retries++
     return true
+  }
+
+  snapshot(): RetryBudgetSnapshot {
+    this.bucket()
+    const requests = this.buckets.reduce((n, b) => n + b.requests, 0)
+    const retries = this.buckets.reduce((n, b) => n + b.retries, 0)
+    const allowed = Math.max(this.minRetries, Math.floor(requests * this.ratio))
+    const available = Math.max(0, allowed - retries)
+    return { ratio: this.ratio, window_s: this.windowS, min_retries: this.minRetries, requests, retries, available }
   }
 }

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js'
-import { RetryBudget } from './retry-budget.js'
+import { RetryBudget, type RetryBudgetSnapshot } from './retry-budget.js'
 import type { UpstreamService } from './route-table.js'
 
 export type UpstreamFailure = 'unavailable' | 'timeout' | 'bad_response' | 'circuit_open'
@@ -58,6 +58,9 @@ export interface UpstreamEvents {
   onResult?(upstream: string, outcome: string, seconds: number): void
   onRetry?(upstream: string): void
   onBreakerChange?(upstream: string, host: string, state: BreakerState): void
+  /** A request refused before reaching any host (every breaker open, or no host left). */
+  onRefused?(upstream: string, kind: 'circuit_open' | 'unavailable'): void
+  onHealthCheck?(upstream: string, host: string, check: NonNullable<HostSnapshot['last_check']>): void
 }
 
 interface Host {
@@ -130,7 +133,9 @@ export class UpstreamClient {
       return h
     }
     const open = this.hosts.map((h) => h.breaker.retryAfterMs()).filter((ms) => ms > 0)
-    if (open.length === this.hosts.length) {
+    const kind = open.length === this.hosts.length ? 'circuit_open' : 'unavailable'
+    this.opts.events?.onRefused?.(this.service.name, kind)
+    if (kind === 'circuit_open') {
       throw new UpstreamError('circuit_open', this.service.name, `Circuit open for ${this.service.name}`, Math.min(...open))
     }
     throw new UpstreamError('unavailable', this.service.name, `No ${this.service.name} host available`)
@@ -232,15 +237,22 @@ export class UpstreamClient {
           await res.body.dump()
           const ok = res.statusCode < 500
           h.lastCheck = { at: new Date().toISOString(), ok, latency_ms: Math.round((performance.now() - start) * 100) / 100, error: ok ? undefined : `HTTP ${res.statusCode}` }
+          this.opts.events?.onHealthCheck?.(this.service.name, h.origin, h.lastCheck)
           if (ok) {
             if (h.breaker.state !== 'open') h.breaker.onSuccess()
           } else h.breaker.onFailure()
         } catch (err) {
           h.lastCheck = { at: new Date().toISOString(), ok: false, latency_ms: Math.round((performance.now() - start) * 100) / 100, error: classify(err) }
+          this.opts.events?.onHealthCheck?.(this.service.name, h.origin, h.lastCheck)
           h.breaker.onFailure()
         }
       })
     )
+  }
+
+  /** The retry budget's current window (issue 18 dashboard). */
+  retryBudget(): RetryBudgetSnapshot {
+    return this.budget.snapshot()
   }
 
   snapshot(): HostSnapshot[] {

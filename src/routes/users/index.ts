@@ -19,7 +19,7 @@ import {
 
 const MAX_API_KEYS = 20
 
-const toApiKey = (k: ApiKeyRow) => ({
+export const toApiKey = (k: ApiKeyRow) => ({
   key_id: k.key_id,
   name: k.name,
   prefix: k.prefix,

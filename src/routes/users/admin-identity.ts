@@ -1,0 +1,120 @@
+/**
+ * Another user's login sessions and API keys (issue 18, the dashboard's Identity view): admins
+ * read them, super_admins revoke them. A revoked session is refused on every instance at once
+ * (the identity cache fan-out), exactly as when the user revokes it; every revocation is audited.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { LucidError } from '../../errors.js'
+import { withErrors } from '../../schemas/common.js'
+import type { AuthSessionRow } from '../../data/repositories/auth-sessions.js'
+import { auditReads } from '../audit-reads.js'
+import { ApiKeyParamsSchema, ApiKeySchema, UserIdParamsSchema } from './schema.js'
+import { toApiKey } from './index.js'
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+const LoginSessionSchema = Type.Object({
+  session_id: Type.String(),
+  method: Type.String(),
+  ip: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  created_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.String({ format: 'date-time' })
+})
+const UserSessionParams = Type.Object({ ...UserIdParamsSchema.properties, session_id: Type.String({ format: 'uuid' }) })
+const UserKeyParams = Type.Object({ ...UserIdParamsSchema.properties, ...ApiKeyParamsSchema.properties })
+
+const toSession = (s: AuthSessionRow) => ({
+  session_id: s.session_id,
+  method: s.method,
+  ip: s.ip,
+  user_agent: s.user_agent,
+  created_at: s.created_at.toISOString(),
+  last_used_at: s.last_used_at.toISOString(),
+  expires_at: s.expires_at.toISOString()
+})
+
+export default async function adminIdentityRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  auditReads(app, 'users')
+  const tags = ['users']
+  const security = [{ bearerAuth: [] }]
+  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
+  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
+  const existing = async (id: string) => {
+    if ((await app.repos.users.findById(id)) === null) throw new LucidError('NOT_FOUND', 'User not found')
+  }
+
+  app.get('/:user_id/sessions', {
+    ...admin,
+    schema: {
+      tags, security,
+      summary: "A user's active login sessions (admin)",
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionSchema) }) })
+    }
+  }, async (request) => {
+    await existing(request.params.user_id)
+    return { sessions: (await app.repos.authSessions.listActiveForUser(request.params.user_id)).map(toSession) }
+  })
+
+  app.delete('/:user_id/sessions/:session_id', {
+    ...superAdmin,
+    schema: {
+      tags, security,
+      summary: "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
+      params: UserSessionParams,
+      response: withErrors({ 204: Type.Null() })
+    }
+  }, async (request, reply) => {
+    const { user_id: userId, session_id: sessionId } = request.params
+    const s = await app.repos.authSessions.findById(sessionId)
+    if (s === null || s.user_id !== userId || s.revoked_at !== null) {
+      throw new LucidError('NOT_FOUND', 'Login session not found')
+    }
+    await app.repos.authSessions.revoke(sessionId, 'admin_revoked')
+    await app.identity.sessionChanged(sessionId)
+    await app.audit(request, {
+      action: 'auth.session_revoked',
+      target_type: 'auth_session',
+      target_id: sessionId,
+      details: { user_id: userId }
+    })
+    return reply.code(204).send(null)
+  })
+
+  app.get('/:user_id/api-keys', {
+    ...admin,
+    schema: {
+      tags, security,
+      summary: "A user's API keys, never the secret (admin)",
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
+    }
+  }, async (request) => {
+    await existing(request.params.user_id)
+    return { api_keys: (await app.repos.apiKeys.listForUser(request.params.user_id)).map(toApiKey) }
+  })
+
+  app.delete('/:user_id/api-keys/:key_id', {
+    ...superAdmin,
+    schema: {
+      tags, security,
+      summary: "Revoke a user's API key (super_admin)",
+      params: UserKeyParams,
+      response: withErrors({ 204: Type.Null() })
+    }
+  }, async (request, reply) => {
+    const { user_id: userId, key_id: keyId } = request.params
+    if (!(await app.repos.apiKeys.revoke(userId, keyId))) throw new LucidError('NOT_FOUND', 'API key not found')
+    await app.audit(request, {
+      action: 'auth.api_key_revoked',
+      target_type: 'api_key',
+      target_id: keyId,
+      details: { user_id: userId }
+    })
+    return reply.code(204).send(null)
+  })
+}
