@@ -24,7 +24,7 @@ export const backupsView: ViewDef = {
     const schedules = h('div', { id: 'backups-schedules' })
     const jobs = h('div', { id: 'jobs-list' })
     const volumes = h('div', { id: 'volumes-list' })
-    const usage = lineChart('Volume usage (24 h)', 'MiB', [{ label: 'used', stroke: '#7fd1ff' }])
+    const usage = lineChart('Volume usage (24 h)', 'MiB', [{ label: 'used', stroke: '#7fd1ff' }], 86_400)
     const volumeSelect = h('select', { id: 'volume-select', 'aria-label': 'Volume for the usage history' })
     volumeSelect.addEventListener('change', () => void history())
 
@@ -88,7 +88,7 @@ export const backupsView: ViewDef = {
         const byName = new Map(j.jobs.map((x) => [x.name, x]))
         swap(jobs, table('Jobs', ['Job', 'State', 'Last run', 'Runs', 'Failures'], j.defined.map((n) => {
           const x = byName.get(n)
-          return [h('code', {}, n), x === undefined ? 'per instance or not run' : x.running ? badge('running', 'warn') : x.last_error ? badge('failed', 'bad') : badge('idle', 'ok'),
+          return [h('code', {}, n), x === undefined ? h('span', { class: 'hint' }, 'no shared run yet') : x.running ? badge('running', 'warn') : x.last_error ? badge('failed', 'bad') : badge('idle', 'ok'),
             x ? ago(x.last_finished_at ?? x.last_started_at) : '—', num(x?.run_count ?? 0), num(x?.failure_count ?? 0)]
         })))
         swap(volumes, table('Volumes', ['Volume', 'Status', 'Used', 'Quota', 'Files'], v.volumes.map((x) => [

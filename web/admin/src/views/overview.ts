@@ -17,12 +17,12 @@ export const overviewView: ViewDef = {
     const rps = lineChart('Requests and 5xx errors per second', 'req/s', [
       { label: 'requests/s', stroke: '#7fd1ff' },
       { label: '5xx/s', stroke: '#ff7b72' }
-    ])
+    ], WINDOW_S)
     const latency = lineChart('Latency percentiles', 'ms', [
       { label: 'p50', stroke: '#7ee787' },
       { label: 'p95', stroke: '#e3b341' },
       { label: 'p99', stroke: '#ff7b72' }
-    ])
+    ], WINDOW_S)
     const deps = h('div', { id: 'overview-deps' })
     const codes = h('div', { id: 'overview-codes' })
     const routes = h('div', { id: 'overview-routes' })
