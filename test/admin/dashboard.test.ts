@@ -36,14 +36,23 @@ async function stand(): Promise<Stand> {
   const echo = await startEchoServer({ name: 'node_management' })
   const chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
   const t = await buildTestApp({
-    env: { SMTP_URL: smtp.url, NODE_SERVICE_URL: echo.url, BLOCKCHAIN_CORE_URL: chain.url, UPSTREAM_BREAKER_FAILURES: '3' }
+    env: {
+      SMTP_URL: smtp.url,
+      NODE_SERVICE_URL: echo.url,
+      BLOCKCHAIN_CORE_URL: chain.url,
+      UPSTREAM_BREAKER_FAILURES: '3'
+    }
   })
   await t.app.listen({ port: 0, host: '127.0.0.1' })
   const origin = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`
   // The operator's account exists (first email login) and was made super_admin.
   const mail = smtp.next(OPERATOR_EMAIL)
   await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: OPERATOR_EMAIL } })
-  const verified = await t.app.inject({ method: 'POST', url: '/api/v1/auth/verify', payload: { email: OPERATOR_EMAIL, code: extract(await mail).code } })
+  const verified = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/verify',
+    payload: { email: OPERATOR_EMAIL, code: extract(await mail).code }
+  })
   const operatorId = verified.json().user.user_id as string
   await t.app.db.query("UPDATE users SET role = 'super_admin' WHERE user_id = $1", [operatorId])
   await t.app.identity.userChanged(operatorId)
@@ -60,7 +69,8 @@ function watch(page: Page): { requests: string[]; violations: string[] } {
   })
   // Runs in the page (a string: the tests are compiled without the DOM library).
   void page.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => console.error('csp-violation ' + e.violatedDirective + ' ' + e.blockedURI))"
+    "document.addEventListener('securitypolicyviolation', (e) => " +
+      "console.error('csp-violation ' + e.violatedDirective + ' ' + e.blockedURI))"
   )
   return { requests, violations }
 }
@@ -73,7 +83,8 @@ async function shot(page: Page, name: string): Promise<void> {
 async function injectWallet(page: Page, wallet: Wallet): Promise<void> {
   await page.exposeFunction('lucidTestSign', (message: string) => wallet.sign(message))
   await page.addInitScript(
-    `window.tronWeb = { defaultAddress: { base58: ${JSON.stringify(wallet.address)} }, trx: { signMessageV2: (m) => window.lucidTestSign(m) } }`
+    `window.tronWeb = { defaultAddress: { base58: ${JSON.stringify(wallet.address)} }, ` +
+      'trx: { signMessageV2: (m) => window.lucidTestSign(m) } }'
   )
 }
 
@@ -99,30 +110,36 @@ test('operator dashboard in headless Chromium', async (t) => {
     page.setDefaultTimeout(15_000)
     const seen = watch(page)
 
-    await t.test('a super_admin signs in with the code from the email; the page has its CSP and stays on its origin', async () => {
-      const res = await page.goto(`${s.origin}/admin`)
-      assert.equal(res?.status(), 200)
-      assert.equal(res?.headers()['content-security-policy'], ADMIN_CSP)
-      await shot(page, 'sign-in')
-      await page.getByLabel('Email', { exact: true }).fill(OPERATOR_EMAIL)
-      const mail = s.smtp.next(OPERATOR_EMAIL)
-      await page.getByRole('button', { name: 'Email me a code' }).click()
-      const { code } = extract(await mail)
-      await page.getByLabel('Code from the email').fill(code)
-      await page.getByRole('button', { name: 'Sign in', exact: true }).click()
-      await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
-      await page.locator('[data-stat="requests"]').waitFor()
-      assert.equal(await page.locator('.who .badge').innerText(), 'super_admin')
-      // Tokens are kept in memory only.
-      const stored = await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')
-      assert.deepEqual(stored, [0, 0, ''])
-    })
+    await t.test(
+      'a super_admin signs in with the code from the email; the page has its CSP and stays on its origin',
+      async () => {
+        const res = await page.goto(`${s.origin}/admin`)
+        assert.equal(res?.status(), 200)
+        assert.equal(res?.headers()['content-security-policy'], ADMIN_CSP)
+        await shot(page, 'sign-in')
+        await page.getByLabel('Email', { exact: true }).fill(OPERATOR_EMAIL)
+        const mail = s.smtp.next(OPERATOR_EMAIL)
+        await page.getByRole('button', { name: 'Email me a code' }).click()
+        const { code } = extract(await mail)
+        await page.getByLabel('Code from the email').fill(code)
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+        await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
+        await page.locator('[data-stat="requests"]').waitFor()
+        assert.equal(await page.locator('.who .badge').innerText(), 'super_admin')
+        // Tokens are kept in memory only.
+        const stored = await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')
+        assert.deepEqual(stored, [0, 0, ''])
+      }
+    )
 
     await t.test('sending traffic moves the overview numbers without a reload', async () => {
       const before = numberIn(await statValue(page, 'requests'))
       for (let i = 0; i < 120; i++) await fetch(`${s.origin}/api/v1/meta/version`).then((r) => r.arrayBuffer())
       for (let i = 0; i < 15; i++) await fetch(`${s.origin}/api/v1/no-such-route-${i}`).then((r) => r.arrayBuffer())
-      await until('the overview counts the new requests', async () => numberIn(await statValue(page, 'requests')) >= before + 135)
+      await until(
+        'the overview counts the new requests',
+        async () => numberIn(await statValue(page, 'requests')) >= before + 135
+      )
       const codes = page.locator('#overview-codes')
       await codes.getByText('LUCID_ERR_4001').waitFor({ timeout: 10_000 })
       assert.match(await page.locator('#overview-routes').innerText(), /GET \/api\/v1\/meta\/version/)
@@ -139,74 +156,88 @@ test('operator dashboard in headless Chromium', async (t) => {
       const state = page.locator(`[data-breaker="node_management ${s.echo.url}"]`)
       assert.equal(await state.innerText(), 'closed')
       await s.echo.close()
-      for (let i = 0; i < 4; i++) await fetch(`${s.origin}/api/v1/nodes/ping`, { headers: user.auth }).then((r) => r.arrayBuffer())
+      for (let i = 0; i < 4; i++)
+        await fetch(`${s.origin}/api/v1/nodes/ping`, { headers: user.auth }).then((r) => r.arrayBuffer())
       await until('the breaker shows open', async () => (await state.innerText()) === 'open')
       assert.match(await page.locator('#upstreams-list').innerText(), /closed → open/)
       await shot(page, 'upstreams')
     })
 
-    await t.test("revoking a user's session in the page makes that user's next API call refused, audited like the API call", async () => {
-      const victim = await login(s.t.app)
-      assert.equal((await fetch(`${s.origin}/api/v1/users/me`, { headers: victim.auth })).status, 200)
-      const sid = (await s.t.app.repos.authSessions.listActiveForUser(victim.userId))[0].session_id
-      await page.getByRole('link', { name: 'Identity' }).click()
-      await page.getByLabel('Search', { exact: true }).fill(victim.wallet.address)
-      await page.getByRole('button', { name: 'Search' }).click()
-      await page.locator(`[data-key="open-${victim.userId}"]`).click()
-      await page.locator(`[data-key="revoke-${sid}"]`).click()
-      const dialog = page.getByRole('dialog')
-      await dialog.waitFor()
-      const text = await dialog.innerText()
-      assert.match(text, new RegExp(`${sid.slice(0, 8)}.*${victim.wallet.address}`, 's'))
-      assert.match(text, /refused on every instance/)
-      await shot(page, 'identity-confirm')
-      await dialog.getByRole('button', { name: 'Revoke session' }).click()
-      await page.getByText(`Session ${sid.slice(0, 8)} revoked.`).waitFor()
-      const refused = await fetch(`${s.origin}/api/v1/users/me`, { headers: victim.auth })
-      assert.equal(refused.status, 401)
-      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'LUCID_ERR_2003')
-      const { rows } = await s.t.app.db.query<{ actor_id: string; actor_role: string }>(
-        "SELECT actor_id::text, actor_role FROM audit_log WHERE action = 'auth.session_revoked' AND target_id = $1", [sid])
-      assert.deepEqual(rows, [{ actor_id: s.operatorId, actor_role: 'super_admin' }])
-      await shot(page, 'identity')
-    })
+    await t.test(
+      "revoking a user's session in the page makes that user's next API call refused, audited like the API call",
+      async () => {
+        const victim = await login(s.t.app)
+        assert.equal((await fetch(`${s.origin}/api/v1/users/me`, { headers: victim.auth })).status, 200)
+        const sid = (await s.t.app.repos.authSessions.listActiveForUser(victim.userId))[0].session_id
+        await page.getByRole('link', { name: 'Identity' }).click()
+        await page.getByLabel('Search', { exact: true }).fill(victim.wallet.address)
+        await page.getByRole('button', { name: 'Search' }).click()
+        await page.locator(`[data-key="open-${victim.userId}"]`).click()
+        await page.locator(`[data-key="revoke-${sid}"]`).click()
+        const dialog = page.getByRole('dialog')
+        await dialog.waitFor()
+        const text = await dialog.innerText()
+        assert.match(text, new RegExp(`${sid.slice(0, 8)}.*${victim.wallet.address}`, 's'))
+        assert.match(text, /refused on every instance/)
+        await shot(page, 'identity-confirm')
+        await dialog.getByRole('button', { name: 'Revoke session' }).click()
+        await page.getByText(`Session ${sid.slice(0, 8)} revoked.`).waitFor()
+        const refused = await fetch(`${s.origin}/api/v1/users/me`, { headers: victim.auth })
+        assert.equal(refused.status, 401)
+        assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'LUCID_ERR_2003')
+        const { rows } = await s.t.app.db.query<{ actor_id: string; actor_role: string }>(
+          "SELECT actor_id::text, actor_role FROM audit_log WHERE action = 'auth.session_revoked' AND target_id = $1",
+          [sid]
+        )
+        assert.deepEqual(rows, [{ actor_id: s.operatorId, actor_role: 'super_admin' }])
+        await shot(page, 'identity')
+      }
+    )
 
-    await t.test('limits, backups, chain, configuration and audit views show live data; a backup is made and verified', async () => {
-      // One identity over its limit: the auth bucket of this address (10 per minute in tests is 1e6, so use a rule key).
-      await page.getByRole('link', { name: 'Limits' }).click()
-      await page.locator('#limits-rules').getByText('chain_blocks').waitFor()
-      await page.getByRole('textbox', { name: 'Identity' }).fill('ip:127.0.0.1')
-      await page.getByRole('button', { name: 'Inspect' }).first().click()
-      await page.getByRole('heading', { name: 'State of ip:127.0.0.1' }).waitFor()
-      await shot(page, 'limits')
+    await t.test(
+      'limits, backups, chain, configuration and audit views show live data; a backup is made and verified',
+      async () => {
+        await page.getByRole('link', { name: 'Limits' }).click()
+        await page.locator('#limits-rules').getByText('chain_blocks').waitFor()
+        await page.getByRole('textbox', { name: 'Identity' }).fill('ip:127.0.0.1')
+        await page.getByRole('button', { name: 'Inspect' }).first().click()
+        await page.getByRole('heading', { name: 'State of ip:127.0.0.1' }).waitFor()
+        await shot(page, 'limits')
 
-      await page.getByRole('link', { name: 'Backups & storage' }).click()
-      await page.locator('[data-stat="db-size"]').waitFor()
-      await page.getByRole('button', { name: 'Create a backup' }).click()
-      await page.getByRole('dialog').getByRole('button', { name: 'Start backup' }).click()
-      const verify = page.locator('#backups-list').getByRole('button', { name: 'Verify' })
-      await verify.first().waitFor({ timeout: 30_000 })
-      await verify.first().click()
-      await page.getByRole('dialog').getByRole('button', { name: 'Verify backup' }).click()
-      await page.getByText(/Backup dashboard-.* is intact/).waitFor({ timeout: 30_000 })
-      const audited = await s.t.app.db.query<{ action: string }>(
-        "SELECT action FROM audit_log WHERE actor_id = $1 AND action IN ('backup.requested', 'backup.verified') ORDER BY audit_id", [s.operatorId])
-      assert.deepEqual(audited.rows.map((r) => r.action), ['backup.requested', 'backup.verified'])
-      await page.locator('#volumes-list').getByText('backups').waitFor()
-      await shot(page, 'backups')
+        await page.getByRole('link', { name: 'Backups & storage' }).click()
+        await page.locator('[data-stat="db-size"]').waitFor()
+        await page.getByRole('button', { name: 'Create a backup' }).click()
+        await page.getByRole('dialog').getByRole('button', { name: 'Start backup' }).click()
+        const verify = page.locator('#backups-list').getByRole('button', { name: 'Verify' })
+        await verify.first().waitFor({ timeout: 30_000 })
+        await verify.first().click()
+        await page.getByRole('dialog').getByRole('button', { name: 'Verify backup' }).click()
+        await page.getByText(/Backup dashboard-.* is intact/).waitFor({ timeout: 30_000 })
+        const audited = await s.t.app.db.query<{ action: string }>(
+          `SELECT action FROM audit_log WHERE actor_id = $1 AND action IN ('backup.requested', 'backup.verified')
+            ORDER BY audit_id`,
+          [s.operatorId]
+        )
+        assert.deepEqual(
+          audited.rows.map((r) => r.action),
+          ['backup.requested', 'backup.verified']
+        )
+        await page.locator('#volumes-list').getByText('backups').waitFor()
+        await shot(page, 'backups')
 
-      await s.t.app.chain.sync.run()
-      await page.getByRole('link', { name: 'Chain' }).click()
-      await page.locator('[data-stat="lag"] .stat-value').getByText('0 blocks').waitFor({ timeout: 10_000 })
-      await shot(page, 'chain')
+        await s.t.app.chain.sync.run()
+        await page.getByRole('link', { name: 'Chain' }).click()
+        await page.locator('[data-stat="lag"] .stat-value').getByText('0 blocks').waitFor({ timeout: 10_000 })
+        await shot(page, 'chain')
 
-      await page.getByRole('link', { name: 'Configuration' }).click()
-      await page.locator('#config-list').getByText('jwtSecretKey').waitFor()
-      const config = await page.locator('#config-list').innerText()
-      assert.ok(!config.includes(s.t.config.jwtSecretKey as string), 'the JWT secret is shown')
-      assert.match(config, /jwtSecretKey\s+\*\*\*/)
-      await shot(page, 'config')
-    })
+        await page.getByRole('link', { name: 'Configuration' }).click()
+        await page.locator('#config-list').getByText('jwtSecretKey').waitFor()
+        const config = await page.locator('#config-list').innerText()
+        assert.ok(!config.includes(s.t.config.jwtSecretKey as string), 'the JWT secret is shown')
+        assert.match(config, /jwtSecretKey\s+\*\*\*/)
+        await shot(page, 'config')
+      }
+    )
 
     await t.test('audit: the chain verifies; after tampering, the first broken entry is highlighted', async () => {
       await page.getByRole('link', { name: 'Audit' }).click()
@@ -214,7 +245,8 @@ test('operator dashboard in headless Chromium', async (t) => {
       await page.getByRole('button', { name: 'Verify the chain' }).click()
       await page.getByText(/Chain intact/).waitFor()
       const { rows } = await s.t.app.db.query<{ audit_id: string }>(
-        "SELECT audit_id FROM audit_log WHERE action = 'auth.session_revoked' ORDER BY audit_id LIMIT 1")
+        "SELECT audit_id FROM audit_log WHERE action = 'auth.session_revoked' ORDER BY audit_id LIMIT 1"
+      )
       const id = Number(rows[0].audit_id)
       await s.t.app.db.query(`UPDATE audit_log SET details = '{"forged": true}'::jsonb WHERE audit_id = $1`, [id])
       await page.getByRole('button', { name: 'Verify the chain' }).click()
@@ -229,10 +261,17 @@ test('operator dashboard in headless Chromium', async (t) => {
       await page.setViewportSize({ width: 390, height: 844 })
       for (const view of ['overview', 'upstreams', 'limits', 'identity', 'audit', 'backups', 'chain', 'config']) {
         await page.goto(`${s.origin}/admin#/${view}`).catch(() => undefined)
-        await page.locator('.updated').getByText(/Updated/).waitFor({ timeout: 15_000 }).catch(() => undefined)
-        const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number
+        await page
+          .locator('.updated')
+          .getByText(/Updated/)
+          .waitFor({ timeout: 15_000 })
+          .catch(() => undefined)
+        const overflow = (await page.evaluate(
+          'document.documentElement.scrollWidth - document.documentElement.clientWidth'
+        )) as number
         assert.ok(overflow <= 1, `${view} overflows by ${overflow} px at 390 px`)
-        if (view === 'overview' || view === 'upstreams') await page.screenshot({ path: path.join(SHOTS, `${view}-390.png`) })
+        if (view === 'overview' || view === 'upstreams')
+          await page.screenshot({ path: path.join(SHOTS, `${view}-390.png`) })
       }
       await page.setViewportSize({ width: 1280, height: 900 })
     })
@@ -252,7 +291,7 @@ test('operator dashboard in headless Chromium', async (t) => {
   }
 })
 
-test('wallet sign-in: a plain user gets "not an operator"; an admin sees no action buttons and a forged action gets 403', async (t) => {
+test('wallet sign-in: a user gets "not an operator"; an admin sees no actions, a forged action gets 403', async (t) => {
   const s = await stand()
   const browsers: Browser[] = []
   try {
@@ -272,7 +311,10 @@ test('wallet sign-in: a plain user gets "not an operator"; an admin sees no acti
     await shot(page, 'not-an-operator')
     // The signature was real: the account exists, signed in by its address.
     assert.notEqual(await s.t.app.repos.users.findByAddress(userWallet.address), null)
-    assert.deepEqual(seen.requests.filter((u) => !u.startsWith(`${s.origin}/`)), [])
+    assert.deepEqual(
+      seen.requests.filter((u) => !u.startsWith(`${s.origin}/`)),
+      []
+    )
 
     const adminWallet = await newWallet()
     await login(s.t.app, { wallet: adminWallet, role: 'admin' })
@@ -285,7 +327,9 @@ test('wallet sign-in: a plain user gets "not an operator"; an admin sees no acti
     adminPage.setDefaultTimeout(15_000)
     await injectWallet(adminPage, adminWallet)
     await adminPage.goto(`${s.origin}/admin`)
-    const loginAnswer = adminPage.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login') && r.request().method() === 'POST')
+    const loginAnswer = adminPage.waitForResponse(
+      (r) => r.url().endsWith('/api/v1/auth/login') && r.request().method() === 'POST'
+    )
     await adminPage.getByRole('button', { name: 'Sign in with TRON wallet' }).click()
     const token = ((await (await loginAnswer).json()) as { access_token: string }).access_token
     await adminPage.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
@@ -305,10 +349,13 @@ test('wallet sign-in: a plain user gets "not an operator"; an admin sees no acti
     assert.equal(await adminPage.getByRole('button', { name: /Create a backup|Verify/ }).count(), 0)
 
     // The same call the super_admin's button makes, forged from the admin's page with its own token.
-    const forged = await adminPage.evaluate(async ([url, bearer]) => {
-      const r = await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${bearer}` } })
-      return { status: r.status, body: (await r.json()) as { error: { code: string } } }
-    }, [`/api/v1/users/${victim.userId}/sessions/${sid}`, token])
+    const forged = await adminPage.evaluate(
+      async ([url, bearer]) => {
+        const r = await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${bearer}` } })
+        return { status: r.status, body: (await r.json()) as { error: { code: string } } }
+      },
+      [`/api/v1/users/${victim.userId}/sessions/${sid}`, token]
+    )
     assert.equal(forged.status, 403)
     assert.equal(forged.body.error.code, 'LUCID_ERR_2004')
     assert.equal((await fetch(`${s.origin}/api/v1/users/me`, { headers: victim.auth })).status, 200)

@@ -16,7 +16,13 @@ import { createLimitsOverview, type LimitsOverview } from '../../services/limits
 import { createChainStatus, type ChainStatusService } from '../../services/chain-status.js'
 import { auditReads } from '../audit-reads.js'
 import {
-  BreakersSchema, ChainStatusSchema, ConfigSchema, JobsSchema, LimitsQuerySchema, LimitsSchema, TrafficQuerySchema,
+  BreakersSchema,
+  ChainStatusSchema,
+  ConfigSchema,
+  JobsSchema,
+  LimitsQuerySchema,
+  LimitsSchema,
+  TrafficQuerySchema,
   TrafficSchema
 } from './schema.js'
 
@@ -70,111 +76,141 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const scope = () => (app.stateStore.kind === 'redis' ? ('cluster' as const) : ('instance' as const))
 
-  app.get('/traffic', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: 'Requests/s, latency percentiles, errors by code, per route and upstream, last minutes (admin)',
-      description: 'Kept in memory by each instance: the numbers are this instance\'s (scope "instance").',
-      querystring: TrafficQuerySchema,
-      response: withErrors({ 200: TrafficSchema })
-    }
-  }, async (request) => ({
-    scope: 'instance' as const,
-    instance_id: app.traffic.instanceId,
-    generated_at: new Date(app.now()).toISOString(),
-    ...app.traffic.recorder.report(request.query.window_s)
-  }))
-
-  app.get('/breakers', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: 'Every upstream and host: breaker state and history, health checks, retry budget, failures (admin)',
-      description: 'Breakers are per instance (scope "instance").',
-      response: withErrors({ 200: BreakersSchema })
-    }
-  }, async () => {
-    const b = app.config.upstreamBreaker
-    return {
+  app.get(
+    '/traffic',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Requests/s, latency percentiles, errors by code, per route and upstream, last minutes (admin)',
+        description: 'Kept in memory by each instance: the numbers are this instance\'s (scope "instance").',
+        querystring: TrafficQuerySchema,
+        response: withErrors({ 200: TrafficSchema })
+      }
+    },
+    async (request) => ({
       scope: 'instance' as const,
       instance_id: app.traffic.instanceId,
-      breaker: {
-        failure_threshold: b.failureThreshold,
-        success_threshold: b.successThreshold,
-        open_ms: b.openMs,
-        half_open_max_probes: b.halfOpenMaxProbes,
-        health_interval_ms: app.config.upstreamHealthIntervalMs
-      },
-      upstreams: [...app.upstreams].map(([name, client]) => {
-        const history = app.upstreamHistory.snapshot(name)
-        return {
-          name,
-          prefixes: app.proxyTable.routes.filter((r) => r.upstream === name).map((r) => r.prefix),
-          timeout_ms: client.service.timeoutMs,
-          connect_timeout_ms: client.service.connectTimeoutMs,
-          hosts: client.snapshot().map((h) => ({ ...h, checks: history.checks[h.host] ?? [] })),
-          retry_budget: client.retryBudget(),
-          transitions: history.transitions,
-          failures: history.failures
-        }
-      })
-    }
-  })
+      generated_at: new Date(app.now()).toISOString(),
+      ...app.traffic.recorder.report(request.query.window_s)
+    })
+  )
 
-  app.get('/limits', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: 'Rate-limit tiers and rules in force, and the identities closest to their limits now (admin)',
-      querystring: LimitsQuerySchema,
-      response: withErrors({ 200: LimitsSchema })
+  app.get(
+    '/breakers',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Every upstream and host: breaker state and history, health checks, retry budget, failures (admin)',
+        description: 'Breakers are per instance (scope "instance").',
+        response: withErrors({ 200: BreakersSchema })
+      }
+    },
+    async () => {
+      const b = app.config.upstreamBreaker
+      return {
+        scope: 'instance' as const,
+        instance_id: app.traffic.instanceId,
+        breaker: {
+          failure_threshold: b.failureThreshold,
+          success_threshold: b.successThreshold,
+          open_ms: b.openMs,
+          half_open_max_probes: b.halfOpenMaxProbes,
+          health_interval_ms: app.config.upstreamHealthIntervalMs
+        },
+        upstreams: [...app.upstreams].map(([name, client]) => {
+          const history = app.upstreamHistory.snapshot(name)
+          return {
+            name,
+            prefixes: app.proxyTable.routes.filter((r) => r.upstream === name).map((r) => r.prefix),
+            timeout_ms: client.service.timeoutMs,
+            connect_timeout_ms: client.service.connectTimeoutMs,
+            hosts: client.snapshot().map((h) => ({ ...h, checks: history.checks[h.host] ?? [] })),
+            retry_budget: client.retryBudget(),
+            transitions: history.transitions,
+            failures: history.failures
+          }
+        })
+      }
     }
-  }, async (request) => ({
-    scope: scope(),
-    ...app.operator.limits.status(),
-    rules: app.operator.limits.rules(),
-    identities: await app.operator.limits.mostLimited(request.query.top, request.query.scan)
-  }))
+  )
 
-  app.get('/config', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: 'Effective configuration, secrets masked (admin)',
-      response: withErrors({ 200: ConfigSchema })
-    }
-  }, async () => ({
-    generated_at: new Date(app.now()).toISOString(),
-    settings: jsonSafe(maskedConfig(app.config)) as Record<string, unknown>
-  }))
+  app.get(
+    '/limits',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Rate-limit tiers and rules in force, and the identities closest to their limits now (admin)',
+        querystring: LimitsQuerySchema,
+        response: withErrors({ 200: LimitsSchema })
+      }
+    },
+    async (request) => ({
+      scope: scope(),
+      ...app.operator.limits.status(),
+      rules: app.operator.limits.rules(),
+      identities: await app.operator.limits.mostLimited(request.query.top, request.query.scan)
+    })
+  )
 
-  app.get('/chain', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: 'lucid_blocks tip, local copy, sync lag and manifests waiting to be anchored (admin)',
-      response: withErrors({ 200: ChainStatusSchema })
-    }
-  }, async () => app.operator.chainStatus.status())
+  app.get(
+    '/config',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Effective configuration, secrets masked (admin)',
+        response: withErrors({ 200: ConfigSchema })
+      }
+    },
+    async () => ({
+      generated_at: new Date(app.now()).toISOString(),
+      settings: jsonSafe(maskedConfig(app.config)) as Record<string, unknown>
+    })
+  )
 
-  app.get('/jobs', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: 'Background jobs and their last runs (admin)',
-      response: withErrors({ 200: JobsSchema })
+  app.get(
+    '/chain',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'lucid_blocks tip, local copy, sync lag and manifests waiting to be anchored (admin)',
+        response: withErrors({ 200: ChainStatusSchema })
+      }
+    },
+    async () => app.operator.chainStatus.status()
+  )
+
+  app.get(
+    '/jobs',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Background jobs and their last runs (admin)',
+        response: withErrors({ 200: JobsSchema })
+      }
+    },
+    async () => {
+      const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
+      const rows = await app.operator.operations.jobRuns()
+      return {
+        defined: [...app.jobs.jobs],
+        jobs: rows.map((r) => ({
+          ...r,
+          last_started_at: iso(r.last_started_at),
+          last_finished_at: iso(r.last_finished_at)
+        }))
+      }
     }
-  }, async () => {
-    const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
-    const rows = await app.operator.operations.jobRuns()
-    return {
-      defined: [...app.jobs.jobs],
-      jobs: rows.map((r) => ({
-        ...r,
-        last_started_at: iso(r.last_started_at),
-        last_finished_at: iso(r.last_finished_at)
-      }))
-    }
-  })
+  )
 }

@@ -47,74 +47,94 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
     if ((await app.repos.users.findById(id)) === null) throw new LucidError('NOT_FOUND', 'User not found')
   }
 
-  app.get('/:user_id/sessions', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: "A user's active login sessions (admin)",
-      params: UserIdParamsSchema,
-      response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionSchema) }) })
+  app.get(
+    '/:user_id/sessions',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: "A user's active login sessions (admin)",
+        params: UserIdParamsSchema,
+        response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionSchema) }) })
+      }
+    },
+    async (request) => {
+      await existing(request.params.user_id)
+      return { sessions: (await app.repos.authSessions.listActiveForUser(request.params.user_id)).map(toSession) }
     }
-  }, async (request) => {
-    await existing(request.params.user_id)
-    return { sessions: (await app.repos.authSessions.listActiveForUser(request.params.user_id)).map(toSession) }
-  })
+  )
 
-  app.delete('/:user_id/sessions/:session_id', {
-    ...superAdmin,
-    schema: {
-      tags, security,
-      summary: "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
-      params: UserSessionParams,
-      response: withErrors({ 204: Type.Null() })
+  app.delete(
+    '/:user_id/sessions/:session_id',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        security,
+        summary: "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
+        params: UserSessionParams,
+        response: withErrors({ 204: Type.Null() })
+      }
+    },
+    async (request, reply) => {
+      const { user_id: userId, session_id: sessionId } = request.params
+      const s = await app.repos.authSessions.findById(sessionId)
+      if (s === null || s.user_id !== userId || s.revoked_at !== null) {
+        throw new LucidError('NOT_FOUND', 'Login session not found')
+      }
+      await app.repos.authSessions.revoke(sessionId, 'admin_revoked')
+      await app.identity.sessionChanged(sessionId)
+      await app.audit(request, {
+        action: 'auth.session_revoked',
+        target_type: 'auth_session',
+        target_id: sessionId,
+        details: { user_id: userId }
+      })
+      return reply.code(204).send(null)
     }
-  }, async (request, reply) => {
-    const { user_id: userId, session_id: sessionId } = request.params
-    const s = await app.repos.authSessions.findById(sessionId)
-    if (s === null || s.user_id !== userId || s.revoked_at !== null) {
-      throw new LucidError('NOT_FOUND', 'Login session not found')
-    }
-    await app.repos.authSessions.revoke(sessionId, 'admin_revoked')
-    await app.identity.sessionChanged(sessionId)
-    await app.audit(request, {
-      action: 'auth.session_revoked',
-      target_type: 'auth_session',
-      target_id: sessionId,
-      details: { user_id: userId }
-    })
-    return reply.code(204).send(null)
-  })
+  )
 
-  app.get('/:user_id/api-keys', {
-    ...admin,
-    schema: {
-      tags, security,
-      summary: "A user's API keys, never the secret (admin)",
-      params: UserIdParamsSchema,
-      response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
+  app.get(
+    '/:user_id/api-keys',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: "A user's API keys, never the secret (admin)",
+        params: UserIdParamsSchema,
+        response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
+      }
+    },
+    async (request) => {
+      await existing(request.params.user_id)
+      return { api_keys: (await app.repos.apiKeys.listForUser(request.params.user_id)).map(toApiKey) }
     }
-  }, async (request) => {
-    await existing(request.params.user_id)
-    return { api_keys: (await app.repos.apiKeys.listForUser(request.params.user_id)).map(toApiKey) }
-  })
+  )
 
-  app.delete('/:user_id/api-keys/:key_id', {
-    ...superAdmin,
-    schema: {
-      tags, security,
-      summary: "Revoke a user's API key (super_admin)",
-      params: UserKeyParams,
-      response: withErrors({ 204: Type.Null() })
+  app.delete(
+    '/:user_id/api-keys/:key_id',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        security,
+        summary: "Revoke a user's API key (super_admin)",
+        params: UserKeyParams,
+        response: withErrors({ 204: Type.Null() })
+      }
+    },
+    async (request, reply) => {
+      const { user_id: userId, key_id: keyId } = request.params
+      if (!(await app.repos.apiKeys.revoke(userId, keyId))) throw new LucidError('NOT_FOUND', 'API key not found')
+      await app.audit(request, {
+        action: 'auth.api_key_revoked',
+        target_type: 'api_key',
+        target_id: keyId,
+        details: { user_id: userId }
+      })
+      return reply.code(204).send(null)
     }
-  }, async (request, reply) => {
-    const { user_id: userId, key_id: keyId } = request.params
-    if (!(await app.repos.apiKeys.revoke(userId, keyId))) throw new LucidError('NOT_FOUND', 'API key not found')
-    await app.audit(request, {
-      action: 'auth.api_key_revoked',
-      target_type: 'api_key',
-      target_id: keyId,
-      details: { user_id: userId }
-    })
-    return reply.code(204).send(null)
-  })
+  )
 }

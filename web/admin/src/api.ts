@@ -46,7 +46,13 @@ async function raw(method: string, path: string, body?: unknown, auth = true): P
   const headers: Record<string, string> = { accept: 'application/json' }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (auth && tokens !== null) headers.authorization = `Bearer ${tokens.access_token}`
-  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit', cache: 'no-store' })
+  return fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'omit',
+    cache: 'no-store'
+  })
 }
 
 async function parse<T>(res: Response): Promise<T> {
@@ -65,7 +71,10 @@ export function setTokens(t: Tokens): void {
   clearTimeout(refreshTimer)
   // Renew a minute early (or halfway for very short tokens), silently.
   const inMs = Math.max(5_000, Math.min(t.expires_in * 1000 - 60_000, (t.expires_in * 1000) / 2))
-  refreshTimer = window.setTimeout(() => void refresh().catch(() => signOutLocally('Your session ended; sign in again.')), inMs)
+  refreshTimer = window.setTimeout(
+    () => void refresh().catch(() => signOutLocally('Your session ended; sign in again.')),
+    inMs
+  )
 }
 
 export async function refresh(): Promise<void> {
@@ -89,7 +98,10 @@ export async function signOut(): Promise<void> {
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   let res = await raw(method, path, body)
   if (res.status === 401 && tokens !== null) {
-    const e = await res.clone().json().catch(() => ({}))
+    const e = await res
+      .clone()
+      .json()
+      .catch(() => ({}))
     if (e?.error?.code === 'LUCID_ERR_2002') {
       await refresh().catch(() => undefined)
       res = await raw(method, path, body)

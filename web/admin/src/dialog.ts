@@ -9,11 +9,14 @@ export function confirmAction(title: string, consequence: string, confirmLabel: 
   const opener = document.activeElement as HTMLElement | null
   const cancel = h('button', { type: 'button', value: 'cancel', autofocus: true }, 'Cancel')
   const ok = h('button', { type: 'button', value: 'confirm', class: 'danger' }, confirmLabel)
-  const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text' },
+  const dialog = h(
+    'dialog',
+    { class: 'confirm', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text' },
     h('h2', { id: 'confirm-title' }, title),
     h('p', { id: 'confirm-text' }, consequence),
     h('p', { class: 'hint' }, 'This is recorded in the audit log under your name.'),
-    h('div', { class: 'actions' }, cancel, ok))
+    h('div', { class: 'actions' }, cancel, ok)
+  )
   document.body.append(dialog)
   return new Promise((resolve) => {
     const close = (answer: boolean) => {

@@ -35,7 +35,12 @@ export function swap(el: Element, ...children: (Child | Child[])[]): void {
   }
 }
 
-export function table(caption: string, head: string[], rows: (Child | Child[])[][], opts: { empty?: string; rowClass?: (i: number) => string } = {}) {
+export function table(
+  caption: string,
+  head: string[],
+  rows: (Child | Child[])[][],
+  opts: { empty?: string; rowClass?: (i: number) => string } = {}
+) {
   if (rows.length === 0) return h('p', { class: 'empty' }, opts.empty ?? 'Nothing to show.')
   return h(
     'div',
@@ -44,8 +49,26 @@ export function table(caption: string, head: string[], rows: (Child | Child[])[]
       'table',
       {},
       h('caption', { class: 'sr-only' }, caption),
-      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, rows.map((r, i) => h('tr', { class: opts.rowClass?.(i) }, r.map((c) => h('td', {}, c)))))
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          head.map((c) => h('th', { scope: 'col' }, c))
+        )
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((r, i) =>
+          h(
+            'tr',
+            { class: opts.rowClass?.(i) },
+            r.map((c) => h('td', {}, c))
+          )
+        )
+      )
     )
   )
 }
@@ -64,7 +87,13 @@ export const toneOf = (status: string): 'ok' | 'warn' | 'bad' | 'info' =>
         : 'info'
 
 export function stat(label: string, value: string, note?: string, id?: string) {
-  return h('div', { class: 'stat', 'data-stat': id }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value), note ? h('div', { class: 'stat-note' }, note) : null)
+  return h(
+    'div',
+    { class: 'stat', 'data-stat': id },
+    h('div', { class: 'stat-label' }, label),
+    h('div', { class: 'stat-value' }, value),
+    note ? h('div', { class: 'stat-note' }, note) : null
+  )
 }
 
 export function section(title: string, ...body: (Child | Child[])[]) {
@@ -73,7 +102,9 @@ export function section(title: string, ...body: (Child | Child[])[]) {
 }
 
 export const num = (n: number | null | undefined, digits = 0) =>
-  n === null || n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
+  n === null || n === undefined || Number.isNaN(n)
+    ? '—'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
 
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—'
@@ -97,10 +128,19 @@ export function ago(iso: string | null | undefined): string {
   return `${Math.round(s / 86400)} d ago`
 }
 
-export const time = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString('en-GB', { hour12: false }) : '—')
+export const time = (iso: string | null | undefined) =>
+  iso ? new Date(iso).toLocaleString('en-GB', { hour12: false }) : '—'
 
-export function button(label: string, onclick: () => void, opts: { key?: string; tone?: 'danger' | 'primary'; title?: string } = {}) {
-  return h('button', { type: 'button', class: opts.tone ?? '', 'data-key': opts.key, title: opts.title, onclick }, label)
+export function button(
+  label: string,
+  onclick: () => void,
+  opts: { key?: string; tone?: 'danger' | 'primary'; title?: string } = {}
+) {
+  return h(
+    'button',
+    { type: 'button', class: opts.tone ?? '', 'data-key': opts.key, title: opts.title, onclick },
+    label
+  )
 }
 
 export function field(label: string, control: HTMLElement) {

@@ -16,7 +16,16 @@ import { backupsView } from './views/backups.js'
 import { chainView } from './views/chain.js'
 import { configView } from './views/config.js'
 
-const VIEWS: ViewDef[] = [overviewView, upstreamsView, limitsView, identityView, auditView, backupsView, chainView, configView]
+const VIEWS: ViewDef[] = [
+  overviewView,
+  upstreamsView,
+  limitsView,
+  identityView,
+  auditView,
+  backupsView,
+  chainView,
+  configView
+]
 const root = document.getElementById('app') as HTMLElement
 
 let active: { def: ViewDef; instance: ViewInstance; timer?: number; main: HTMLElement } | null = null
@@ -39,13 +48,19 @@ function notOperator(): void {
   const u = currentUser()
   const out = h('button', { type: 'button', onclick: () => void signOut() }, 'Sign out')
   root.replaceChildren(
-    h('main', { class: 'signin', id: 'main' },
+    h(
+      'main',
+      { class: 'signin', id: 'main' },
       h('h1', {}, 'Not an operator'),
-      h('p', { class: 'status error', role: 'alert' },
+      h(
+        'p',
+        { class: 'status error', role: 'alert' },
         `You are signed in as ${u?.email ?? u?.tron_address ?? u?.user_id} with the role "${u?.role}". ` +
-          'This dashboard is for operators: an admin or super_admin account.'),
+          'This dashboard is for operators: an admin or super_admin account.'
+      ),
       h('p', { class: 'hint' }, 'Nothing here is available to this account; the API refuses the same calls.'),
-      out)
+      out
+    )
   )
   out.focus()
 }
@@ -57,12 +72,36 @@ function currentViewId(): string {
 
 function layout(def: ViewDef): HTMLElement {
   const u = currentUser()
-  const nav = h('nav', { class: 'nav', 'aria-label': 'Views' },
-    h('ul', {}, VIEWS.map((v) => h('li', {}, h('a', { href: `#/${v.id}`, 'aria-current': v.id === def.id ? 'page' : undefined, id: `nav-${v.id}` }, v.title)))))
-  const who = h('div', { class: 'who' },
+  const nav = h(
+    'nav',
+    { class: 'nav', 'aria-label': 'Views' },
+    h(
+      'ul',
+      {},
+      VIEWS.map((v) =>
+        h(
+          'li',
+          {},
+          h(
+            'a',
+            { href: `#/${v.id}`, 'aria-current': v.id === def.id ? 'page' : undefined, id: `nav-${v.id}` },
+            v.title
+          )
+        )
+      )
+    )
+  )
+  const who = h(
+    'div',
+    { class: 'who' },
     h('span', { class: 'who-name' }, u?.email ?? u?.tron_address ?? ''),
-    h('span', { class: `badge ${canAct() ? 'warn' : 'info'}`, title: canAct() ? 'Can act' : 'Read-only' }, u?.role ?? ''),
-    h('button', { type: 'button', class: 'link', onclick: () => void signOut() }, 'Sign out'))
+    h(
+      'span',
+      { class: `badge ${canAct() ? 'warn' : 'info'}`, title: canAct() ? 'Can act' : 'Read-only' },
+      u?.role ?? ''
+    ),
+    h('button', { type: 'button', class: 'link', onclick: () => void signOut() }, 'Sign out')
+  )
   const main = h('main', { id: 'main', class: 'view', tabindex: -1 })
   root.replaceChildren(
     h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
@@ -81,7 +120,13 @@ function route(): void {
   const status = h('p', { class: 'updated', role: 'status', 'aria-live': 'off' }, 'Loading…')
   const body = h('div', { class: 'view-body' })
   main.append(
-    h('div', { class: 'view-head' }, h('h1', {}, def.title), def.scope ? h('p', { class: 'scope' }, def.scope) : null, status),
+    h(
+      'div',
+      { class: 'view-head' },
+      h('h1', {}, def.title),
+      def.scope ? h('p', { class: 'scope' }, def.scope) : null,
+      status
+    ),
     body
   )
   const instance = def.mount(body, { canAct: canAct(), refreshNow: () => void tick() })
@@ -92,7 +137,8 @@ function route(): void {
     clearTimeout(current.timer)
     try {
       await current.instance.refresh()
-      status.textContent = `Updated ${new Date().toLocaleTimeString('en-GB', { hour12: false })} · every ${def.refreshMs / 1000} s`
+      const at = new Date().toLocaleTimeString('en-GB', { hour12: false })
+      status.textContent = `Updated ${at} · every ${def.refreshMs / 1000} s`
       status.classList.remove('error')
     } catch (err) {
       status.textContent = `Could not refresh: ${(err as Error).message}`

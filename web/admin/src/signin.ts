@@ -27,7 +27,8 @@ async function walletAddress(): Promise<{ tw: TronWebLike; address: string }> {
   }
   const tw = walletOf()
   const address = tw?.defaultAddress?.base58
-  if (tw === undefined || typeof address !== 'string' || address === '') throw new Error('Unlock your wallet and connect this site, then try again.')
+  if (tw === undefined || typeof address !== 'string' || address === '')
+    throw new Error('Unlock your wallet and connect this site, then try again.')
   return { tw, address }
 }
 
@@ -44,11 +45,43 @@ export function signInView(message: string, done: () => void): HTMLElement {
     status.className = 'status'
   }
 
-  const email = h('input', { type: 'email', name: 'email', id: 'signin-email', autocomplete: 'username', required: true })
-  const code = h('input', { type: 'text', name: 'code', id: 'signin-code', inputmode: 'numeric', pattern: '[0-9]{6}', maxlength: 6, autocomplete: 'one-time-code' })
-  const totp = h('input', { type: 'text', name: 'totp', id: 'signin-totp', inputmode: 'numeric', pattern: '[0-9]{6}', maxlength: 6, autocomplete: 'one-time-code' })
-  const codeRow = h('div', { class: 'field', hidden: true }, h('label', { for: 'signin-code' }, 'Code from the email'), code)
-  const totpRow = h('div', { class: 'field', hidden: true }, h('label', { for: 'signin-totp' }, 'Authenticator code'), totp)
+  const email = h('input', {
+    type: 'email',
+    name: 'email',
+    id: 'signin-email',
+    autocomplete: 'username',
+    required: true
+  })
+  const code = h('input', {
+    type: 'text',
+    name: 'code',
+    id: 'signin-code',
+    inputmode: 'numeric',
+    pattern: '[0-9]{6}',
+    maxlength: 6,
+    autocomplete: 'one-time-code'
+  })
+  const totp = h('input', {
+    type: 'text',
+    name: 'totp',
+    id: 'signin-totp',
+    inputmode: 'numeric',
+    pattern: '[0-9]{6}',
+    maxlength: 6,
+    autocomplete: 'one-time-code'
+  })
+  const codeRow = h(
+    'div',
+    { class: 'field', hidden: true },
+    h('label', { for: 'signin-code' }, 'Code from the email'),
+    code
+  )
+  const totpRow = h(
+    'div',
+    { class: 'field', hidden: true },
+    h('label', { for: 'signin-totp' }, 'Authenticator code'),
+    totp
+  )
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Email me a code')
   let stage: 'email' | 'code' = 'email'
   let pendingWallet: (() => Promise<void>) | null = null
@@ -57,14 +90,18 @@ export function signInView(message: string, done: () => void): HTMLElement {
     setTokens(t)
     done()
   }
-  const needsTotp = (err: unknown) => err instanceof ApiError && err.code === 'LUCID_ERR_2007' && err.details.totp_required === true
+  const needsTotp = (err: unknown) =>
+    err instanceof ApiError && err.code === 'LUCID_ERR_2007' && err.details.totp_required === true
 
-  const form = h('form', { class: 'signin-form', 'aria-labelledby': 'signin-email-title' },
+  const form = h(
+    'form',
+    { class: 'signin-form', 'aria-labelledby': 'signin-email-title' },
     h('h2', { id: 'signin-email-title' }, 'Sign in with an emailed code'),
     h('div', { class: 'field' }, h('label', { for: 'signin-email' }, 'Email'), email),
     codeRow,
     totpRow,
-    submit)
+    submit
+  )
   form.addEventListener('submit', (e) => {
     e.preventDefault()
     void (async () => {
@@ -111,16 +148,32 @@ export function signInView(message: string, done: () => void): HTMLElement {
     }
   }
   const hasWallet = walletOf() !== undefined || window.tronLink !== undefined
-  const walletButton = h('button', { type: 'button', class: 'primary', id: 'wallet-signin', disabled: !hasWallet }, 'Sign in with TRON wallet')
+  const walletButton = h(
+    'button',
+    { type: 'button', class: 'primary', id: 'wallet-signin', disabled: !hasWallet },
+    'Sign in with TRON wallet'
+  )
   walletButton.addEventListener('click', () => void (pendingWallet ?? walletSignIn)().catch(fail))
-  const wallet = h('section', { class: 'signin-form', 'aria-labelledby': 'signin-wallet-title' },
+  const wallet = h(
+    'section',
+    { class: 'signin-form', 'aria-labelledby': 'signin-wallet-title' },
     h('h2', { id: 'signin-wallet-title' }, 'Sign in with a TRON wallet'),
-    h('p', { class: 'hint' }, hasWallet ? 'Your wallet signs a one-time challenge; no transaction is made.' : 'No TRON wallet extension (TronLink) was found in this browser.'),
-    walletButton)
+    h(
+      'p',
+      { class: 'hint' },
+      hasWallet
+        ? 'Your wallet signs a one-time challenge; no transaction is made.'
+        : 'No TRON wallet extension (TronLink) was found in this browser.'
+    ),
+    walletButton
+  )
 
-  return h('main', { class: 'signin', id: 'main' },
+  return h(
+    'main',
+    { class: 'signin', id: 'main' },
     h('h1', {}, 'Lucid gateway · operator dashboard'),
     h('p', { class: 'hint' }, 'For admins and super_admins. Your session lives only in this tab.'),
     status,
-    h('div', { class: 'signin-grid' }, form, wallet))
+    h('div', { class: 'signin-grid' }, form, wallet)
+  )
 }

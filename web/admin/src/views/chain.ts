@@ -17,7 +17,9 @@ export const chainView: ViewDef = {
   id: 'chain',
   title: 'Chain',
   refreshMs: 5_000,
-  scope: 'The local copy and the anchor backlog are in the shared database; the tip is asked of lucid_blocks by this instance.',
+  scope:
+    'The local copy and the anchor backlog are in the shared database; ' +
+    'the tip is asked of lucid_blocks by this instance.',
   mount(root) {
     const stats = h('div', { class: 'stats', id: 'chain-stats' })
     const notes = h('div', { id: 'chain-notes' })
@@ -25,16 +27,49 @@ export const chainView: ViewDef = {
     return {
       async refresh() {
         const c = await get<ChainStatus>('/api/v1/meta/chain')
-        swap(stats,
-          stat('lucid_blocks tip', c.remote_height === null ? 'unknown' : num(c.remote_height), c.remote_error ?? 'height of the newest block', 'remote'),
-          stat('Local copy', c.local_height === null ? 'empty' : num(c.local_height), `last block copied ${ago(c.last_synced_at)}`, 'local'),
-          stat('Sync lag', c.lag_blocks === null ? '—' : `${num(c.lag_blocks)} blocks`, c.sync_interval_ms > 0 ? `synced every ${num(c.sync_interval_ms / 1000)} s` : 'sync is off (CHAIN_SYNC_INTERVAL_MS=0)', 'lag'),
-          stat('Manifests waiting', num(c.anchors.pending), `${num(c.anchors.unsubmitted)} not yet submitted`, 'anchors'))
-        swap(notes,
-          h('p', {}, c.anchors.pending === 0
-            ? 'No manifest is waiting to be anchored.'
-            : `The oldest anchor was requested ${ago(c.anchors.oldest_requested_at)}; the anchor job retries until lucid_blocks confirms it.`),
-          c.anchors.last_error ? h('p', { class: 'status error' }, `Last submission error: ${c.anchors.last_error}`) : null)
+        swap(
+          stats,
+          stat(
+            'lucid_blocks tip',
+            c.remote_height === null ? 'unknown' : num(c.remote_height),
+            c.remote_error ?? 'height of the newest block',
+            'remote'
+          ),
+          stat(
+            'Local copy',
+            c.local_height === null ? 'empty' : num(c.local_height),
+            `last block copied ${ago(c.last_synced_at)}`,
+            'local'
+          ),
+          stat(
+            'Sync lag',
+            c.lag_blocks === null ? '—' : `${num(c.lag_blocks)} blocks`,
+            c.sync_interval_ms > 0
+              ? `synced every ${num(c.sync_interval_ms / 1000)} s`
+              : 'sync is off (CHAIN_SYNC_INTERVAL_MS=0)',
+            'lag'
+          ),
+          stat(
+            'Manifests waiting',
+            num(c.anchors.pending),
+            `${num(c.anchors.unsubmitted)} not yet submitted`,
+            'anchors'
+          )
+        )
+        swap(
+          notes,
+          h(
+            'p',
+            {},
+            c.anchors.pending === 0
+              ? 'No manifest is waiting to be anchored.'
+              : `The oldest anchor was requested ${ago(c.anchors.oldest_requested_at)}; ` +
+                'the anchor job retries until lucid_blocks confirms it.'
+          ),
+          c.anchors.last_error
+            ? h('p', { class: 'status error' }, `Last submission error: ${c.anchors.last_error}`)
+            : null
+        )
       }
     }
   }

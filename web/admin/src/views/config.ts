@@ -21,11 +21,26 @@ export const configView: ViewDef = {
     let rows: [string, string][] = []
     const render = () => {
       const f = filter.value.trim().toLowerCase()
-      swap(list, table('Settings', ['Setting', 'Value'], rows.filter(([k, v]) => f === '' || k.toLowerCase().includes(f) || v.toLowerCase().includes(f))
-        .map(([k, v]) => [h('code', {}, k), h('code', { class: v === '"***"' || v === '***' ? 'masked' : '' }, v)])))
+      swap(
+        list,
+        table(
+          'Settings',
+          ['Setting', 'Value'],
+          rows
+            .filter(([k, v]) => f === '' || k.toLowerCase().includes(f) || v.toLowerCase().includes(f))
+            .map(([k, v]) => [h('code', {}, k), h('code', { class: v === '"***"' || v === '***' ? 'masked' : '' }, v)])
+        )
+      )
     }
     filter.addEventListener('input', render)
-    root.append(section('Effective settings', h('div', { class: 'inline-form' }, h('label', { for: 'config-filter' }, 'Filter'), filter), when, list))
+    root.append(
+      section(
+        'Effective settings',
+        h('div', { class: 'inline-form' }, h('label', { for: 'config-filter' }, 'Filter'), filter),
+        when,
+        list
+      )
+    )
     return {
       async refresh() {
         const c = await get<{ generated_at: string; settings: Record<string, unknown> }>('/api/v1/meta/config')

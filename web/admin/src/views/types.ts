@@ -9,14 +9,34 @@ export interface Dependency {
 export interface Health {
   status: string
   storage: { database: string; state: string }
-  dependencies: { database: Dependency; state_store: Dependency; rate_limiter?: Dependency; upstreams: Record<string, Dependency> }
+  dependencies: {
+    database: Dependency
+    state_store: Dependency
+    rate_limiter?: Dependency
+    upstreams: Record<string, Dependency>
+  }
 }
 
 export interface Traffic {
   instance_id: string
   window_s: number
-  points: { t: number; requests_per_second: number; errors_per_second: number; p50_ms: number; p95_ms: number; p99_ms: number }[]
-  totals: { requests: number; requests_per_second: number; server_errors: number; client_errors: number; p50_ms: number; p95_ms: number; p99_ms: number }
+  points: {
+    t: number
+    requests_per_second: number
+    errors_per_second: number
+    p50_ms: number
+    p95_ms: number
+    p99_ms: number
+  }[]
+  totals: {
+    requests: number
+    requests_per_second: number
+    server_errors: number
+    client_errors: number
+    p50_ms: number
+    p95_ms: number
+    p99_ms: number
+  }
   errors_by_code: { code: string; count: number }[]
   routes: { route: string; requests: number; errors: number; avg_ms: number; max_ms: number }[]
   upstreams: { upstream: string; requests: number; outcomes: Record<string, number> }[]
@@ -31,14 +51,34 @@ export interface HealthCheck {
 
 export interface Breakers {
   instance_id: string
-  breaker: { failure_threshold: number; success_threshold: number; open_ms: number; half_open_max_probes: number; health_interval_ms: number }
+  breaker: {
+    failure_threshold: number
+    success_threshold: number
+    open_ms: number
+    half_open_max_probes: number
+    health_interval_ms: number
+  }
   upstreams: {
     name: string
     prefixes: string[]
     timeout_ms: number
     connect_timeout_ms: number
-    hosts: { host: string; state: string; requests: number; failures: number; last_check: HealthCheck | null; checks: HealthCheck[] }[]
-    retry_budget: { ratio: number; window_s: number; min_retries: number; requests: number; retries: number; available: number }
+    hosts: {
+      host: string
+      state: string
+      requests: number
+      failures: number
+      last_check: HealthCheck | null
+      checks: HealthCheck[]
+    }[]
+    retry_budget: {
+      ratio: number
+      window_s: number
+      min_retries: number
+      requests: number
+      retries: number
+      available: number
+    }
     transitions: { at: string; host: string; from: string | null; to: string }[]
     failures: { by_kind: Record<string, number>; recent: { at: string; kind: string }[] }
   }[]
@@ -50,8 +90,22 @@ export interface Limits {
   mode: string
   failure_mode: string
   instances: number
-  rules: { name: string; kind: string; pattern: string | null; methods: string[] | null; key: string; limit: number; period_s: number; burst: number }[]
-  identities: { identity: string; usage: number; rules: { rule: string; tat_ahead_ms: number; usage: number }[]; refused_recent: number }[]
+  rules: {
+    name: string
+    kind: string
+    pattern: string | null
+    methods: string[] | null
+    key: string
+    limit: number
+    period_s: number
+    burst: number
+  }[]
+  identities: {
+    identity: string
+    usage: number
+    rules: { rule: string; tat_ahead_ms: number; usage: number }[]
+    refused_recent: number
+  }[]
 }
 
 export interface UserRow {
