@@ -29,7 +29,7 @@ interface Stand {
   operatorId: string
 }
 
-async function stand(): Promise<Stand> {
+async function stand(extraEnv: Record<string, string> = {}): Promise<Stand> {
   await ensureAdminBundle()
   await mkdir(SHOTS, { recursive: true })
   const smtp = await startSmtpSink()
@@ -40,7 +40,8 @@ async function stand(): Promise<Stand> {
       SMTP_URL: smtp.url,
       NODE_SERVICE_URL: echo.url,
       BLOCKCHAIN_CORE_URL: chain.url,
-      UPSTREAM_BREAKER_FAILURES: '3'
+      UPSTREAM_BREAKER_FAILURES: '3',
+      ...extraEnv
     }
   })
   await t.app.listen({ port: 0, host: '127.0.0.1' })
@@ -292,7 +293,8 @@ test('operator dashboard in headless Chromium', async (t) => {
 })
 
 test('wallet sign-in: a user gets "not an operator"; an admin sees no actions, a forged action gets 403', async (t) => {
-  const s = await stand()
+  // Access tokens live 30 s here, so the page must renew its token silently while the admin works.
+  const s = await stand({ ACCESS_TOKEN_TTL_S: '30' })
   const browsers: Browser[] = []
   try {
     const userWallet = await newWallet()
@@ -359,6 +361,24 @@ test('wallet sign-in: a user gets "not an operator"; an admin sees no actions, a
     assert.equal(forged.status, 403)
     assert.equal(forged.body.error.code, 'LUCID_ERR_2004')
     assert.equal((await fetch(`${s.origin}/api/v1/users/me`, { headers: victim.auth })).status, 200)
+
+    // Silent refresh: before the 30 s token expires the page trades its refresh token for a new
+    // pair and keeps reading the API with it, still without storing anything.
+    const renewed = await adminPage.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh'), {
+      timeout: 40_000
+    })
+    assert.equal(renewed.status(), 200)
+    const next = ((await renewed.json()) as { access_token: string }).access_token
+    assert.notEqual(next, token)
+    // The next API read carries a renewed token (this one or a later renewal), never the first.
+    const used = await adminPage.waitForResponse(
+      (r) => r.url().includes('/api/v1/') && !r.url().endsWith('/auth/refresh')
+    )
+    assert.equal(used.status(), 200)
+    assert.notEqual(await used.request().headerValue('authorization'), `Bearer ${token}`)
+    assert.equal(await adminPage.getByRole('heading', { name: 'Backups & storage', level: 1 }).count(), 1)
+    const stored = await adminPage.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')
+    assert.deepEqual(stored, [0, 0, ''])
   } finally {
     for (const b of browsers) await b.close()
     await s.t.close()

@@ -69,8 +69,9 @@ async function parse<T>(res: Response): Promise<T> {
 export function setTokens(t: Tokens): void {
   tokens = t
   clearTimeout(refreshTimer)
-  // Renew a minute early (or halfway for very short tokens), silently.
-  const inMs = Math.max(5_000, Math.min(t.expires_in * 1000 - 60_000, (t.expires_in * 1000) / 2))
+  // Renew a minute early, or halfway through a token shorter than two minutes, silently.
+  const ttlMs = t.expires_in * 1000
+  const inMs = Math.max(5_000, ttlMs > 120_000 ? ttlMs - 60_000 : ttlMs / 2)
   refreshTimer = window.setTimeout(
     () => void refresh().catch(() => signOutLocally('Your session ended; sign in again.')),
     inMs
