@@ -2,16 +2,7 @@
 import { get } from '../api.js'
 import { ago, h, num, section, stat, swap } from '../dom.js'
 import type { ViewDef } from '../view.js'
-
-interface ChainStatus {
-  local_height: number | null
-  remote_height: number | null
-  lag_blocks: number | null
-  remote_error: string | null
-  last_synced_at: string | null
-  sync_interval_ms: number
-  anchors: { pending: number; unsubmitted: number; oldest_requested_at: string | null; last_error: string | null }
-}
+import type { ChainStatus } from './types.js'
 
 export const chainView: ViewDef = {
   id: 'chain',
