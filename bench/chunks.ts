@@ -42,6 +42,7 @@ async function gateway(): Promise<{ mibs: number; rssGrowthMb: number }> {
     const li = (await (await request(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: address, nonce: c.nonce, signature: signTip191(c.message, Buffer.from(priv).toString('hex')) }) })).body.json()) as { access_token: string }
     const auth = { authorization: `Bearer ${li.access_token}` }
     const s = (await (await request(`${base}/api/v1/sessions`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) })).body.json()) as { session_id: string }
+    await (await request(`${base}/api/v1/sessions/${s.session_id}/start`, { method: 'POST', headers: auth })).body.dump()
     global.gc?.()
     const rss0 = process.memoryUsage().rss
     let peak = rss0

@@ -4,11 +4,13 @@
  * `taskset` exists. Uses wrk (Debian package) when installed, autocannon otherwise.
  *
  * Env: BENCH_DURATION_S (10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64), BENCH_ONLY (comma list
- * of scenario ids), BENCH_OUT (BENCHMARKS.md to rewrite the results table in place).
+ * of scenario ids), BENCH_OUT (BENCHMARKS.md to rewrite the results table in place),
+ * BENCH_BASELINE_REF (a git ref, e.g. main: adds the twin `gateway-baseline` built from it, to
+ * measure what a change costs against the code before it).
  * With DATABASE_URL and REDIS_URL set the gateway runs in its production configuration.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import path from 'node:path'
 import { createServer } from 'node:net'
@@ -22,6 +24,7 @@ const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 64)
 const ONLY = process.env.BENCH_ONLY?.split(',')
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const has = (bin: string) => spawnSync('which', [bin]).status === 0
+const wanted = (id: string) => ONLY === undefined || ONLY.includes(id)
 const pin = (cores: number | string, cmd: string, args: string[]): [string, string[]] => (has('taskset') && cpus().length > 1 ? ['taskset', ['-c', String(cores), cmd, ...args]] : [cmd, args])
 const children: ChildProcess[] = []
 
@@ -169,6 +172,21 @@ async function loginLoad(base: string, pid: number, connections: number, seconds
   return { rps: lat.length / seconds, p50: q(0.5), p99: q(0.99), p999: q(0.999), errors, non2xx, cpuMsPerReq: ((cpuTicks(pid) - before) * 10) / Math.max(1, lat.length), rss: rssMb(pid) }
 }
 
+/**
+ * dist/ of another commit (BENCH_BASELINE_REF), exported with `git archive` into `dir` (no
+ * worktree is registered) and compiled against this checkout's node_modules.
+ */
+function buildBaseline(ref: string, dir: string): string {
+  const sha = spawnSync('git', ['rev-parse', '--short', ref], { cwd: root, encoding: 'utf8' }).stdout.trim()
+  if (sha === '') throw new Error(`BENCH_BASELINE_REF=${ref} is not a git ref`)
+  const archive = spawnSync('sh', ['-c', `git archive ${sha} | tar -x -C ${JSON.stringify(dir)}`], { cwd: root, stdio: 'inherit' })
+  if (archive.status !== 0) throw new Error(`could not export ${ref}`)
+  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'))
+  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' })
+  if (tsc.status !== 0) throw new Error(`could not build ${ref}`)
+  return sha
+}
+
 async function token(base: string): Promise<string> {
   const priv = secp256k1.utils.randomSecretKey()
   const address = addressFromPublicKey(secp256k1.getPublicKey(priv, false))
@@ -239,10 +257,11 @@ async function main(): Promise<void> {
   const gwUrl = `http://127.0.0.1:${gwPort}`
   await waitHttp(`${gwUrl}/ready`)
   // Twins of the gateway with one thing changed (production mode only: PGlite is single-process).
-  const twin = async (name: string, extra: Record<string, string>, cores = '1'): Promise<{ pid: number; url: string } | undefined> => {
-    if (!production) return undefined
+  // Only the twins a run measures are started (BENCH_ONLY).
+  const twin = async (name: string, extra: Record<string, string>, cores = '1', server = 'dist/server.js'): Promise<{ pid: number; url: string } | undefined> => {
+    if (!production || !wanted(name)) return undefined
     const p = await freePort()
-    const child = start(name, process.execPath, ['dist/server.js'], gwEnv(p, { JOBS_ENABLED: 'false', ...extra }), cores)
+    const child = start(name, process.execPath, [server], gwEnv(p, { JOBS_ENABLED: 'false', ...extra }), cores)
     const url = `http://127.0.0.1:${p}`
     await waitHttp(`${url}/ready`)
     return { pid: child.pid as number, url }
@@ -252,6 +271,23 @@ async function main(): Promise<void> {
   const noLog = await twin('gateway-nolog', { LOG_LEVEL: 'warn' })
   // WORKERS=2: on this 2-core machine it shares the cores with wrk.
   const workers2 = await twin('gateway-workers2', { WORKERS: '2' }, '0,1')
+  // Tracing (issue 17): every request sampled and exported over OTLP/HTTP to a live receiver,
+  // which runs on the load side's core (a collector would be on another machine).
+  const otlpPort = await freePort()
+  const otlpUrl = `http://127.0.0.1:${otlpPort}`
+  start('otlp-receiver', process.execPath, [path.join(root, 'bench/otlp-receiver.mjs')], { PORT: String(otlpPort) }, '0')
+  await waitHttp(otlpUrl)
+  const traced = await twin('gateway-trace', { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' })
+  // The same gateway built from the code before the change under test (tracing off there and here).
+  const baselineRef = process.env.BENCH_BASELINE_REF
+  let baseline: { pid: number; url: string } | undefined
+  let baselineSha = ''
+  if (baselineRef !== undefined && production && wanted('gateway-baseline')) {
+    const dir = path.join(dataDir, 'baseline')
+    mkdirSync(dir)
+    baselineSha = buildBaseline(baselineRef, dir)
+    baseline = await twin('gateway-baseline', {}, '1', path.join(dir, 'dist/server.js'))
+  }
   const bearer = await token(gwUrl)
   const auth = { authorization: `Bearer ${bearer}` }
 
@@ -307,6 +343,8 @@ backend be
     { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
     { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
     { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
+    ...(baseline ? [{ id: 'gateway-baseline', label: `gateway built from ${baselineRef} (${baselineSha}), the code before this change`, url: baseline.url + path1, headers: auth, pid: baseline.pid }] : []),
+    ...(traced ? [{ id: 'gateway-trace', label: 'gateway, tracing on: 100% sampled, OTLP/HTTP export to a live receiver', url: traced.url + path1, headers: auth, pid: traced.pid }] : []),
     ...(workers2 ? [{ id: 'gateway-workers2', label: 'gateway, WORKERS=2 (sharing both cores with wrk)', url: workers2.url + path1, headers: auth, pid: workers2.pid }] : []),
     { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
     { id: 'gateway-1024', label: 'gateway, 1024 connections (overload: load shedding)', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 1024 },
@@ -338,12 +376,21 @@ backend be
     return `| ${s.label} | ${Math.round(m)} (${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}) | ${f(median(rs.map((r) => r.p50)))} | ${f(median(rs.map((r) => r.p99)))} | ${f(median(rs.map((r) => r.p999)))} | ${median(rs.map((r) => r.errors))}/${median(rs.map((r) => r.non2xx))} | ${f(median(rs.map((r) => r.cpuMsPerReq * 1000)))} | ${Math.round(median(rs.map((r) => r.rss)))} | ${f(m / bareRps)} | ${f(m / haRps)} |`
   })
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim()
+  const notes: string[] = []
+  if (traced !== undefined) {
+    // Proof that the tracing twin really exported: what the receiver got, what the twin dropped.
+    const got = (await (await fetch(`${otlpUrl}/stats`)).json()) as { requests: number; spans: number }
+    const metrics = await (await fetch(`${traced.url}/metrics`)).text()
+    const dropped = [...metrics.matchAll(/^otel_spans_dropped_total\{reason="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`)
+    notes.push('', `Tracing twin: the receiver got ${got.spans} spans in ${got.requests} export requests; dropped: ${dropped.join(', ')}.`)
+  }
   const table = [
     `Run ${new Date().toISOString()} · commit ${commit} · ${cpus().length} cores (${cpus()[0]?.model ?? '?'}) · ${has('wrk') ? 'wrk' : 'autocannon'} · ${CONNS} connections unless noted · ${DURATION} s × ${ROUNDS} interleaved rounds · gateway storage: ${production ? 'PostgreSQL + Redis (production configuration)' : 'embedded PGlite + in-process state'}`,
     '',
     '| peer | req/s median (min–max) | p50 ms | p99 ms | p99.9 ms | errors/non-2xx | CPU µs/req | RSS MB | × bare Fastify | × HAProxy |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows
+    ...rows,
+    ...notes
   ].join('\n')
   console.log(table)
   const out = process.env.BENCH_OUT

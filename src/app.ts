@@ -2,10 +2,8 @@
  * buildApp(config): the whole gateway as a Fastify instance, without listening (STYLE.md).
  * Plugins are registered explicitly in three tiers: infrastructure → shared services → routes.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify'
 import cors from '@fastify/cors'
-import underPressure from '@fastify/under-pressure'
-import { LucidError } from './errors.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { Db } from './data/db.js'
@@ -18,6 +16,10 @@ import errors from './plugins/errors.js'
 import jsonBody from './plugins/json-body.js'
 import httpHygiene, { requestIdFrom } from './plugins/http-hygiene.js'
 import metrics from './plugins/metrics.js'
+import admission, { answerClientError } from './plugins/admission.js'
+import tracingPlugin from './plugins/tracing.js'
+import { traceDb, traceStateStore } from './tracing/stores.js'
+import { GATEWAY_VERSION } from './version.js'
 import infrastructure from './plugins/infrastructure.js'
 import auth from './plugins/auth.js'
 import docs from './plugins/docs.js'
@@ -30,7 +32,7 @@ import metaRoutes from './routes/meta/index.js'
 import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
-import backupRoutes, { backupServicePlugin } from './routes/backups/index.js'
+import backupRoutes, { backupScheduleRoutes, backupServicePlugin } from './routes/backups/index.js'
 import retention from './plugins/retention.js'
 import chainPlugin from './plugins/chain.js'
 import volumeRoutes, { volumeServicePlugin } from './routes/volumes/index.js'
@@ -55,7 +57,13 @@ export interface BuildOptions {
 }
 
 const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Request-ID', 'X-API-Key', 'Idempotency-Key', 'X-Chunk-Index', 'X-Chunk-SHA256', 'traceparent', 'tracestate']
-const CORS_EXPOSED_HEADERS = ['X-Request-ID', 'RateLimit', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'Idempotent-Replayed', 'ETag']
+const CORS_EXPOSED_HEADERS = [
+  'X-Request-ID', 'RateLimit', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset',
+  'Retry-After', 'Idempotent-Replayed', 'ETag', 'Server-Timing'
+]
+
+/** How often Node enforces HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS on open connections, ms. */
+export const CONNECTIONS_CHECK_MS = 1_000
 
 export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -69,23 +77,44 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
     keepAliveTimeout: config.keepAliveTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     return503OnClosing: true,
+    // Node checks header and request deadlines on this interval (default 30 s, so a 10 s
+    // HEADERS_TIMEOUT_MS was cut only after up to 40 s).
+    http: { connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+    clientErrorHandler: answerClientError,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 200 },
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.headersTimeout = config.headersTimeoutMs
 
-  const db = opts.db ?? (await openDb(config, (err) => app.log.warn({ err }, 'idle database connection lost')))
+  const openedDb = opts.db ?? (await openDb(config, (err) => app.log.warn({ err }, 'idle database connection lost')))
   try {
-    const result = await migrate(db)
+    const result = await migrate(openedDb)
     if (result.applied.length > 0) app.log.info({ applied: result.applied, version: result.version }, 'database migrated')
   } catch (err) {
-    if (opts.db === undefined) await db.close()
+    if (opts.db === undefined) await openedDb.close()
     throw err
   }
-  const stateStore = opts.stateStore ?? (await openStateStore(config, (err) => app.log.warn({ err: err.message }, 'state store connection error')))
+  const openedStore =
+    opts.stateStore ??
+    (await openStateStore(config, (err) => app.log.warn({ err: err.message }, 'state store connection error')))
+  // Tracing (issue 17): undefined without an OTLP endpoint; then nothing below is wrapped, and the
+  // SDK (about 1 s and 20 MB to load) is never even imported.
+  const tracing =
+    config.tracing.tracesUrl === undefined
+      ? undefined
+      : (await import('./tracing/provider.js')).createTracing(config.tracing, {
+          version: GATEWAY_VERSION,
+          environment: config.environment,
+          warn: (o, m) => app.log.warn(o, m)
+        })
+  const db = tracing === undefined ? openedDb : traceDb(openedDb, tracing)
+  const stateStore = tracing === undefined ? openedStore : traceStateStore(openedStore, tracing)
 
-  // Tier 1 — infrastructure. CORS first, so preflights are answered before any auth or limit.
+  // Tier 1 — infrastructure. The request's trace starts before everything else, so it covers
+  // preflights and shed requests too; then CORS, so preflights are answered before any auth or limit.
+  await app.register(metrics)
+  await app.register(tracingPlugin, { tracing, serverTiming: config.serverTiming })
   const corsAllowed = new Set(config.corsOrigins === '*' ? [] : config.corsOrigins)
   await app.register(cors, {
     // A function so that a disallowed origin disables CORS for that request entirely: no
@@ -93,7 +122,9 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
     origin: config.corsOrigins === '*' ? '*' : (origin, cb) => cb(null, origin !== undefined && corsAllowed.has(origin) ? origin : false),
     credentials: config.corsOrigins !== '*' && config.corsOrigins.length > 0,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: CORS_ALLOWED_HEADERS,
+    allowedHeaders: config.serverTiming.mode === 'header'
+      ? [...CORS_ALLOWED_HEADERS, config.serverTiming.header]
+      : CORS_ALLOWED_HEADERS,
     exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: 600
   })
@@ -108,60 +139,12 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
       return reply.code(308).header('location', `https://${host}${request.url}`).send()
     })
   }
-  // Load shedding, part 1: a cap on requests in flight in this process. Beyond it a request gets
-  // an immediate 503 instead of waiting behind hundreds of others (the queueing that made the
-  // 256/1024-connection tails reach seconds). Counted until the response is finished or aborted.
-  if (config.loadShedMaxInFlight > 0) {
-    let inFlight = 0
-    const max = config.loadShedMaxInFlight
-    app.addHook('onRequest', (request, reply, done) => {
-      if (request.routeOptions.config?.rateLimit === false) return done()
-      if (inFlight >= max) {
-        app.metrics?.shed.inc({ reason: 'in_flight' })
-        return done(new LucidError('SERVICE_UNAVAILABLE', 'Gateway overloaded; retry shortly', { headers: { 'retry-after': '1' }, details: { reason: 'in_flight' } }))
-      }
-      inFlight++
-      // 'finish' when the response is written, 'close' if the client went away first: once.
-      let counted = true
-      const release = () => {
-        if (counted) {
-          counted = false
-          inFlight--
-        }
-      }
-      reply.raw.once('finish', release)
-      reply.raw.once('close', release)
-      done()
-    })
-  }
-  // Load shedding, part 2: when the event loop lags, answer a fast 503 instead of queueing into
-  // seconds (issue 9). Probes and /metrics are exempt, so an overloaded instance is not restarted.
-  if (config.loadShedMaxEventLoopDelayMs > 0) {
-    // Start-up (module compilation, migrations) stalls the loop once; that is not overload, so
-    // shedding starts a moment after the app is ready.
-    let sheddingFrom = Number.POSITIVE_INFINITY
-    app.addHook('onReady', async () => {
-      sheddingFrom = Date.now() + 2_000
-    })
-    await app.register(underPressure, {
-      maxEventLoopDelay: config.loadShedMaxEventLoopDelayMs,
-      sampleInterval: 100,
-      retryAfter: 1,
-      // under-pressure sends whatever the handler returns (our error goes through the envelope);
-      // its type only admits void, hence the cast.
-      pressureHandler: ((request: FastifyRequest, _reply: unknown, type: string, value: number | undefined) => {
-        if (request.routeOptions.config?.rateLimit === false || Date.now() < sheddingFrom) return undefined
-        request.log.warn({ type, value }, 'shedding load')
-        app.metrics?.shed.inc({ reason: type })
-        return new LucidError('SERVICE_UNAVAILABLE', 'Gateway overloaded; retry shortly', { headers: { 'retry-after': '1' }, details: { reason: type } })
-      }) as unknown as () => void
-    })
-  }
   await app.register(errors)
   await app.register(jsonBody)
-  await app.register(metrics)
+  // Admission (load shedding, per-client bounds, slow bodies): the first hook after CORS and the host check.
+  await app.register(admission, { config })
   await app.register(infrastructure, { config, db, stateStore, ownsDb: opts.db === undefined, ownsStateStore: opts.stateStore === undefined, now: opts.now ?? Date.now })
-  await app.register(docs, { enabled: config.docsEnabled })
+  await app.register(docs, { enabled: config.docsEnabled, publicUrl: config.publicUrl })
   await app.register(traffic)
 
   // Tier 2 — shared services.
@@ -189,6 +172,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(trustRoutes, { prefix: '/api/v1/trust' })
   await app.register(auditRoutes, { prefix: '/api/v1/audit' })
   await app.register(backupRoutes, { prefix: '/api/v1/backups' })
+  await app.register(backupScheduleRoutes, { prefix: '/api/v1/backup-schedules' })
   await app.register(databaseRoutes, { prefix: '/api/v1/database' })
   await app.register(searchRoutes, { prefix: '/api/v1/search' })
   await app.register(volumeRoutes, { prefix: '/api/v1/volumes' })

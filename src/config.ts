@@ -6,6 +6,8 @@
 import path from 'node:path'
 import { availableParallelism } from 'node:os'
 import { parseRules, type RouteRule } from './ratelimit/rules.js'
+import { readServerTimingSettings, readTracingSettings } from './tracing/settings.js'
+import type { ServerTimingSettings, TracingSettings } from './tracing/settings.js'
 
 export type TrustProxy = boolean | number | string[]
 export type RateLimitFailureMode = 'degrade' | 'open' | 'closed'
@@ -31,6 +33,8 @@ export interface Config {
   /** Embedded database, generated secrets, outbox and chunk store live here (default ./data). */
   dataDir: string
   databaseUrl?: string
+  /** Embedded mode: PostgreSQL shared_buffers inside PGlite, MiB (default 16); most of its memory. */
+  embeddedDbSharedBuffersMb: number
   databasePoolMax: number
   /** Statement timeout applied to every pooled PostgreSQL connection, ms. */
   databaseStatementTimeoutMs: number
@@ -63,6 +67,11 @@ export interface Config {
   smtpUrl?: string
   mailFrom: string
   magicLinkUrl?: string
+  /**
+   * Where the default magic-link page sends the browser after signing in, with the tokens in the
+   * URL fragment (#access_token=…&refresh_token=…); unset: it hands them to the app that opened it.
+   */
+  magicLinkReturnUrl?: string
   publicUrl?: string
   corsOrigins: string[] | '*'
   /** Host header allow-list; ['*'] accepts any host so probes by pod IP work. */
@@ -79,10 +88,22 @@ export interface Config {
   shutdownTimeoutMs: number
   jobsEnabled: boolean
   healthCacheMs: number
-  /** Event-loop delay above which requests are shed with 503 (0 disables), ms. */
+  /** Event-loop delay that counts as queueing, ms (default 100; 0 turns overload shedding off). */
   loadShedMaxEventLoopDelayMs: number
-  /** Requests in flight per process above which new ones get a fast 503 (0 disables). */
+  /** How long that delay must last before requests are shed with 503, ms (default 2000). */
+  loadShedSustainMs: number
+  /** Requests in progress per process above which new ones get a fast 503 (default 384; 0 = no cap). */
   loadShedMaxInFlight: number
+  /** Requests in progress per client (IP, IPv6 /64); more wait in a queue (default a quarter of the cap). */
+  loadShedMaxInFlightPerClient: number
+  /** Requests one client may have waiting for a slot; beyond, 429 (default 1024). */
+  loadShedClientQueue: number
+  /** How long a request may wait for its client's slot before a 429, ms (default 10 000). */
+  loadShedQueueTimeoutMs: number
+  /** Base allowance to receive a request body, ms (default 10 000); see requestBodyMinBytesPerS. */
+  requestBodyTimeoutMs: number
+  /** Each this many bytes received extends the body allowance by 1 s (default 1024). */
+  requestBodyMinBytesPerS: number
   /** Accept queue length for the listeners (the kernel caps it at net.core.somaxconn). */
   listenBacklog: number
   environment: string
@@ -97,7 +118,10 @@ export interface Config {
     /** /api/v1/chain/blocks* per user, per minute. */
     chainBlocks: number
     failureMode: RateLimitFailureMode
-    /** Client-side deadline for one limiter call to Redis, ms. */
+    /**
+     * Wall-clock ms a limiter reply may be overdue (measured after the event loop has read its
+     * sockets, so a busy loop never counts) before Redis is treated as failed; default 200.
+     */
     redisTimeoutMs: number
     /** Fixed instance count for the degraded share; default: learnt from heartbeats. */
     instanceCount?: number
@@ -114,6 +138,10 @@ export interface Config {
   chainSyncIntervalMs: number
   /** Days a soft-deleted session keeps its chunks before the retention job purges it. */
   sessionRetentionDays: number
+  /** OpenTelemetry tracing (OTEL_* variables); off while no OTLP endpoint is set. */
+  tracing: TracingSettings
+  /** Server-Timing response header (SERVER_TIMING*), off by default. */
+  serverTiming: ServerTimingSettings
   /** JSON file replacing or extending the proxy route table. */
   proxyRoutesFile?: string
   /** Seconds between active health checks of each upstream host. */
@@ -287,7 +315,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const keepAliveTimeoutMs = r.int('KEEP_ALIVE_TIMEOUT_MS', 72_000, 1_000, 600_000)
   const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000)
-  const headersTimeoutMs = r.int('HEADERS_TIMEOUT_MS', 75_000, 1_000, 600_000)
+  // Slow headers hold a socket for nothing (issue 12): 10 s, checked every second (app.ts).
+  const headersTimeoutMs = r.int('HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000)
+  const loadShedMaxInFlight = r.int('LOAD_SHED_MAX_IN_FLIGHT', 384, 0, 1_000_000)
   if (headersTimeoutMs > requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS')
 
   const config: Config = {
@@ -303,6 +333,7 @@ export function loadConfig(env: Env = process.env): Config {
     volumesRoot: path.resolve(r.raw('VOLUMES_ROOT') ?? path.join(r.raw('DATA_DIR') ?? './data', 'volumes')),
     authSessionRetentionDays: r.int('AUTH_SESSION_RETENTION_DAYS', 30, 1, 3650),
     databaseUrl,
+    embeddedDbSharedBuffersMb: r.int('EMBEDDED_DB_SHARED_BUFFERS_MB', 16, 1, 4096),
     databasePoolMax: r.int('DATABASE_POOL_MAX', 10, 1, 1000),
     databaseStatementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
     redisUrl,
@@ -324,6 +355,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: r.url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: r.raw('MAIL_FROM') ?? 'Lucid <no-reply@lucid.local>',
     magicLinkUrl: r.raw('MAGIC_LINK_URL'),
+    magicLinkReturnUrl: r.url('MAGIC_LINK_RETURN_URL', ['http:', 'https:']),
     publicUrl: r.url('PUBLIC_URL', ['http:', 'https:']),
     corsOrigins,
     allowedHosts: r.list('ALLOWED_HOSTS', ['*']).map((h) => h.toLowerCase()),
@@ -338,8 +370,19 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     jobsEnabled: r.bool('JOBS_ENABLED', true),
     healthCacheMs: r.int('HEALTH_CACHE_MS', 2_000, 0, 60_000),
-    loadShedMaxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', 250, 0, 60_000),
-    loadShedMaxInFlight: r.int('LOAD_SHED_MAX_IN_FLIGHT', 384, 0, 1_000_000),
+    loadShedMaxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
+    loadShedSustainMs: r.int('LOAD_SHED_SUSTAIN_MS', 2_000, 0, 600_000),
+    loadShedMaxInFlight,
+    loadShedMaxInFlightPerClient: r.int(
+      'LOAD_SHED_MAX_IN_FLIGHT_PER_CLIENT',
+      Math.floor(loadShedMaxInFlight / 4),
+      0,
+      1_000_000
+    ),
+    loadShedClientQueue: r.int('LOAD_SHED_CLIENT_QUEUE', 1_024, 0, 1_000_000),
+    loadShedQueueTimeoutMs: r.int('LOAD_SHED_QUEUE_TIMEOUT_MS', 10_000, 1, 600_000),
+    requestBodyTimeoutMs: r.int('REQUEST_BODY_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    requestBodyMinBytesPerS: r.int('REQUEST_BODY_MIN_BYTES_PER_S', 1_024, 1, 1_073_741_824),
     listenBacklog: r.int('LISTEN_BACKLOG', 2048, 1, 65_535),
     environment: r.raw('LUCID_ENV') ?? 'production',
     rateLimit: {
@@ -351,12 +394,14 @@ export function loadConfig(env: Env = process.env): Config {
       auth: r.int('RATE_LIMIT_AUTH', 10, 1, 10_000_000),
       chainBlocks: r.int('RATE_LIMIT_CHAIN_BLOCKS', 500, 1, 10_000_000),
       failureMode,
-      redisTimeoutMs: r.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 10, 1, 10_000),
+      redisTimeoutMs: r.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 200, 1, 10_000),
       instanceCount: r.raw('RATE_LIMIT_INSTANCE_COUNT') === undefined ? undefined : r.int('RATE_LIMIT_INSTANCE_COUNT', 1, 1, 10_000),
       escalation: r.bool('RATE_LIMIT_ESCALATION', false),
       bandwidthBytesPerS: r.int('RATE_LIMIT_BANDWIDTH_BYTES_PER_S', 10 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
       rules: parseRules(r.raw('RATE_LIMIT_RULES'), problems)
     },
+    tracing: readTracingSettings(env, problems),
+    serverTiming: readServerTimingSettings(env, problems),
     proxyRoutesFile: r.raw('PROXY_ROUTES_FILE'),
     chunkStoreDir: r.raw('CHUNK_STORE_DIR') === undefined ? undefined : path.resolve(r.raw('CHUNK_STORE_DIR') as string),
     maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 100, 1, 1_000_000),
@@ -402,7 +447,11 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /** Names of settings whose values must never be printed. */
-export const SECRET_SETTINGS = ['JWT_SECRET_KEY', 'JWT_PREVIOUS_SECRET_KEYS', 'JWT_SIGNING_KEY', 'IDENTITY_SIGNING_KEY', 'DATA_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']
+export const SECRET_SETTINGS = [
+  'JWT_SECRET_KEY', 'JWT_PREVIOUS_SECRET_KEYS', 'JWT_SIGNING_KEY', 'IDENTITY_SIGNING_KEY', 'DATA_ENCRYPTION_KEY',
+  'DATABASE_URL', 'REDIS_URL', 'SMTP_URL',
+  'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'SERVER_TIMING_SECRET'
+]
 
 export function freezeConfig(config: Config): Readonly<Config> {
   const deepFreeze = (o: object): void => {

@@ -7,6 +7,8 @@ export const ErrorCodes = {
   INVALID_UUID: { code: 'LUCID_ERR_1005', status: 422, message: 'Invalid UUID' },
   INVALID_JSON: { code: 'LUCID_ERR_1009', status: 400, message: 'Malformed JSON body' },
   REQUEST_TOO_LARGE: { code: 'LUCID_ERR_1010', status: 413, message: 'Request body too large' },
+  // Headers or body not received in time (slow-client defence, issue 12).
+  REQUEST_TIMEOUT: { code: 'LUCID_ERR_1011', status: 408, message: 'Request not received in time' },
   AUTH_REQUIRED: { code: 'LUCID_ERR_2001', status: 401, message: 'Authentication required' },
   TOKEN_EXPIRED: { code: 'LUCID_ERR_2002', status: 401, message: 'Token has expired' },
   TOKEN_INVALID: { code: 'LUCID_ERR_2003', status: 401, message: 'Token is invalid or revoked' },
@@ -30,7 +32,9 @@ export const ErrorCodes = {
   BAD_UPSTREAM: { code: 'LUCID_ERR_5003', status: 502, message: 'Bad response from upstream service' },
   UPSTREAM_TIMEOUT: { code: 'LUCID_ERR_5006', status: 504, message: 'Upstream service timed out' },
   CIRCUIT_OPEN: { code: 'LUCID_ERR_5007', status: 503, message: 'Upstream service circuit is open' },
-  SERVICE_UNAVAILABLE: { code: 'LUCID_ERR_5008', status: 503, message: 'Service unavailable' }
+  SERVICE_UNAVAILABLE: { code: 'LUCID_ERR_5008', status: 503, message: 'Service unavailable' },
+  // The volume that holds uploads is full (ENOSPC/EDQUOT): nothing was stored.
+  STORAGE_FULL: { code: 'LUCID_ERR_5009', status: 507, message: 'Storage full' }
 } as const
 
 export type ErrorKind = keyof typeof ErrorCodes

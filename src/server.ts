@@ -16,7 +16,10 @@ import { ConfigError, freezeConfig, loadConfig, type Config } from './config.js'
 import { runPrimary } from './cluster.js'
 import { ensureEmbeddedSecrets } from './secrets.js'
 import { loggerOptions } from './logger.js'
-import { buildApp } from './app.js'
+import { buildApp, CONNECTIONS_CHECK_MS } from './app.js'
+import { answerClientError } from './plugins/admission.js'
+import { bannerLines, localUrl } from './banner.js'
+import { GATEWAY_VERSION } from './version.js'
 
 /** Reads ./.env when present; variables already in the environment win. */
 export function loadDotEnv(file = '.env'): void {
@@ -50,7 +53,9 @@ async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger:
   const expiry = new client.Gauge({ name: 'tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate', registers: [app.metrics.registry] })
   const recordExpiry = (cert: Buffer) => expiry.set(Date.parse(new X509Certificate(cert).validTo) / 1000)
   recordExpiry(initial.cert)
-  const server = https.createServer({ ...initial, minVersion: 'TLSv1.2' }, app.routing)
+  const tlsOptions = { ...initial, minVersion: 'TLSv1.2' as const, connectionsCheckingInterval: CONNECTIONS_CHECK_MS }
+  const server = https.createServer(tlsOptions, app.routing)
+  server.on('clientError', answerClientError)
   server.keepAliveTimeout = config.keepAliveTimeoutMs
   server.headersTimeout = config.headersTimeoutMs
   server.requestTimeout = config.requestTimeoutMs
@@ -131,8 +136,15 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   if (config.sslCertPath !== undefined) tlsServer = await listenTls(app, config, logger)
   // SIGHUP's default action ends the process: without TLS there is nothing to reload.
   else process.on('SIGHUP', () => logger.info('SIGHUP: no TLS certificate configured, nothing to reload'))
-  logger.info({ port: config.httpPort, https_port: config.sslCertPath === undefined ? undefined : config.httpsPort, database: app.db.kind, state: app.stateStore.kind }, 'gateway listening')
+  const port = (app.server.address() as { port?: number } | null)?.port ?? config.httpPort
+  const url = localUrl(config, port)
+  logger.info({ port, url, docs: config.docsEnabled ? `${url}/docs` : undefined, https_port: config.sslCertPath === undefined ? undefined : config.httpsPort, database: app.db.kind, state: app.stateStore.kind }, 'gateway listening')
   logger.flush()
+  // The human-readable summary, once per start (worker 1 of several), for a person at a terminal.
+  if (process.stderr.isTTY && (!cluster.isWorker || cluster.worker?.id === 1)) {
+    const facts = { version: GATEWAY_VERSION, database: app.db.kind, state: app.stateStore.kind, upstreams: app.proxyTable.services, isSet: (name: string) => (env[name] ?? '').trim() !== '' }
+    process.stderr.write(`\n${bannerLines(config, facts, port).join('\n')}\n\n`)
+  }
 }
 
 /** `npm start` / `lucid-gateway serve`: one process, or a primary with WORKERS workers. */

@@ -13,6 +13,7 @@ import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fsyncPath } from '../fsync.js'
+import { LucidError } from '../errors.js'
 
 export interface PutResult {
   size: number
@@ -33,6 +34,8 @@ export interface ChunkStore {
 }
 
 const SESSION_ID = /^[0-9a-f-]{36}$/
+/** A temporary file not written for this long belongs to no upload in progress. */
+export const TEMPORARY_MAX_AGE_MS = 15 * 60_000
 
 export function createFsChunkStore(root: string): ChunkStore {
   const dir = (sessionId: string) => {
@@ -44,7 +47,6 @@ export function createFsChunkStore(root: string): ChunkStore {
   return {
     async stage(sessionId, body, check) {
       const d = dir(sessionId)
-      await mkdir(d, { recursive: true })
       const tempPath = path.join(d, `.tmp-${randomUUID()}`)
       const hash = createHash('sha256')
       let size = 0
@@ -60,9 +62,9 @@ export function createFsChunkStore(root: string): ChunkStore {
           done(null, chunk)
         }
       })
-      const out = createWriteStream(tempPath, { flags: 'wx' })
       try {
-        await pipeline(body, meter, out)
+        await mkdir(d, { recursive: true })
+        await pipeline(body, meter, createWriteStream(tempPath, { flags: 'wx' }))
         const h = await open(tempPath, 'r+')
         try {
           await h.sync()
@@ -71,6 +73,12 @@ export function createFsChunkStore(root: string): ChunkStore {
         }
       } catch (err) {
         await unlink(tempPath).catch(() => undefined)
+        // A full volume is an operator's problem with a clear answer (507), not an internal error.
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ENOSPC' || code === 'EDQUOT') {
+          const headers = { 'retry-after': '60' }
+          throw new LucidError('STORAGE_FULL', 'The chunk store is full; nothing was stored', { headers, cause: err })
+        }
         throw err
       }
       return { tempPath, size, sha256: hash.digest('hex') }
@@ -95,10 +103,15 @@ export function createFsChunkStore(root: string): ChunkStore {
       for (const p of prefixes) {
         for (const s of await readdir(path.join(root, p)).catch(() => [] as string[])) {
           for (const f of await readdir(path.join(root, p, s)).catch(() => [] as string[])) {
-            if (f.startsWith('.tmp-')) {
-              await unlink(path.join(root, p, s, f)).catch(() => undefined)
-              n++
-            }
+            if (!f.startsWith('.tmp-')) continue
+            // With several instances on one shared store, a fresh temporary file is another
+            // instance's upload in progress (deleting it failed that upload with a 500, found by
+            // npm run chaos): only files untouched for TEMPORARY_MAX_AGE_MS are leftovers.
+            const file = path.join(root, p, s, f)
+            const age = Date.now() - ((await stat(file).catch(() => null))?.mtimeMs ?? Date.now())
+            if (age < TEMPORARY_MAX_AGE_MS) continue
+            await unlink(file).catch(() => undefined)
+            n++
           }
         }
       }

@@ -36,9 +36,12 @@ async function checkDatabase(config: Readonly<Config>): Promise<CheckResult[]> {
         await r.body.dump()
         return r.statusCode
       }, () => 0)
-      out.push(ready === 200
-        ? { check: 'database', status: 'ok', detail: `embedded, held by running gateway pid ${holder}, which reports ready` }
-        : { check: 'database', status: 'fail', detail: `embedded, held by gateway pid ${holder}, whose /ready answered ${ready || 'nothing'}`, fix: 'look at that gateway\'s log; restart it' })
+      const readyUrl = `http://127.0.0.1:${config.httpPort}/ready`
+      if (ready === 200) out.push({ check: 'database', status: 'ok', detail: `embedded, held by running gateway pid ${holder}, which reports ready` })
+      // Nothing answering is most often that gateway listening on another HTTP_PORT than this
+      // shell's: the database is in use (so it opened), not broken (issue 13: doctor blamed it).
+      else if (ready === 0) out.push({ check: 'gateway', status: 'warn', detail: `the embedded database is open in gateway pid ${holder}, but nothing answers ${readyUrl}`, fix: `run doctor with that gateway's HTTP_PORT (here HTTP_PORT=${config.httpPort}); if it is this port, look at the gateway's log` })
+      else out.push({ check: 'database', status: 'fail', detail: `embedded, held by gateway pid ${holder}, whose ${readyUrl} answered ${ready}`, fix: 'look at that gateway\'s log; restart it' })
       return out
     }
   }

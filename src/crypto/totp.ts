@@ -3,7 +3,6 @@
  * the QR code (SVG) for enrolment. Single use is enforced by the caller through the returned step.
  */
 import { Secret, TOTP } from 'otpauth'
-import QRCode from 'qrcode'
 
 export const TOTP_PERIOD_S = 30
 export const TOTP_DIGITS = 6
@@ -21,6 +20,8 @@ export function totpUri(secretBase32: string, label: string): string {
 }
 
 export async function totpQrSvg(uri: string): Promise<string> {
+  // Loaded on the first enrolment: qrcode is ~10 MB an idle gateway does not need.
+  const QRCode = (await import('qrcode')).default
   return QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
 }
 

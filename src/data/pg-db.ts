@@ -51,6 +51,14 @@ export function createPgDb(opts: PgDbOptions): Db {
       } catch (err) {
         throw wrapDbError(err)
       }
+      // A checked-out client that loses its server between two queries emits 'error' with no
+      // listener of the pool's attached: that crashed the process when PostgreSQL stopped during a
+      // transaction (found by npm run chaos). The next query or COMMIT fails and rolls back instead.
+      let lost: Error | undefined
+      const onLost = (err: Error) => {
+        lost = err
+      }
+      client.on('error', onLost)
       const tx: Queryable = {
         query: (text, params) => run(client, text, params),
         exec: async (sql) => void (await run(client, sql))
@@ -59,13 +67,17 @@ export function createPgDb(opts: PgDbOptions): Db {
         await client.query('BEGIN')
         const result = await fn(tx)
         await client.query('COMMIT')
+        client.off('error', onLost)
         client.release()
         return result
       } catch (err) {
         try {
+          if (lost !== undefined) throw lost
           await client.query('ROLLBACK')
+          client.off('error', onLost)
           client.release()
         } catch (rollbackErr) {
+          client.off('error', onLost)
           client.release(rollbackErr as Error)
         }
         throw wrapDbError(err)

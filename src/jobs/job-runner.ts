@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto'
 import { CronExpressionParser } from 'cron-parser'
 import type { Db } from '../data/db.js'
+import type { Tracing } from '../tracing/provider.js'
+import { inRootSpan } from '../tracing/spans.js'
 
 export interface JobDefinition {
   name: string
@@ -26,6 +28,9 @@ export interface JobLogger {
   error(obj: object, msg: string): void
 }
 
+/** A job that keeps failing the same way is reported again at most this often (ms). */
+export const REPEATED_FAILURE_LOG_MS = 5 * 60_000
+
 export interface JobRunnerOptions {
   db: Db
   logger: JobLogger
@@ -34,6 +39,8 @@ export interface JobRunnerOptions {
   /** How often each instance looks for due slots, ms (default 1000). */
   tickMs?: number
   onResult?: (job: string, result: 'success' | 'failure' | 'skipped', durationS: number) => void
+  /** Each run becomes the root span of its own trace (issue 17); absent = untraced. */
+  tracing?: Tracing
 }
 
 export interface JobRunner {
@@ -69,6 +76,31 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const now = opts.now ?? Date.now
   const instanceId = opts.instanceId ?? randomUUID()
   const defs = new Map<string, JobDefinition & { lastSeenSlot: number }>()
+  // Per job: the failure episode being reported, so a dependency that stays down (chain-sync
+  // without a reachable lucid_blocks) is said once with its stack, then calmly, then on recovery.
+  const failing = new Map<string, { message: string; since: number; count: number; loggedAt: number }>()
+
+  function recordOutcome(job: string, err: unknown): void {
+    const prev = failing.get(job)
+    if (err === undefined) {
+      if (prev !== undefined) opts.logger.info({ job, failures: prev.count, since: new Date(prev.since).toISOString() }, 'background job recovered')
+      failing.delete(job)
+      return
+    }
+    const message = (err as Error).message ?? String(err)
+    const t = now()
+    if (prev === undefined) {
+      opts.logger.error({ job, err }, 'background job failed')
+      failing.set(job, { message, since: t, count: 1, loggedAt: t })
+      return
+    }
+    // Still the same outage even when its message changes (unreachable → circuit open → …).
+    prev.count++
+    prev.message = message
+    if (t - prev.loggedAt < REPEATED_FAILURE_LOG_MS) return
+    prev.loggedAt = t
+    opts.logger.error({ job, error: message, failures: prev.count, since: new Date(prev.since).toISOString() }, 'background job still failing')
+  }
   const running = new Map<string, Promise<void>>()
   const abort = new AbortController()
   let timer: NodeJS.Timeout | undefined
@@ -93,10 +125,15 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const started = performance.now()
     let error: string | null = null
     try {
-      await job.run(abort.signal)
+      if (opts.tracing === undefined) await job.run(abort.signal)
+      else {
+        const attributes = { 'lucid.job.name': job.name }
+        await inRootSpan(opts.tracing, `job ${job.name}`, attributes, () => job.run(abort.signal))
+      }
+      recordOutcome(job.name, undefined)
     } catch (err) {
       error = (err as Error).message ?? String(err)
-      opts.logger.error({ job: job.name, err }, 'background job failed')
+      recordOutcome(job.name, err)
     }
     const durationS = (performance.now() - started) / 1000
     opts.onResult?.(job.name, error === null ? 'success' : 'failure', durationS)

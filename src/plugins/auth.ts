@@ -15,6 +15,7 @@ import { createAuthSessionsRepository, type AuthSessionsRepository } from '../da
 import { createApiKeysRepository, type ApiKeysRepository } from '../data/repositories/api-keys.js'
 import { createAuditRepository, type AuditEntry, type AuditRepository } from '../data/repositories/audit.js'
 import { createIdentityState, type IdentityState } from '../services/identity-state.js'
+import { inStage } from '../tracing/request.js'
 
 export interface AuthUser {
   id: string
@@ -49,6 +50,11 @@ declare module 'fastify' {
     authResolution?: Promise<AuthUser | null>
   }
 }
+
+/** What a route's onRequest guard demands, so the OpenAPI document is derived from the guards themselves. */
+export type Guard = { kind: 'authenticate' } | { kind: 'optional' } | { kind: 'role'; role: Role }
+const guards = new WeakMap<object, Guard>()
+export const describeGuard = (hook: unknown): Guard | undefined => (typeof hook === 'function' ? guards.get(hook) : undefined)
 
 const RANK: Record<Role, number> = { user: 0, node_operator: 1, admin: 2, super_admin: 3 }
 export const roleAtLeast = (role: Role, min: Role) => RANK[role] >= RANK[min]
@@ -162,13 +168,13 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   }
 
   const resolveOnce = (request: FastifyRequest): Promise<AuthUser | null> => {
-    request.authResolution ??= resolve(request)
+    request.authResolution ??= inStage(request.trace, 'auth', () => resolve(request))
     return request.authResolution
   }
   app.decorate('resolveIdentity', resolveOnce)
   app.decorate('identifyHeaders', (headers: FastifyRequest['headers']) => resolve({ headers }))
 
-  app.decorate('authenticate', async function (request: FastifyRequest, reply: FastifyReply) {
+  const authenticate = async function (request: FastifyRequest, reply: FastifyReply) {
     const user = await resolveOnce(request)
     if (user === null) {
       reply.header('www-authenticate', 'Bearer realm="lucid"')
@@ -176,8 +182,8 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     }
     request.user = user
     request.userId = user.id
-  })
-  app.decorate('authenticateOptional', async function (request: FastifyRequest) {
+  }
+  const authenticateOptional = async function (request: FastifyRequest) {
     try {
       const user = await resolveOnce(request)
       if (user !== null) {
@@ -187,13 +193,19 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     } catch {
       // Optional: a bad token on a public route is treated as anonymous.
     }
-  })
-  app.decorate('requireRole', (min: Role) =>
-    async function (request: FastifyRequest) {
+  }
+  guards.set(authenticate, { kind: 'authenticate' })
+  guards.set(authenticateOptional, { kind: 'optional' })
+  app.decorate('authenticate', authenticate)
+  app.decorate('authenticateOptional', authenticateOptional)
+  app.decorate('requireRole', (min: Role) => {
+    const hook = async function (request: FastifyRequest) {
       if (request.user === undefined) throw new LucidError('AUTH_REQUIRED')
       if (!roleAtLeast(request.user.role, min)) throw new LucidError('FORBIDDEN', `Requires role ${min} or above`)
     }
-  )
+    guards.set(hook, { kind: 'role', role: min })
+    return hook
+  })
   app.decorate('audit', async (request: FastifyRequest, entry: AuditEntry) => {
     try {
       await repos.audit.append({ actor_id: request.user?.id ?? null, actor_role: request.user?.role ?? null, ip: request.ip, request_id: request.id, ...entry })

@@ -11,13 +11,48 @@ import { StateStoreUnavailableError } from '../stores/state-store.js'
 
 interface AjvIssue {
   instancePath?: string
+  schemaPath?: string
   keyword?: string
   message?: string
   params?: Record<string, unknown>
 }
 
+/** The values a failed `anyOf` of literals allows, or undefined when its branches are not all literals. */
+function allowedValues(branches: AjvIssue[]): unknown[] | undefined {
+  const values: unknown[] = []
+  for (const b of branches) {
+    if (b.keyword === 'anyOf') continue
+    if (b.keyword === 'const') values.push(b.params?.allowedValue)
+    else if (b.keyword === 'enum') values.push(...((b.params?.allowedValues as unknown[] | undefined) ?? []))
+    else if (b.keyword === 'type' && b.params?.type === 'null') values.push(null)
+    else return undefined
+  }
+  return values
+}
+
+/**
+ * A failed `anyOf` comes with one error per branch (five "must be equal to constant" for a wrong
+ * wallet_type); it is reported once, naming what is allowed (issue 13).
+ */
+function collapseAnyOf(validation: AjvIssue[]): AjvIssue[] {
+  const anyOfs = validation.filter((v) => v.keyword === 'anyOf' && v.schemaPath !== undefined)
+  if (anyOfs.length === 0) return validation
+  const within = (v: AjvIssue, a: AjvIssue) => v !== a && (v.instancePath ?? '') === (a.instancePath ?? '') && v.schemaPath?.startsWith(`${a.schemaPath}/`) === true
+  const outer = anyOfs.filter((a) => !anyOfs.some((o) => within(a, o)))
+  const kept = validation.filter((v) => !outer.some((a) => v === a || within(v, a)))
+  for (const a of outer) {
+    const branches = validation.filter((v) => within(v, a))
+    const allowed = allowedValues(branches)
+    const message = allowed !== undefined
+      ? `must be one of: ${allowed.map((x) => (x === null ? 'null' : String(x))).join(', ')}`
+      : `is invalid: ${[...new Set(branches.filter((b) => b.keyword !== 'anyOf').map((b) => b.message))].join('; ')}`
+    kept.push({ instancePath: a.instancePath, keyword: 'anyOf', message })
+  }
+  return kept
+}
+
 function toIssues(validation: AjvIssue[]): ValidationIssue[] {
-  return validation.map((v) => {
+  return collapseAnyOf(validation).map((v) => {
     let field = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.')
     const missing = v.params?.missingProperty
     const extra = v.params?.additionalProperty

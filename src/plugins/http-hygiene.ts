@@ -13,7 +13,7 @@ export function requestIdFrom(header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : crypto.randomUUID()
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
@@ -21,7 +21,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   'permissions-policy': 'geolocation=(), microphone=(), camera=(), payment=(), usb=()',
   'cross-origin-resource-policy': 'same-site'
 }
-const API_CSP = "default-src 'none'; frame-ancestors 'none'"
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'"
 // The docs page loads its own scripts, styles and images; nothing from elsewhere.
 export const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 

@@ -45,6 +45,7 @@ async function infrastructure(app: FastifyInstance, opts: InfrastructureOptions)
     db: opts.db,
     logger: app.log,
     now: opts.now,
+    tracing: app.tracing,
     onResult: (job, result, seconds) => app.metrics?.jobRuns.inc({ job, result }, 1) ?? seconds
   })
   app.decorate('jobs', jobs)
@@ -60,4 +61,4 @@ async function infrastructure(app: FastifyInstance, opts: InfrastructureOptions)
   })
 }
 
-export default fp(infrastructure, { name: 'lucid-infrastructure' })
+export default fp(infrastructure, { name: 'lucid-infrastructure', dependencies: ['lucid-tracing'] })

@@ -40,6 +40,11 @@ async function jsonBodyPlugin(app: FastifyInstance): Promise<void> {
     }
     done(null, parsed)
   })
+  // Routes whose body may be left out (schema.bodyOptional) validate a missing body as `{}`, so
+  // their defaults apply; Fastify would validate it as null and answer 422 (issue 13).
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.bodyOptional === true) request.body = {}
+  })
 }
 
 export default fp(jsonBodyPlugin, { name: 'lucid-json-body' })

@@ -87,7 +87,18 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     ringNext = (ringNext + 1) % MAX_SAMPLES
     if (ringSize < MAX_SAMPLES) ringSize++
     request.log.info(
-      { method: request.method, path: request.url.split('?')[0], route, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime * 100) / 100, user_id: request.userId, ip: request.ip },
+      {
+        method: request.method,
+        path: request.url.split('?')[0],
+        route,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        user_id: request.userId,
+        ip: request.ip,
+        // The exported SERVER span's ids (issue 17); absent with tracing off.
+        trace_id: request.trace?.traceId,
+        span_id: request.trace?.spanId
+      },
       'request completed'
     )
   })

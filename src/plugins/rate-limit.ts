@@ -15,6 +15,7 @@ import { createLimiter, type Decision, type Limiter } from '../ratelimit/limiter
 import { defaultRules, matchingRules, tierRule, type RouteRule } from '../ratelimit/rules.js'
 import type { RuleCheck, RuleOutcome, RuleSpec } from '../ratelimit/gcra.js'
 import type { AuthUser } from './auth.js'
+import { inStage } from '../tracing/request.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -74,6 +75,14 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     log: app.log,
     onModeChange: (mode) => degradedGauge.set(mode === 'degraded' ? 1 : 0)
   })
+  new client.Gauge({
+    name: 'rate_limit_instances',
+    help: 'Gateway processes sharing the limits (heartbeats in Redis); divides them while degraded',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(limiter.instances())
+    }
+  })
   app.addHook('onReady', async () => limiter.start())
   app.addHook('onClose', async () => limiter.stop())
   app.health.addDependency('rate_limiter', async () => ({
@@ -121,11 +130,13 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     add(identityOf(request, user, 'user'), tierRule(cfg, user?.role))
     for (const r of matchingRules(rules, request.method, path)) add(identityOf(request, user, r.key), r)
 
-    const results: Decision[] = await Promise.all(
-      [...groups].map(async ([identity, checks]) => {
-        const penalty = await penaltyFor(identity)
-        return app.rateLimit.limiter.decide(identity, penalty === 1 ? checks : checks.map((c) => ({ ...c, penalty })))
-      })
+    const results: Decision[] = await inStage(request.trace, 'limit', () =>
+      Promise.all(
+        [...groups].map(async ([identity, checks]) => {
+          const penalty = await penaltyFor(identity)
+          return app.rateLimit.limiter.decide(identity, penalty === 1 ? checks : checks.map((c) => ({ ...c, penalty })))
+        })
+      )
     )
     if (results.some((d) => d.bypass === 'closed')) throw new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable')
     const outcomes = results.flatMap((d) => d.outcomes)

@@ -47,6 +47,7 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
       new UpstreamClient(service, {
         now: app.now,
         breaker: app.config.upstreamBreaker,
+        tracing: app.tracing,
         events: {
           onResult: (upstream, outcome, seconds) => {
             requests.inc({ upstream, outcome })
@@ -113,4 +114,7 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(upstreamsPlugin, { name: 'lucid-upstreams', dependencies: ['lucid-infrastructure', 'lucid-metrics', 'lucid-auth'] })
+export default fp(upstreamsPlugin, {
+  name: 'lucid-upstreams',
+  dependencies: ['lucid-infrastructure', 'lucid-metrics', 'lucid-auth', 'lucid-tracing']
+})

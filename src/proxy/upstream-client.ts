@@ -3,12 +3,15 @@
  * admits, explicit connect/headers/body timeouts, safe retries within a budget, and active
  * health checks. Used by the proxy routes and by jobs that call lucid_blocks. No Fastify import.
  */
+import { LucidError } from '../errors.js'
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js'
 import { RetryBudget, type RetryBudgetSnapshot } from './retry-budget.js'
 import type { UpstreamService } from './route-table.js'
+import type { Tracing } from '../tracing/provider.js'
+import { startAttempt } from '../tracing/upstream.js'
 
 export type UpstreamFailure = 'unavailable' | 'timeout' | 'bad_response' | 'circuit_open'
 
@@ -29,6 +32,7 @@ export interface UpstreamRequest {
   method: string
   /** Path and query, already checked. */
   path: string
+  /** Lower-case names. With tracing on, `traceparent`/`tracestate` are replaced on each attempt. */
   headers: Record<string, string | string[]>
   /** A Buffer (replayable) or a stream (sent once, never retried). */
   body?: Buffer | Readable
@@ -81,6 +85,9 @@ export function classify(err: unknown): UpstreamFailure {
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) return 'timeout'
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout'
   if (code !== undefined && CONNECT_ERRORS.has(code)) return 'unavailable'
+  // Bytes that are not HTTP (undici's parser error often carries no code): the upstream answered,
+  // badly. A bad response, not an outage, so it is never retried (issue 13).
+  if (err instanceof undiciErrors.HTTPParserError || err instanceof undiciErrors.HeadersOverflowError) return 'bad_response'
   if (code?.startsWith('HPE_') || err instanceof undiciErrors.ResponseContentLengthMismatchError || code === 'UND_ERR_INFO') return 'bad_response'
   return 'unavailable'
 }
@@ -91,6 +98,8 @@ export interface UpstreamClientOptions {
   /** Keep-alive connections per host (bounded: a huge pool lengthens the queueing tail). */
   connections?: number
   events?: UpstreamEvents
+  /** One CLIENT span per attempt, its context sent as traceparent (issue 17); absent = untraced. */
+  tracing?: Tracing
 }
 
 export class UpstreamClient {
@@ -151,25 +160,30 @@ export class UpstreamClient {
       const host = this.pick(tried)
       tried.add(host)
       host.requests++
+      const span = this.opts.tracing === undefined ? undefined : this.attemptSpan(req, host, attempt)
       let res: Dispatcher.ResponseData
       try {
         res = await host.pool.request({
           method: req.method as Dispatcher.HttpMethod,
           path: req.path,
-          headers: req.headers,
+          headers: span?.headers ?? req.headers,
           body: req.body,
           signal: req.signal,
           headersTimeout: req.timeoutMs,
           bodyTimeout: req.timeoutMs
         })
       } catch (err) {
-        if (req.signal?.aborted) {
+        // Cancelled, or the client's own body failed (too large, too slow: a LucidError from the
+        // body stream): not the upstream's fault, so neither charged to its breaker nor retried.
+        if (req.signal?.aborted || err instanceof LucidError) {
+          span?.failed('cancelled')
           host.breaker.release()
           throw err
         }
         host.failures++
         host.breaker.onFailure()
         const kind = classify(err)
+        span?.failed(kind)
         // Only failures before any byte reached the upstream's handler are safe to repeat.
         // Failing over to a host not tried yet costs the failed host nothing, so it is not
         // charged to the retry budget; repeating on the same host is.
@@ -183,6 +197,7 @@ export class UpstreamClient {
         this.opts.events?.onResult?.(this.service.name, kind, (performance.now() - started) / 1000)
         throw new UpstreamError(kind, this.service.name, `${this.service.name}: ${kind}`, 0, { cause: err })
       }
+      span?.responded(res.statusCode, res.body)
       if (res.statusCode >= 500) {
         host.failures++
         host.breaker.onFailure()
@@ -196,6 +211,11 @@ export class UpstreamClient {
       this.opts.events?.onResult?.(this.service.name, res.statusCode >= 500 ? `http_${res.statusCode}` : 'success', (performance.now() - started) / 1000)
       return { statusCode: res.statusCode, headers: res.headers, body: res.body, host: host.origin, attempts: attempt }
     }
+  }
+
+  private attemptSpan(req: UpstreamRequest, host: Host, attempt: number) {
+    const info = { upstream: this.service.name, origin: host.origin, attempt, breaker: host.breaker.state }
+    return startAttempt(this.opts.tracing as Tracing, { ...info, method: req.method, path: req.path }, req.headers)
   }
 
   private async retryAllowed(attempt: number, tried: Set<Host>): Promise<boolean> {
@@ -212,11 +232,12 @@ export class UpstreamClient {
    * A host for a WebSocket upgrade (the tunnel is raw TCP, outside the pool); `done` reports the
    * outcome to its breaker.
    */
-  acquireHost(): { origin: string; done(ok: boolean): void } {
+  acquireHost(): { origin: string; state: BreakerState; done(ok: boolean): void } {
     const h = this.pick(new Set())
     h.requests++
     return {
       origin: h.origin,
+      state: h.breaker.state,
       done: (ok) => {
         if (ok) h.breaker.onSuccess()
         else {

@@ -12,6 +12,8 @@ import { LucidError } from '../errors.js'
 import { checkProxyPath } from './path-safety.js'
 import { upstreamRequestHeaders } from './headers.js'
 import { UpstreamError } from './upstream-client.js'
+import { incomingContext } from '../tracing/request.js'
+import { startAttempt } from '../tracing/upstream.js'
 
 function refuse(socket: Duplex, status: number, code: string, message: string, requestId: string): void {
   const body = JSON.stringify({ error: { code, message, details: {}, request_id: requestId, timestamp: new Date().toISOString(), service: 'api-gateway', version: 'v1' } })
@@ -66,10 +68,22 @@ async function tunnel(app: FastifyInstance, req: http.IncomingMessage, socket: D
   // The upgrade handshake headers are hop-by-hop but must reach the upstream for this one hop.
   headers.connection = 'Upgrade'
   headers.upgrade = req.headers.upgrade as string
+  // The Server-Timing secret never leaves the gateway (upgrades bypass the HTTP hooks that strip it).
+  if (app.config.serverTiming.mode === 'header') delete headers[app.config.serverTiming.header]
   const path = (route.rewritePrefix !== undefined ? route.rewritePrefix + url.pathname.slice(route.prefix.length) : url.pathname) + (url.search === '?' ? '' : url.search)
-  const upstreamReq = http.request(`${host.origin}${path}`, { method: 'GET', headers, timeout: app.config.upstreams.connectTimeoutMs })
+  // Traced: a CLIENT span for the handshake, child of the client's traceparent, whose own context
+  // the upstream receives. The tunnel after the 101 is not a span: it may stay open for hours.
+  const tracing = app.tracing
+  const info = { upstream: route.upstream, origin: host.origin, method: 'GET', path, attempt: 1, breaker: host.state }
+  const attempt = tracing && startAttempt(tracing, info, headers, incomingContext(tracing, req.headers))
+  const upstreamReq = http.request(`${host.origin}${path}`, {
+    method: 'GET',
+    headers: attempt?.headers ?? headers,
+    timeout: app.config.upstreams.connectTimeoutMs
+  })
   upstreamReq.on('upgrade', (res, upstreamSocket, upstreamHead) => {
     host.done(true)
+    attempt?.responded(101)
     const lines = [`HTTP/1.1 101 Switching Protocols`]
     for (let i = 0; i < res.rawHeaders.length; i += 2) {
       const name = res.rawHeaders[i].toLowerCase()
@@ -88,12 +102,14 @@ async function tunnel(app: FastifyInstance, req: http.IncomingMessage, socket: D
   upstreamReq.on('response', (res) => {
     // The upstream declined the upgrade: relay its answer.
     host.done(res.statusCode !== undefined && res.statusCode < 500)
+    attempt?.failed('upgrade_refused')
     refuse(socket, 502, 'LUCID_ERR_5003', `Upstream refused the WebSocket upgrade (${res.statusCode})`, requestId)
     res.resume()
   })
   upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('connect timeout')))
   upstreamReq.on('error', () => {
     host.done(false)
+    attempt?.failed('unavailable')
     if (!socket.destroyed) refuse(socket, 503, 'LUCID_ERR_5008', 'Service unavailable', requestId)
   })
   socket.on('close', () => upstreamReq.destroy())

@@ -79,13 +79,28 @@ export class MemoryGcra {
     return Math.max(0, (r.newTat - toleranceUs(check.rule) - nowUs) / 1000)
   }
 
-  /** Microseconds the key is ahead of now (debt), or null. */
+  /** The key's TAT (µs), or null. */
   peek(key: string): number | null {
     return this.tats.get(key) ?? null
   }
 
+  /** Records a TAT learnt elsewhere (the Redis mirror, a degraded share's starting point). */
+  set(key: string, tat: number, nowUs: number): void {
+    this.sweep(nowUs)
+    this.tats.set(key, tat)
+  }
+
   keys(): IterableIterator<string> {
     return this.tats.keys()
+  }
+
+  entries(): IterableIterator<[string, number]> {
+    return this.tats.entries()
+  }
+
+  /** Forgets every key. */
+  reset(): void {
+    this.tats.clear()
   }
 
   clear(prefix: string): number {

@@ -1,15 +1,24 @@
 /**
- * The limiter behind the rate-limit plugin: GCRA in Redis (one Lua call per identity per
- * decision, keys hash-tagged by identity so a call stays in one Cluster slot) or in memory.
+ * The limiter behind the rate-limit plugin: GCRA in Redis (one Lua call per identity per decision,
+ * keys hash-tagged by identity so a call stays in one Cluster slot) or in memory.
  *
- * Redis slow or down (issue 4): every call has a client-side deadline. On a miss or an error the
- * instance switches to `RATE_LIMIT_FAILURE_MODE`: `degrade` enforces limit ÷ live instances locally
- * (instances learnt from heartbeats in Redis), `open` admits, `closed` refuses. While degraded,
- * Redis is probed at most every PROBE_MS; the switch and the recovery are logged and reported.
+ * Exactness is the invariant (issue 14): while Redis answers, every decision is Redis's, however
+ * long this process's busy event loop makes a reply wait. Redis counts as failed only on evidence
+ * about Redis (redis-watch.ts). Then RATE_LIMIT_FAILURE_MODE applies: `degrade` enforces
+ * limit ÷ live instances locally, each key starting from the TAT Redis last reported (a mirror kept
+ * from every reply), so entering degraded mode hands out no fresh budget; `open` admits, `closed`
+ * refuses. What was admitted locally is added to Redis before Redis decides again
+ * (degraded-ledger.ts), so leaving degraded mode hands out none either.
+ *
+ * The limiter has its own connection (a duplicate of the state store's, without a command timeout:
+ * that timeout is a timer on this loop too), so its calls never queue behind other commands.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis, Cluster } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { MemoryGcra, intervalUs, outcome, toleranceUs, type RuleCheck, type RuleOutcome } from './gcra.js'
+import { ABANDONED, createRedisWatch, type FailureReason } from './redis-watch.js'
+import { DegradedLedger, defineMerge } from './degraded-ledger.js'
+import { createInstanceTracker } from './instances.js'
 
 export type LimiterMode = 'redis' | 'memory' | 'degraded'
 export type FailureMode = 'degrade' | 'open' | 'closed'
@@ -25,6 +34,7 @@ export interface Decision {
 export interface LimiterOptions {
   redis?: Redis | Cluster
   prefix: string
+  /** Wall-clock ms a Redis reply may be overdue before Redis counts as failed (RATE_LIMIT_REDIS_TIMEOUT_MS). */
   deadlineMs: number
   failureMode: FailureMode
   /** Overrides the heartbeat-learnt instance count. */
@@ -35,9 +45,12 @@ export interface LimiterOptions {
   onModeChange?: (mode: LimiterMode) => void
 }
 
-const PROBE_MS = 500
-const HEARTBEAT_MS = 5_000
-const INSTANCE_TTL_MS = 20_000
+/** While degraded, how often Redis is asked whether it is back (one PING in flight at most). */
+const PROBE_MS = 100
+/** After Redis is back, how long decisions stay local so every instance can merge its ledger first. */
+const RECOVERY_GRACE_MS = 500
+/** Reconnect interval of the limiter's own connection: instances come back within this of each other. */
+const RECONNECT_MS = 100
 
 // Mirrors gcra.ts `outcome` for every key; writes only when every rule admits (all-or-nothing).
 // Returns, per key, the stored TAT minus now (µs), then the overall verdict.
@@ -79,9 +92,26 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`rate limiter deadline of ${ms} ms missed`)), ms)
+      timer = setTimeout(() => reject(new Error(`rate limiter: no answer within ${ms} ms`)), ms)
     })
   ])
+}
+
+/** The limiter's own connection: no client-side command timeout, a short fixed reconnect interval. */
+function ownConnection(client: Redis | Cluster): GcraRedis {
+  const conn =
+    client instanceof Cluster
+      ? client.duplicate([], {
+          redisOptions: { ...client.options.redisOptions, commandTimeout: undefined, connectionName: 'lucid-limiter' },
+          clusterRetryStrategy: () => RECONNECT_MS
+        })
+      : client.duplicate({
+          commandTimeout: undefined,
+          retryStrategy: () => RECONNECT_MS,
+          connectionName: 'lucid-limiter'
+        })
+  conn.on('error', () => undefined) // reported through the limiter's mode, not as unhandled events
+  return conn as GcraRedis
 }
 
 export interface Limiter {
@@ -97,71 +127,177 @@ export interface Limiter {
   /** Identities with limiter state (admin API), at most `max`, from memory and Redis (SCAN). */
   identities(max: number): Promise<string[]>
   readonly mode: LimiterMode
+  /** Live gateway processes sharing the limits (heartbeats), or RATE_LIMIT_INSTANCE_COUNT. */
   instances(): number
-  start(): void
+  /** Connects, joins the heartbeat set and starts watching Redis. */
+  start(): Promise<void>
   stop(): Promise<void>
 }
 
 export function createLimiter(opts: LimiterOptions): Limiter {
-  const local = new MemoryGcra()
-  const redis = opts.redis as GcraRedis | undefined
-  const instanceId = randomUUID()
+  const local = new MemoryGcra() // memory mode, and the degraded shares
+  const mirror = new MemoryGcra() // TATs Redis last reported, in Redis units
+  const ledger = new DegradedLedger()
+  const redis = opts.redis === undefined ? undefined : ownConnection(opts.redis)
   let mode: LimiterMode = redis === undefined ? 'memory' : 'redis'
-  let nextProbe = 0
-  let liveInstances = opts.instanceCount ?? 1
-  let heartbeat: NodeJS.Timeout | undefined
-  if (redis !== undefined) redis.defineCommand('lucidGcra', { lua: GCRA_LUA })
+  let epoch: string | null = null
+  let probing = false
+  let stopped = false
+  let probeTimer: NodeJS.Timeout | undefined
   const key = (identity: string, rule: string) => `${opts.prefix}rl:{${identity}}:${rule}`
   const localNowUs = () => (opts.nowUs ?? (() => Date.now() * 1000))()
+  const epochKey = `${opts.prefix}rl-epoch`
 
-  function setMode(next: LimiterMode, err?: unknown): void {
-    if (next === mode) return
-    mode = next
-    if (next === 'degraded') opts.log.warn({ err: (err as Error)?.message, failure_mode: opts.failureMode, instances: liveInstances }, 'rate limiter: Redis unavailable, switching to the failure mode')
-    else opts.log.info({}, 'rate limiter: Redis is back, limits are shared again')
-    opts.onModeChange?.(next)
+  const watch = createRedisWatch({
+    overdueMs: opts.deadlineMs,
+    isConnected: () => redis?.status === 'ready',
+    watching: () => mode === 'redis',
+    onFailure: (reason, err) => fail(reason, err)
+  })
+  const tracker =
+    redis === undefined || opts.instanceCount !== undefined
+      ? undefined
+      : createInstanceTracker({
+          redis,
+          key: `${opts.prefix}rl-instances`,
+          canBeat: () => mode === 'redis' && redis.status === 'ready'
+        })
+  const liveInstances = () => opts.instanceCount ?? tracker?.count() ?? 1
+  if (redis !== undefined) {
+    redis.defineCommand('lucidGcra', { lua: GCRA_LUA })
+    defineMerge(redis)
+    redis.on('close', () => fail('disconnected'))
+  }
+
+  function fail(reason: FailureReason, err?: unknown): void {
+    if (mode !== 'redis' || stopped) return
+    mode = 'degraded'
+    // `local` holds only what was decided locally since the last recovery (it is reset then), so
+    // the shares start from the mirror plus those decisions.
+    watch.abandonAll()
+    const e = err as Error | undefined
+    opts.log.warn(
+      { reason, err: e?.message, failure_mode: opts.failureMode, instances: liveInstances() },
+      'rate limiter: Redis unavailable, switching to the failure mode'
+    )
+    opts.onModeChange?.(mode)
+  }
+
+  async function claimEpoch(): Promise<string | null> {
+    await redis!.set(epochKey, randomUUID(), 'NX')
+    return redis!.get(epochKey)
+  }
+
+  /** Pushes the ledger (and the whole mirror when Redis lost its state) into Redis. */
+  async function mergeLedger(lost: boolean): Promise<void> {
+    if (ledger.size === 0 && !lost) return
+    const nowUs = localNowUs()
+    await ledger.merge(redis!, {
+      nowUs,
+      serverTime: opts.nowUs === undefined,
+      localTat: (k) => local.peek(k),
+      mirror: lost ? mirror.entries() : undefined
+    })
+  }
+
+  async function recover(): Promise<void> {
+    const lost = (await redis!.get(epochKey)) !== epoch
+    await mergeLedger(lost)
+    await new Promise((r) => setTimeout(r, RECOVERY_GRACE_MS).unref())
+    await mergeLedger(false)
+    if (lost) epoch = await claimEpoch()
+    mode = 'redis'
+    opts.log.info({ merged_lost_state: lost }, 'rate limiter: Redis is back, limits are shared again')
+    opts.onModeChange?.(mode)
+    void tracker?.beat()
+    // Whatever was decided locally since the last merge; then the shares are done with.
+    await mergeLedger(false).catch(() => undefined)
+    if (mode === 'redis') local.reset()
+  }
+
+  function probe(): void {
+    if (mode !== 'degraded' || probing || redis?.status !== 'ready') return
+    probing = true
+    redis
+      .ping()
+      .then(recover)
+      .catch(() => undefined)
+      .finally(() => (probing = false))
   }
 
   /** Each instance's share while degraded: limit and burst ÷ live instances (at least 1). */
   function localShare(checks: RuleCheck[]): RuleCheck[] {
-    if (liveInstances <= 1) return checks
+    const n = liveInstances()
+    if (n <= 1) return checks
     return checks.map((c) => ({
       ...c,
-      rule: { ...c.rule, limit: Math.max(1, Math.floor(c.rule.limit / liveInstances)), burst: Math.max(1, Math.floor(c.rule.burst / liveInstances)) }
+      rule: {
+        ...c.rule,
+        limit: Math.max(1, Math.floor(c.rule.limit / n)),
+        burst: Math.max(1, Math.floor(c.rule.burst / n))
+      }
     }))
   }
 
-  async function callRedis(identity: string, checks: RuleCheck[], kind: 'decide' | 'shape'): Promise<number[]> {
+  /** A key's first local decision in a degraded period starts from what Redis last said. */
+  function seedLocal(k: string, nowUs: number): void {
+    if (local.peek(k) !== null) return
+    const seen = mirror.peek(k)
+    ledger.touch(k, seen, liveInstances())
+    if (seen !== null) local.set(k, seen, nowUs)
+  }
+
+  function decideLocally(identity: string, checks: RuleCheck[]): Decision {
+    if (mode === 'degraded' && opts.failureMode === 'open') return { outcomes: [], allowed: true, mode, bypass: 'open' }
+    if (mode === 'degraded' && opts.failureMode === 'closed')
+      return { outcomes: [], allowed: false, mode, bypass: 'closed' }
+    const nowUs = localNowUs()
+    const keyed = localShare(checks).map((c) => ({ ...c, key: key(identity, c.rule.name) }))
+    if (redis !== undefined) for (const c of keyed) seedLocal(c.key, nowUs)
+    const outcomes = local.decide(keyed, nowUs)
+    const allowed = outcomes.every((o) => o.allowed)
+    if (allowed && redis !== undefined)
+      checks.forEach((c, i) => ledger.add(keyed[i].key, intervalUs(c.rule, c.penalty) * c.cost))
+    // Decided locally although Redis is up (one failed call): Redis learns of it right away.
+    if (redis !== undefined && mode === 'redis') void mergeLedger(false).catch(() => undefined)
+    return { outcomes, allowed, mode }
+  }
+
+  function gcraArgs(identity: string, checks: RuleCheck[], kind: 'decide' | 'shape'): (string | number)[] {
     const args: (string | number)[] = checks.map((c) => key(identity, c.rule.name))
     args.push(opts.nowUs === undefined ? 0 : Math.round(opts.nowUs()), kind)
     for (const c of checks) args.push(intervalUs(c.rule, c.penalty), toleranceUs(c.rule), c.cost)
-    return withTimeout((redis as GcraRedis).lucidGcra(checks.length, ...args), opts.deadlineMs)
+    return args
   }
 
-  async function viaRedis<T>(fn: () => Promise<T>, fallback: () => T): Promise<T> {
-    if (redis === undefined) return fallback()
-    if (mode === 'degraded' && Date.now() < nextProbe) return fallback()
-    try {
-      const r = await fn()
-      setMode('redis')
-      return r
-    } catch (err) {
-      nextProbe = Date.now() + PROBE_MS
-      setMode('degraded', err)
-      return fallback()
+  /** One GCRA call; undefined when it must be decided locally (failure mode, or this call failed). */
+  async function viaRedis(
+    identity: string,
+    checks: RuleCheck[],
+    kind: 'decide' | 'shape'
+  ): Promise<number[] | undefined> {
+    if (redis === undefined || mode !== 'redis') return undefined
+    // A reply arriving after the call was abandoned: Redis counted what it admitted; refund it.
+    const late = (rel: number[]) => {
+      if (opts.failureMode === 'open') return // admitted anyway: Redis counted it rightly
+      if (kind === 'shape' || rel[checks.length] === 1)
+        checks.forEach((c) => ledger.add(key(identity, c.rule.name), -intervalUs(c.rule, c.penalty) * c.cost))
     }
-  }
-
-  async function beat(): Promise<void> {
-    if (redis === undefined || opts.instanceCount !== undefined) return
-    const zkey = `${opts.prefix}rl-instances`
-    const now = Date.now()
     try {
-      const res = await withTimeout(redis.multi().zadd(zkey, now, instanceId).zremrangebyscore(zkey, 0, now - INSTANCE_TTL_MS).zcard(zkey).pexpire(zkey, INSTANCE_TTL_MS * 3).exec(), 1_000)
-      const count = Number(res?.[2]?.[1] ?? 1)
-      if (count >= 1) liveInstances = count
+      const rel = await watch.call(redis.lucidGcra(checks.length, ...gcraArgs(identity, checks, kind)), late)
+      if (rel === ABANDONED) return undefined
+      const admitted = kind === 'shape' || rel[checks.length] === 1
+      const nowUs = localNowUs()
+      checks.forEach((c, i) =>
+        mirror.set(
+          key(identity, c.rule.name),
+          nowUs + rel[i] + (admitted ? intervalUs(c.rule, c.penalty) * c.cost : 0),
+          nowUs
+        )
+      )
+      return rel
     } catch {
-      // Keep the last known count while Redis is away.
+      return undefined
     }
   }
 
@@ -169,40 +305,48 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     get mode() {
       return mode
     },
-    instances: () => liveInstances,
+    instances: liveInstances,
     async decide(identity, checks) {
-      const fallback = (): Decision => {
-        if (opts.failureMode === 'open' && mode === 'degraded') return { outcomes: [], allowed: true, mode, bypass: 'open' }
-        if (opts.failureMode === 'closed' && mode === 'degraded') return { outcomes: [], allowed: false, mode, bypass: 'closed' }
-        const outcomes = local.decide(localShare(checks).map((c) => ({ ...c, key: key(identity, c.rule.name) })), localNowUs())
-        return { outcomes, allowed: outcomes.every((o) => o.allowed), mode }
-      }
-      return viaRedis<Decision>(async () => {
-        const rel = await callRedis(identity, checks, 'decide')
-        const all = rel[checks.length] === 1
-        const outcomes = checks.map((c, i) => ({ ...outcome(c, rel[i], 0).out, key: key(identity, c.rule.name), allowed: all }))
-        return { outcomes, allowed: all, mode: 'redis' }
-      }, fallback)
+      const rel = await viaRedis(identity, checks, 'decide')
+      if (rel === undefined) return decideLocally(identity, checks)
+      const all = rel[checks.length] === 1
+      const outcomes = checks.map((c, i) => ({
+        ...outcome(c, rel[i], 0).out,
+        key: key(identity, c.rule.name),
+        allowed: all
+      }))
+      return { outcomes, allowed: all, mode: 'redis' }
     },
     async shape(identity, check) {
-      return viaRedis(
-        async () => {
-          const rel = await callRedis(identity, [check], 'shape')
-          return Math.max(0, (rel[0] + intervalUs(check.rule, check.penalty) * check.cost - toleranceUs(check.rule)) / 1000)
-        },
-        () => local.shape({ ...localShare([check])[0], key: key(identity, check.rule.name) }, localNowUs())
-      )
+      const rel = await viaRedis(identity, [check], 'shape')
+      if (rel !== undefined)
+        return Math.max(
+          0,
+          (rel[0] + intervalUs(check.rule, check.penalty) * check.cost - toleranceUs(check.rule)) / 1000
+        )
+      const nowUs = localNowUs()
+      const k = key(identity, check.rule.name)
+      if (redis !== undefined) {
+        seedLocal(k, nowUs)
+        ledger.add(k, intervalUs(check.rule, check.penalty) * check.cost)
+      }
+      return local.shape({ ...localShare([check])[0], key: k }, nowUs)
     },
     async debtMs(identity, ruleName) {
       const k = key(identity, ruleName)
-      return viaRedis(
-        async () => {
-          const [v, t] = await withTimeout(Promise.all([redis!.get(k), redis!.time()]), opts.deadlineMs)
-          const nowUs = opts.nowUs?.() ?? Number(t[0]) * 1e6 + Number(t[1])
-          return v === null ? 0 : Math.max(0, (Number(v) - nowUs) / 1000)
-        },
-        () => Math.max(0, ((local.peek(k) ?? 0) - localNowUs()) / 1000)
-      )
+      if (redis !== undefined && mode === 'redis') {
+        try {
+          const r = await watch.call(Promise.all([redis.get(k), redis.time()]))
+          if (r !== ABANDONED) {
+            const [v, t] = r
+            const nowUs = opts.nowUs?.() ?? Number(t[0]) * 1e6 + Number(t[1])
+            return v === null ? 0 : Math.max(0, (Number(v) - nowUs) / 1000)
+          }
+        } catch {
+          // decided from local state below
+        }
+      }
+      return Math.max(0, ((local.peek(k) ?? mirror.peek(k) ?? 0) - localNowUs()) / 1000)
     },
     async inspect(identity, ruleNames) {
       const out: { rule: string; tat_ahead_ms: number }[] = []
@@ -211,13 +355,14 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     },
     async clear(identity, ruleNames) {
       let n = local.clear(`${opts.prefix}rl:{${identity}}:`)
+      mirror.clear(`${opts.prefix}rl:{${identity}}:`)
       if (redis !== undefined) n += await redis.del(...ruleNames.map((r) => key(identity, r)))
       return n
     },
     async identities(max) {
       const out = new Set<string>()
       const parse = (k: string) => /rl:\{([^}]+)\}:/.exec(k)?.[1]
-      for (const k of local.keys()) {
+      for (const k of [...local.keys(), ...mirror.keys()]) {
         const id = parse(k)
         if (id !== undefined) out.add(id)
         if (out.size >= max) return [...out]
@@ -227,7 +372,16 @@ export function createLimiter(opts: LimiterOptions): Limiter {
         for (const node of nodes) {
           let cursor = '0'
           do {
-            const [next, keys] = (await withTimeout((node as unknown as { scan(...a: (string | number)[]): Promise<[string, string[]]> }).scan(cursor, 'MATCH', `${opts.prefix.replace(/[*?[\]\\]/g, '\\$&')}rl:{*`, 'COUNT', 500), opts.deadlineMs * 4)) as [string, string[]]
+            const [next, keys] = (await withTimeout(
+              (node as unknown as { scan(...a: (string | number)[]): Promise<[string, string[]]> }).scan(
+                cursor,
+                'MATCH',
+                `${opts.prefix.replace(/[*?[\]\\]/g, '\\$&')}rl:{*`,
+                'COUNT',
+                500
+              ),
+              Math.max(1_000, opts.deadlineMs * 4)
+            )) as [string, string[]]
             for (const k of keys) {
               const id = parse(k)
               if (id !== undefined) out.add(id)
@@ -238,14 +392,35 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       }
       return [...out].slice(0, max)
     },
-    start() {
-      void beat()
-      heartbeat = setInterval(() => void beat(), HEARTBEAT_MS)
-      heartbeat.unref()
+    async start() {
+      if (redis === undefined) return
+      if (redis.status !== 'ready') {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5_000)
+          redis.once('ready', () => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+      }
+      if (redis.status === 'ready') {
+        epoch = await claimEpoch().catch(() => null)
+        await tracker?.beat()
+      } else {
+        fail('disconnected')
+      }
+      watch.start()
+      tracker?.start()
+      probeTimer = setInterval(probe, PROBE_MS)
+      probeTimer.unref()
+      redis.on('ready', probe)
     },
     async stop() {
-      if (heartbeat !== undefined) clearInterval(heartbeat)
-      if (redis !== undefined && opts.instanceCount === undefined) await withTimeout(redis.zrem(`${opts.prefix}rl-instances`, instanceId), 500).catch(() => undefined)
+      stopped = true
+      watch.stop()
+      if (probeTimer !== undefined) clearInterval(probeTimer)
+      await tracker?.stop()
+      redis?.disconnect()
     }
   }
 }

@@ -19,7 +19,10 @@ export interface HealthReport {
   status: DependencyStatus
   timestamp: string
   service: 'api-gateway'
+  /** The gateway build (package version). */
   version: string
+  /** The API version, as in every error envelope's `version` (issue 13: `v1` vs `0.1.0` puzzled people). */
+  api_version: 'v1'
   uptime: number
   response_time: number
   storage: { database: 'embedded' | 'postgresql'; state: 'standalone' | 'redis' }
@@ -94,6 +97,7 @@ export function createHealthChecker(opts: { db: Db; stateStore: StateStore; vers
       timestamp: new Date().toISOString(),
       service: 'api-gateway',
       version: opts.version,
+      api_version: 'v1',
       uptime: Math.floor((Date.now() - startedAt) / 1000),
       response_time: round(performance.now() - start),
       storage: { database: opts.db.kind, state: opts.stateStore.kind === 'redis' ? 'redis' : 'standalone' },

@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import nodemailer from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 
 export interface MailMessage {
   to: string
@@ -22,13 +22,16 @@ export interface Mailer {
 
 export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: string; log: { info(o: object, m: string): void } }): Mailer {
   if (opts.smtpUrl !== undefined) {
-    const transporter = nodemailer.createTransport(opts.smtpUrl)
+    const smtpUrl = opts.smtpUrl
+    // nodemailer is loaded on the first message, not at start (issue 13: idle memory).
+    let transporter: Promise<Transporter> | undefined
     return {
       transport: 'smtp',
       async send(msg) {
-        await transporter.sendMail({ from: opts.from, ...msg })
+        transporter ??= import('nodemailer').then((m) => m.default.createTransport(smtpUrl))
+        await (await transporter).sendMail({ from: opts.from, ...msg })
       },
-      close: () => transporter.close()
+      close: () => void transporter?.then((t) => t.close(), () => undefined)
     }
   }
   const file = path.join(opts.dataDir, 'outbox.jsonl')

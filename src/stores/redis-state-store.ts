@@ -1,6 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { SetOptions, StateStore, Unsubscribe } from './state-store.js'
 import { StateStoreUnavailableError } from './state-store.js'
+import { withDeadline } from './deadline.js'
 
 export interface RedisStateStoreOptions {
   /** A single server (REDIS_URL)… */
@@ -22,9 +23,11 @@ return v`
 
 type LucidRedis = (Redis | Cluster) & { lucidIncr(key: string, by: number, ttlMs: number): Promise<number> }
 
-export function redisOptions(opts: RedisStateStoreOptions): RedisOptions {
+export function redisOptions(_opts: RedisStateStoreOptions): RedisOptions {
   return {
-    commandTimeout: opts.commandTimeoutMs,
+    // No ioredis commandTimeout (a timer that a busy loop makes lie): guard() applies a
+    // loop-aware deadline of commandTimeoutMs instead (deadline.ts).
+    commandTimeout: undefined,
     // Fail fast while disconnected instead of queueing requests behind a dead server.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -64,7 +67,8 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
 
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
-      return await fn()
+      const miss = () => new Error(`Redis command not answered within ${opts.commandTimeoutMs} ms`)
+      return await withDeadline(fn(), opts.commandTimeoutMs, miss)
     } catch (err) {
       throw new StateStoreUnavailableError(err)
     }

@@ -232,10 +232,10 @@ test('operator dashboard in headless Chromium', async (t) => {
         await shot(page, 'chain')
 
         await page.getByRole('link', { name: 'Configuration' }).click()
-        await page.locator('#config-list').getByText('jwtSecretKey').waitFor()
+        await page.locator('#config-list').getByText('JWT_SECRET_KEY', { exact: true }).waitFor()
         const config = await page.locator('#config-list').innerText()
         assert.ok(!config.includes(s.t.config.jwtSecretKey as string), 'the JWT secret is shown')
-        assert.match(config, /jwtSecretKey\s+\*\*\*/)
+        assert.match(config, /JWT_SECRET_KEY\s+\*\*\*/)
         await shot(page, 'config')
       }
     )

@@ -162,11 +162,18 @@ test('config print masks every secret', async () => {
   const r = await cli({ DATABASE_URL: 'postgres://gw:hunter2-password@db.internal:5432/lucid', JWT_SECRET_KEY: TEST_JWT_SECRET, DATA_ENCRYPTION_KEY: TEST_DATA_KEY, REDIS_URL: 'redis://:redis-pass@cache:6379' }, 'config', 'print')
   assert.equal(r.code, 0, r.stderr)
   const printed = JSON.parse(r.stdout)
-  assert.equal(printed.jwtSecretKey, '***')
-  assert.equal(printed.dataEncryptionKey, '***')
-  assert.equal(printed.databaseUrl, 'postgres://gw:***@db.internal:5432/lucid')
+  assert.equal(printed.JWT_SECRET_KEY, '***')
+  assert.equal(printed.DATA_ENCRYPTION_KEY, '***')
+  assert.equal(printed.DATABASE_URL, 'postgres://gw:***@db.internal:5432/lucid')
   for (const secret of [TEST_JWT_SECRET, TEST_DATA_KEY, 'hunter2-password', 'redis-pass']) assert.ok(!r.stdout.includes(secret), `${secret} leaked`)
-  assert.equal(printed.httpPort, 8080)
+  assert.equal(printed.HTTP_PORT, 8080)
+  assert.equal(printed.RATE_LIMIT_PUBLIC, 100)
+  assert.equal(printed.UPSTREAM_BREAKER_FAILURES, 5)
+  assert.equal(printed.BLOCKCHAIN_CORE_URL, 'http://lucid-blocks:8084')
+  // Every name printed is a variable the configuration reads (issue 13: it printed camelCase fields).
+  const source = (await Promise.all(['config.ts', 'tracing/settings.ts'].map((f) => readFile(new URL(`../../src/${f}`, import.meta.url), 'utf8')))).join('\n')
+  const unknown = Object.keys(printed).filter((name) => !source.includes(`'${name}'`))
+  assert.deepEqual(unknown, [], 'config print names only environment variables')
 })
 
 test('config print reports every configuration problem at once', async () => {

@@ -8,6 +8,31 @@ import { freezeConfig, loadConfig, type Config } from '../../src/config.js'
 import { createPgDb } from '../../src/data/pg-db.js'
 import { createRedisStateStore } from '../../src/stores/redis-state-store.js'
 import { createTestDb, createTestStateStore, type TestDb, type TestStateStore } from './stores.js'
+import { after } from 'node:test'
+import { attachContractValidator, type ContractChecker, type ViolationSink } from './contract.js'
+
+// Responses that broke /openapi.json (issue 13). An injected request's violation fails the test
+// that sent it, at the inject() call; one over a real socket fails the file after its tests.
+const unreported = new Map<string, string>()
+after(() => {
+  if (unreported.size > 0) throw new Error(`${unreported.size} response(s) do not match /openapi.json:\n${[...new Set(unreported.values())].join('\n')}`)
+})
+const sink: ViolationSink = (id, line) => void unreported.set(id, line)
+
+/** inject() that throws when the response it got does not match the document. */
+function checkedInject(app: FastifyInstance): void {
+  const inject = app.inject.bind(app) as (opts: unknown) => Promise<{ headers: Record<string, unknown> }>
+  ;(app as { inject: unknown }).inject = (...args: unknown[]) => {
+    if (args.length !== 1) return (inject as (...a: unknown[]) => unknown)(...args)
+    return inject(args[0]).then((res) => {
+      const id = String(res.headers['x-request-id'])
+      const line = unreported.get(id)
+      if (line === undefined) return res
+      unreported.delete(id)
+      throw new Error(line)
+    })
+  }
+}
 
 export const TEST_JWT_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
 export const TEST_DATA_KEY = randomBytes(32).toString('hex')
@@ -18,6 +43,8 @@ export interface TestApp {
   testDb: TestDb
   testStore: TestStateStore
   dataDir: string
+  /** Checks every response against /openapi.json (issue 13): see checkedInject and the file's after hook. */
+  contract: ContractChecker
   /** Builds another gateway instance on the same database and state store (multi-instance tests). */
   sibling(env?: Record<string, string>): Promise<FastifyInstance>
   close(): Promise<void>
@@ -30,6 +57,8 @@ export interface TestAppOptions {
   store?: TestStateStore
   /** Registers extra routes before the app is ready (framework-level tests). */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>
+  /** Skip the response contract check (only for tests that send deliberately undocumented answers). */
+  contract?: false
 }
 
 export function testConfig(dataDir: string, env: Record<string, string> = {}): Readonly<Config> {
@@ -69,6 +98,9 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const siblings: FastifyInstance[] = []
   const app = await buildApp(config, { db: testDb.db, stateStore: testStore.store, now: opts.now })
   await opts.extraRoutes?.(app)
+  const checking = opts.contract !== false
+  const checkers = [attachContractValidator(app, checking ? sink : undefined)]
+  if (checking) checkedInject(app)
   await app.ready()
   return {
     app,
@@ -76,11 +108,14 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     testDb,
     testStore,
     dataDir,
+    contract: checkers[0],
     async sibling(env = {}) {
       // Its own connection pool and Redis connection, like another process would have.
       const db = testDb.url !== undefined ? createPgDb({ connectionString: testDb.url, max: 3 }) : testDb.db
       const store = testStore.prefix !== undefined ? await createRedisStateStore({ url: process.env.REDIS_URL as string, prefix: testStore.prefix, commandTimeoutMs: 2_000 }) : testStore.store
       const s = await buildApp(testConfig(dataDir, { ...opts.env, ...env }), { db, stateStore: store, now: opts.now })
+      checkers.push(attachContractValidator(s, checking ? sink : undefined))
+      if (checking) checkedInject(s)
       s.addHook('onClose', async () => {
         if (db !== testDb.db) await db.close()
         if (store !== testStore.store) await store.close()

@@ -1,7 +1,7 @@
 /** A gateway started as its own process (`src/server.ts`), as an operator would run it. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { TestContext } from 'node:test'
+import type { HelperContext } from './programs.js'
 
 export interface GatewayProcess {
   child: ChildProcess
@@ -13,8 +13,13 @@ export interface GatewayProcess {
   stop(): Promise<number | null>
 }
 
-export function spawnGateway(t: TestContext, env: Record<string, string>): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+/** `nodeArgs` go before the script, e.g. `['--import', './test/support/busy-loop.mjs']`. */
+export function spawnGateway(
+  t: Pick<HelperContext, 'after'>,
+  env: Record<string, string>,
+  opts: { nodeArgs?: string[] } = {}
+): GatewayProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), 'src/server.ts'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOBS_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

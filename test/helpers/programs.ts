@@ -1,9 +1,14 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
-import type { TestContext } from 'node:test'
+
+/** What these helpers need of a test context; `npm run chaos` passes its own. */
+export interface HelperContext {
+  skip(message?: string): void
+  after(fn: () => unknown): void
+}
 
 /** Finds a system program; locally a missing one skips the test visibly, under CI=true it fails. */
-export function findProgram(name: string, t: TestContext): string | null {
+export function findProgram(name: string, t: Pick<HelperContext, 'skip'>): string | null {
   const candidates = [name]
   if (name === 'initdb' || name === 'pg_ctl' || name === 'postgres') {
     const base = '/usr/lib/postgresql'
@@ -25,7 +30,7 @@ export function findProgram(name: string, t: TestContext): string | null {
   return null
 }
 
-export function requireEnv(name: 'DATABASE_URL' | 'REDIS_URL', t: TestContext): string | null {
+export function requireEnv(name: 'DATABASE_URL' | 'REDIS_URL', t: Pick<HelperContext, 'skip'>): string | null {
   const v = process.env[name]
   if (v !== undefined && v !== '') return v
   if (process.env.CI === 'true') throw new Error(`${name} must be set in CI (.ci/run exports it)`)

@@ -9,8 +9,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { TestContext } from 'node:test'
-import { findProgram } from './programs.js'
+import { findProgram, type HelperContext } from './programs.js'
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,7 +34,7 @@ function asPgUser(cmd: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]
 }
 
-export async function startThrowawayPostgres(t: TestContext): Promise<ThrowawayPostgres | null> {
+export async function startThrowawayPostgres(t: HelperContext): Promise<ThrowawayPostgres | null> {
   const initdb = findProgram('initdb', t)
   const pgCtl = findProgram('pg_ctl', t)
   if (initdb === null || pgCtl === null) return null
@@ -78,9 +77,11 @@ export interface ThrowawayRedis {
   start(): Promise<void>
   /** Makes the server stop answering for `ms` (CLIENT PAUSE), as a hung Redis would. */
   pause(ms: number): Promise<void>
+  /** Sends a signal to the server process (SIGSTOP hangs it for real, SIGCONT resumes it). */
+  signal(sig: NodeJS.Signals): void
 }
 
-export async function startThrowawayRedis(t: TestContext, extraArgs: string[] = []): Promise<ThrowawayRedis | null> {
+export async function startThrowawayRedis(t: HelperContext, extraArgs: string[] = []): Promise<ThrowawayRedis | null> {
   const bin = findProgram('redis-server', t)
   if (bin === null) return null
   const port = await freePort()
@@ -113,12 +114,15 @@ export async function startThrowawayRedis(t: TestContext, extraArgs: string[] = 
     },
     async pause(ms) {
       execFileSync('redis-cli', ['-p', String(port), 'client', 'pause', String(ms), 'ALL'], { stdio: 'pipe' })
+    },
+    signal(sig) {
+      child?.kill(sig)
     }
   }
 }
 
 /** Three cluster-enabled redis-servers joined with `redis-cli --cluster create` (no replicas). */
-export async function startThrowawayRedisCluster(t: TestContext): Promise<{ nodes: string[] } | null> {
+export async function startThrowawayRedisCluster(t: HelperContext): Promise<{ nodes: string[] } | null> {
   const cli = findProgram('redis-cli', t)
   if (cli === null) return null
   const dir = mkdtempSync(path.join(tmpdir(), 'lucid-cluster-'))

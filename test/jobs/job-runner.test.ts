@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { migrate } from '../../src/data/migrate.js'
-import { createJobRunner, currentSlot, validateCron } from '../../src/jobs/job-runner.js'
+import { createJobRunner, currentSlot, REPEATED_FAILURE_LOG_MS, validateCron } from '../../src/jobs/job-runner.js'
 import { createTestDb, dbKinds } from '../helpers/stores.js'
 
 const quiet = { info: () => undefined, error: () => undefined }
@@ -65,6 +65,42 @@ for (const kind of dbKinds()) {
         assert.deepEqual(errors, ['background job failed'])
         const { rows } = await t.db.query<{ run_count: number; failure_count: number; last_error: string | null }>("SELECT run_count, failure_count, last_error FROM job_runs WHERE name = 'flaky'")
         assert.deepEqual(rows[0], { run_count: 2, failure_count: 1, last_error: null })
+        await r.stop()
+      } finally {
+        await t.close()
+      }
+    })
+
+    test('a job that keeps failing the same way is logged once with its error, then calmly, then once when it recovers', async () => {
+      const t = await createTestDb(kind)
+      try {
+        await migrate(t.db)
+        let clock = Date.UTC(2026, 0, 1)
+        const lines: { level: string; msg: string; obj: Record<string, unknown> }[] = []
+        const logger = { info: (obj: object, msg: string) => void lines.push({ level: 'info', msg, obj: obj as Record<string, unknown> }), error: (obj: object, msg: string) => void lines.push({ level: 'error', msg, obj: obj as Record<string, unknown> }) }
+        const r = createJobRunner({ db: t.db, logger, now: () => clock })
+        let down = true
+        let runs = 0
+        // The message changes as the breaker opens; it is still one outage.
+        r.define({ name: 'sync', everyMs: 10_000, run: async () => { if (down) throw new Error(++runs % 2 === 0 ? 'Circuit open for lucid_blocks' : 'lucid_blocks: unavailable') } })
+        // 15 minutes of a run every 10 s against an upstream that is down.
+        for (let i = 0; i < 90; i++) {
+          clock += 10_000
+          await r.tick()
+          await r.idle()
+        }
+        down = false
+        clock += 10_000
+        await r.tick()
+        await r.idle()
+        assert.equal(lines[0].msg, 'background job failed')
+        assert.ok(lines[0].obj.err instanceof Error, 'the first report carries the error (and its stack)')
+        const still = lines.filter((l) => l.msg === 'background job still failing')
+        assert.equal(still.length, Math.floor((89 * 10_000) / REPEATED_FAILURE_LOG_MS), '90 failures, one reminder per 5 minutes')
+        assert.ok(still.every((l) => l.obj.err === undefined && typeof l.obj.error === 'string'), 'reminders are one line, no stack')
+        assert.equal(still.at(-1)?.obj.failures, 1 + Math.floor((89 * 10_000) / REPEATED_FAILURE_LOG_MS) * 30)
+        assert.deepEqual(lines.at(-1), { level: 'info', msg: 'background job recovered', obj: { job: 'sync', failures: 90, since: new Date(Date.UTC(2026, 0, 1) + 10_000).toISOString() } })
+        assert.equal(lines.length, 1 + still.length + 1)
         await r.stop()
       } finally {
         await t.close()

@@ -61,18 +61,34 @@ describe('meta, probes, metrics and docs', () => {
     assert.match(res.body, /process_resident_memory_bytes/)
   })
 
-  test('OpenAPI 3 is generated from the routes, declares the error envelope, and /docs is browsable', async () => {
+  test('OpenAPI 3.1 is generated from the routes: explicit error statuses, security and an operationId on every operation', async () => {
     const res = await t.app.inject({ url: '/openapi.json' })
     assert.equal(res.statusCode, 200)
     const doc = res.json()
-    assert.equal(doc.openapi, '3.0.3')
+    assert.equal(doc.openapi, '3.1.0')
     assert.ok(doc.paths['/api/v1/meta/health'].get)
     assert.ok(doc.components.schemas.ErrorEnvelope, 'the envelope is a named component')
-    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+    const ids = new Set<string>()
+    type Op = { operationId: string; security?: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> }
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Op>>)) {
       for (const [method, op] of Object.entries(ops)) {
-        assert.ok(op.responses['4XX'] || op.responses['4xx'] || op.responses['default'], `${method} ${path} declares its error responses`)
+        const where = `${method.toUpperCase()} ${path}`
+        assert.ok(!ids.has(op.operationId) && /^[a-z][A-Za-z0-9]+$/.test(op.operationId), `${where}: unique, readable operationId (${op.operationId})`)
+        ids.add(op.operationId)
+        assert.ok(Array.isArray(op.security), `${where} declares its security ([] when public)`)
+        assert.ok(op.responses['500'] && op.responses['400'], `${where} lists its error statuses`)
+        assert.ok(!op.responses['4XX'] && !op.responses['5XX'], `${where}: explicit statuses, not ranges`)
+        assert.deepEqual(Object.keys(op.responses['500'].content ?? {}), ['application/json'], `${where}: errors are JSON`)
       }
     }
+    const me = doc.paths['/api/v1/users/me'].get
+    assert.deepEqual(me.security, [{ bearerAuth: [] }, { apiKeyAuth: [] }])
+    assert.ok(me.responses['401'], 'an authenticated operation documents 401')
+    assert.deepEqual(doc.paths['/api/v1/auth/challenge'].post.security, [], 'public operations say so')
+    const sessions = doc.paths['/api/v1/sessions'].get.parameters as { name: string; required: boolean }[]
+    assert.equal(sessions.find((p) => p.name === 'page')?.required, false, 'a parameter with a default is optional')
+    assert.equal(doc.paths['/api/v1/auth/logout'].post.requestBody.required, false)
+    assert.deepEqual(doc.servers, [{ url: '/', description: 'this gateway' }])
     const docs = await t.app.inject({ url: '/docs/' })
     assert.equal(docs.statusCode, 200)
     assert.match(docs.body, /swagger/i)

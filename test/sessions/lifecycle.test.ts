@@ -1,13 +1,14 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdir, writeFile, mkdir } from 'node:fs/promises'
+import { readdir, writeFile, mkdir, utimes } from 'node:fs/promises'
 import path from 'node:path'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { login, type LoggedIn } from '../helpers/identity.js'
 import { startLucidBlocks, type LucidBlocksStandIn } from '../support/stand-ins.js'
 import { verifyProof } from '../../src/merkle/merkle.js'
 import { buildApp } from '../../src/app.js'
+import { TEMPORARY_MAX_AGE_MS } from '../../src/chunks/chunk-store.js'
 import { testConfig } from '../helpers/app.js'
 import { createTestDb, dbKinds } from '../helpers/stores.js'
 
@@ -30,6 +31,7 @@ for (const kind of dbKinds()) describe(`recording sessions on ${kind}: create â†
     await chain.close()
   })
   const create = (who: LoggedIn, body: object) => t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: who.auth, payload: body })
+  const start = (who: LoggedIn, id: string) => t.app.inject({ method: 'POST', url: `/api/v1/sessions/${id}/start`, headers: who.auth })
   const upload = (who: LoggedIn, id: string, index: number, bytes: Buffer, extra: Record<string, string> = {}) =>
     t.app.inject({ method: 'POST', url: `/api/v1/sessions/${id}/chunks`, headers: { ...who.auth, 'content-type': 'application/octet-stream', 'x-chunk-index': String(index), ...extra }, payload: bytes })
 
@@ -40,10 +42,15 @@ for (const kind of dbKinds()) describe(`recording sessions on ${kind}: create â†
     assert.equal(s.status, 'initializing')
     assert.equal(s.max_size_bytes, 100 * 1024 ** 3)
     const chunks = Array.from({ length: 7 }, (_, i) => randomBytes(1000 + i * 777))
+    const early = await upload(owner, s.session_id, 0, chunks[0])
+    assert.equal(early.statusCode, 409, 'an initializing session takes no chunks (issue 13: it used to start silently)')
+    assert.equal(early.json().error.code, 'LUCID_ERR_4007')
+    assert.match(early.json().error.message, /POST \/start first/)
+    assert.equal((await t.app.inject({ url: `/api/v1/sessions/${s.session_id}`, headers: owner.auth })).json().status, 'initializing', 'and it stays initializing')
+    assert.equal((await start(owner, s.session_id)).json().status, 'active')
     const first = await upload(owner, s.session_id, 0, chunks[0], { 'x-chunk-sha256': sha(chunks[0]) })
     assert.equal(first.statusCode, 201)
     assert.equal(first.json().hash, sha(chunks[0]))
-    assert.equal((await t.app.inject({ url: `/api/v1/sessions/${s.session_id}`, headers: owner.auth })).json().status, 'active', 'the first chunk starts the session')
     const rest = await Promise.all(chunks.slice(1).map((c, i) => upload(owner, s.session_id, i + 1, c)))
     assert.deepEqual(rest.map((r) => r.statusCode), [201, 201, 201, 201, 201, 201])
     const again = await upload(owner, s.session_id, 3, chunks[3])
@@ -105,6 +112,7 @@ for (const kind of dbKinds()) describe(`recording sessions on ${kind}: create â†
 
   test('limits and validation: empty chunk 422, over 10 MiB 413/4006, bad hash 422 with nothing kept, session maximum 4005, illegal transitions 409/4007', async () => {
     const s = (await create(owner, { name: 'limits', max_size_bytes: 1024 * 1024 })).json()
+    await start(owner, s.session_id)
     assert.equal((await upload(owner, s.session_id, 0, Buffer.alloc(0))).statusCode, 422)
     const big = await upload(owner, s.session_id, 0, Buffer.alloc(10 * 1024 * 1024 + 1))
     assert.equal(big.statusCode, 413)
@@ -165,10 +173,14 @@ test('an upload killed mid-way leaves no chunk row and no stray file after resta
     const dir = path.join(t.dataDir, 'chunks', s.session_id.slice(0, 2), s.session_id)
     await mkdir(dir, { recursive: true })
     await writeFile(path.join(dir, '.tmp-killed-upload'), randomBytes(4096))
+    // Untouched for longer than any upload in progress; a fresh one may be another instance's upload.
+    const stale = new Date(Date.now() - TEMPORARY_MAX_AGE_MS - 60_000)
+    await utimes(path.join(dir, '.tmp-killed-upload'), stale, stale)
+    await writeFile(path.join(dir, '.tmp-in-progress'), randomBytes(16))
     const restarted = await buildApp(testConfig(t.dataDir), { db: t.testDb.db, stateStore: t.testStore.store })
     await restarted.ready()
     try {
-      assert.deepEqual(await readdir(dir), [], 'the partial file is gone')
+      assert.deepEqual(await readdir(dir), ['.tmp-in-progress'], 'the stale partial file is gone, an upload in progress is kept')
       assert.equal((await restarted.inject({ url: `/api/v1/sessions/${s.session_id}/chunks`, headers: li.auth })).json().pagination.total, 0)
     } finally {
       await restarted.close()
@@ -185,6 +197,7 @@ test('the retention job purges soft-deleted sessions and their chunk files, and 
     const li = await login(t.app)
     const mk = async (name: string) => {
       const s = (await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: li.auth, payload: { name } })).json()
+      await t.app.inject({ method: 'POST', url: `/api/v1/sessions/${s.session_id}/start`, headers: li.auth })
       await t.app.inject({ method: 'POST', url: `/api/v1/sessions/${s.session_id}/chunks`, headers: { ...li.auth, 'content-type': 'application/octet-stream', 'x-chunk-index': '0' }, payload: Buffer.from(name) })
       return s.session_id as string
     }
@@ -213,6 +226,7 @@ test('a client that disconnects mid-upload leaves no row and no file', async () 
     const port = (t.app.server.address() as { port: number }).port
     const li = await login(t.app)
     const s = (await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: li.auth, payload: { name: 'abort' } })).json()
+    await t.app.inject({ method: 'POST', url: `/api/v1/sessions/${s.session_id}/start`, headers: li.auth })
     const { request: httpRequest } = await import('node:http')
     await new Promise<void>((resolve) => {
       const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: `/api/v1/sessions/${s.session_id}/chunks`, headers: { ...li.auth, 'content-type': 'application/octet-stream', 'x-chunk-index': '0', 'content-length': String(1024 * 1024) } })

@@ -33,7 +33,7 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
   let user: LoggedIn
   const inject = (who: LoggedIn, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) => t.app.inject({ method, url, headers: who.auth, payload })
   const finished = (id: string) => until(async () => (await inject(admin, 'GET', `/api/v1/backups/${id}`)).json(), (b) => b.status === 'completed' || b.status === 'failed', `backup ${id}`)
-  const restored = (id: string) => until(async () => (await inject(admin, 'GET', `/api/v1/backups/restores/${id}`)).json(), (r) => r.status === 'completed' || r.status === 'failed', `restore ${id}`)
+  const restored = (backupId: string, id: string) => until(async () => (await inject(admin, 'GET', `/api/v1/backups/${backupId}/restores/${id}`)).json(), (r) => r.status === 'completed' || r.status === 'failed', `restore ${id}`)
 
   test('setup', async () => {
     backupDir = await mkdtemp(path.join(tmpdir(), 'lucid-bk-'))
@@ -79,7 +79,7 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
     assert.match(noConfirm.json().error.message, /confirm=true/)
     const r = await inject(superAdmin, 'POST', `/api/v1/backups/${b.backup_id}/restore?confirm=true`, { drop_existing: true })
     assert.equal(r.statusCode, 202, r.body)
-    const done = await restored(r.json().restore_id)
+    const done = await restored(b.backup_id, r.json().restore_id)
     assert.equal(done.status, 'completed', done.error)
     assert.deepEqual(await snapshot(t.app), before)
     assert.equal(await t.app.stateStore.get('cache:greeting'), 'hello', 'cache keys come back')
@@ -96,7 +96,7 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
     assert.deepEqual(Object.keys(b.row_counts).sort(), ['public.sessions', 'public.users'])
     await t.app.db.query("DELETE FROM sessions WHERE name = 'beta'")
     await t.app.db.query("UPDATE sessions SET description = 'kept' WHERE name = 'alpha'")
-    const r = await restored((await inject(superAdmin, 'POST', `/api/v1/backups/${b.backup_id}/restore?confirm=true`, { tables: ['sessions'] })).json().restore_id)
+    const r = await restored(b.backup_id, (await inject(superAdmin, 'POST', `/api/v1/backups/${b.backup_id}/restore?confirm=true`, { tables: ['sessions'] })).json().restore_id)
     assert.equal(r.status, 'completed', r.error)
     assert.equal(r.rows_restored, 1)
     const rows = (await t.app.db.query<{ name: string; description: string }>('SELECT name, description FROM sessions ORDER BY name')).rows
@@ -117,7 +117,7 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
     const before = await snapshot(t.app)
     await t.app.db.query("UPDATE sessions SET description = 'after the backup'")
     const changed = await snapshot(t.app)
-    const r = await restored((await inject(superAdmin, 'POST', `/api/v1/backups/${b.backup_id}/restore?confirm=true`, { drop_existing: true })).json().restore_id)
+    const r = await restored(b.backup_id, (await inject(superAdmin, 'POST', `/api/v1/backups/${b.backup_id}/restore?confirm=true`, { drop_existing: true })).json().restore_id)
     assert.equal(r.status, 'failed')
     assert.match(r.error, /SHA-256/)
     assert.deepEqual(await snapshot(t.app), changed, 'nothing was changed')
@@ -171,9 +171,10 @@ test('a schedule firing on two instances at once runs one backup', async () => {
     const admin = await login(t.app, { role: 'admin' })
     const bad = await t.app.inject({ method: 'POST', url: '/api/v1/backups/schedules', headers: admin.auth, payload: { name: 'bad', cron: '61 * * * *' } })
     assert.equal(bad.statusCode, 422)
-    const s = await t.app.inject({ method: 'POST', url: '/api/v1/backups/schedules', headers: admin.auth, payload: { name: 'hourly', cron: '0 * * * *' } })
+    const s = await t.app.inject({ method: 'POST', url: '/api/v1/backup-schedules', headers: admin.auth, payload: { name: 'hourly', cron: '0 * * * *' } })
     assert.equal(s.statusCode, 201, s.body)
-    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/backups/schedules', headers: admin.auth, payload: { name: 'hourly', cron: '5 * * * *' } })).statusCode, 409)
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/backups/schedules', headers: admin.auth, payload: { name: 'hourly', cron: '5 * * * *' } })).statusCode, 409, 'the deprecated path is the same collection')
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/backup-schedules', headers: admin.auth })).json().schedules.map((x: { name: string }) => x.name), ['hourly'])
     const other = await t.sibling()
     assert.deepEqual(await Promise.all([t.app.backups.runSchedules(), other.backups.runSchedules()]), [[], []], 'the current slot does not fire')
     now = Date.parse('2026-12-02T11:00:05Z')

@@ -32,6 +32,10 @@ for (const kind of dbKinds()) describe(`database API on ${kind}`, () => {
     assert.ok(s.database.tables >= 10)
     assert.ok(s.database.size_bytes > 0)
     assert.ok(s.database.per_table.some((r: { name: string }) => r.name === 'public.users'))
+    // Tables never analyzed (always so on PGlite) used to report 0 rows (issue 13).
+    assert.ok(s.database.rows_estimated >= 3, `rows_estimated ${s.database.rows_estimated}`)
+    const users = (await call(admin, 'GET', '/collections/users')).json()
+    assert.ok(users.estimated_rows >= 3, `users: ${users.estimated_rows} estimated rows for 3 users`)
     assert.equal(typeof s.cache.keys, 'number')
     const p = (await call(admin, 'GET', '/performance')).json()
     assert.equal(typeof p.available, 'boolean')

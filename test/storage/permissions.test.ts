@@ -9,7 +9,7 @@ const DESTRUCTIVE: [string, string, object?][] = [
   ['DELETE', `/api/v1/backups/${randomUUID()}?confirm=true`],
   ['POST', `/api/v1/backups/${randomUUID()}/restore?confirm=true`, {}],
   ['POST', '/api/v1/backups/cleanup?confirm=true'],
-  ['DELETE', `/api/v1/backups/schedules/${randomUUID()}?confirm=true`],
+  ['DELETE', `/api/v1/backup-schedules/${randomUUID()}?confirm=true`],
   ['POST', '/api/v1/database/collections', { name: 'x' }],
   ['PUT', '/api/v1/database/collections/x', { new_name: 'y' }],
   ['DELETE', '/api/v1/database/collections/x?confirm=true'],

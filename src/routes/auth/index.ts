@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
-import { withErrors } from '../../schemas/common.js'
+import { ErrorEnvelopeSchema, withErrors } from '../../schemas/common.js'
 import fp from 'fastify-plugin'
 import client from 'prom-client'
 import { createSecretBox, type SecretBox } from '../../crypto/secret-box.js'
@@ -12,10 +12,10 @@ import { createMailer } from '../../services/mailer.js'
 import { toUser, UserSchema, WalletTypeSchema, EmailSchema, TronAddressSchema } from '../users/schema.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import { createAuthService, type ClientInfo } from './service.js'
-import { magicPage, MAGIC_PAGE_CSP } from './magic-page.js'
+import { magicErrorPage, magicPage, MAGIC_PAGE_CSP } from './magic-page.js'
 import {
   AuthResponseSchema, AuthStatusSchema, ChallengeRequestSchema, ChallengeResponseSchema, LoginSessionListSchema, LogoutRequestSchema,
-  MagicLinkSentSchema, MagicQuerySchema, MessageSchema, RefreshRequestSchema, SessionParamsSchema, TotpCodeSchema, TotpSetupSchema
+  MAGIC_TOKEN, MagicLinkSentSchema, MagicQuerySchema, MessageSchema, RefreshRequestSchema, SessionParamsSchema, TotpCodeSchema, TotpSetupSchema
 } from './schema.js'
 
 declare module 'fastify' {
@@ -84,6 +84,16 @@ export const authServicePlugin = fp(
     })
     app.decorate('authService', service)
     app.decorate('totpBox', totpBox)
+    // BOOTSTRAP_SUPER_ADMINS applies to an account's first login only; an address that already
+    // has an account keeps its role, which used to happen silently (issue 13).
+    app.addHook('onReady', async () => {
+      for (const address of app.config.bootstrapSuperAdmins) {
+        const user = await app.repos.users.findByAddress(address).catch(() => null)
+        if (user !== null && user.role !== 'super_admin') {
+          app.log.warn({ setting: 'BOOTSTRAP_SUPER_ADMINS', tron_address: address, role: user.role }, `BOOTSTRAP_SUPER_ADMINS: ${address} already has an account (role ${user.role}); the setting only applies to a first login. Promote it with: npx lucid-gateway grant-role ${address} super_admin`)
+        }
+      }
+    })
   },
   { name: 'lucid-auth-service', dependencies: ['lucid-auth'] }
 )
@@ -102,7 +112,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/login',
-    { config: { rateLimitRule: 'auth' }, schema: { tags, summary: 'Wallet login (signed challenge) or email login (sends a magic link and code)', body: LoginBodySchema, response: withErrors({ 200: Type.Union([AuthResponseSchema, MagicLinkSentSchema]) }) } },
+    { config: { rateLimitRule: 'auth' }, schema: { tags, errors: [401], summary: 'Wallet login (signed challenge) or email login (sends a magic link and code)', body: LoginBodySchema, response: withErrors({ 200: Type.Union([AuthResponseSchema, MagicLinkSentSchema]) }) } },
     async (request) => {
       const b = request.body
       if (b.email !== undefined) {
@@ -119,7 +129,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
     }
   )
 
-  app.post('/verify', { config: { rateLimitRule: 'auth' }, schema: { tags, summary: 'Complete an email login with the emailed code or the magic-link token', body: VerifyBodySchema, response: withErrors({ 200: AuthResponseSchema }) } }, async (request) => {
+  app.post('/verify', { config: { rateLimitRule: 'auth' }, schema: { tags, errors: [401, 409], summary: 'Complete an email login with the emailed code or the magic-link token', body: VerifyBodySchema, response: withErrors({ 200: AuthResponseSchema }) } }, async (request) => {
     const b = request.body
     const byCode = b.email !== undefined || b.code !== undefined
     if (byCode && b.token !== undefined) throw validationError([{ field: 'token', message: 'give either {email, code} or {token}' }])
@@ -128,16 +138,34 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
     return tokensBody(await service.verifyEmail(b, clientInfo(request)))
   })
 
-  app.get('/magic', { schema: { tags, summary: 'Magic-link landing page: a button that completes the login (mail scanners cannot)', querystring: MagicQuerySchema, produces: ['text/html'], response: withErrors({ 200: Type.String({ description: 'HTML page' }) }) } }, async (request, reply) => {
+  // Always a page, never JSON (issue 13): a person opened a link from an email.
+  const htmlPage = (description: string, envelopeToo = false) => ({
+    description,
+    content: { 'text/html': { schema: Type.String() }, ...(envelopeToo ? { 'application/json': { schema: Type.Ref(ErrorEnvelopeSchema) } } : {}) }
+  })
+  app.get('/magic', {
+    schema: {
+      tags,
+      summary: 'Magic-link landing page: a button that completes the login (mail scanners cannot)',
+      description: 'Opened from a mail client (no app waiting) the page asks for the emailed code in the app and leaves the link unused; with MAGIC_LINK_RETURN_URL it signs in and sends the tokens there in the URL fragment.',
+      querystring: MagicQuerySchema,
+      produces: ['text/html'],
+      response: withErrors({ 200: Type.String({ description: 'HTML page' }) }),
+      documentedResponses: { 400: htmlPage('HTML page: the link is incomplete (cut by the mail client); or the ErrorEnvelope for a request the gateway refuses (Host not allowed)', true), 410: htmlPage('HTML page: the link expired or was used') }
+    }
+  }, async (request, reply) => {
     reply.header('content-security-policy', MAGIC_PAGE_CSP).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').type('text/html; charset=utf-8')
-    return magicPage(request.query.token)
+    const token = request.query.token
+    if (token === undefined || !MAGIC_TOKEN.test(token)) return reply.code(400).send(magicErrorPage('malformed'))
+    if (!(await service.magicLinkUsable(token))) return reply.code(410).send(magicErrorPage('expired'))
+    return magicPage(token, app.config.magicLinkReturnUrl)
   })
 
-  app.post('/refresh', { schema: { tags, summary: 'Rotate a refresh token; reuse of a rotated one revokes the login session', body: RefreshRequestSchema, response: withErrors({ 200: AuthResponseSchema }) } }, async (request) =>
+  app.post('/refresh', { schema: { tags, errors: [401], summary: 'Rotate a refresh token; reuse of a rotated one revokes the login session', body: RefreshRequestSchema, response: withErrors({ 200: AuthResponseSchema }) } }, async (request) =>
     tokensBody(await service.refresh(request.body.refresh_token, clientInfo(request)))
   )
 
-  app.post('/logout', { ...authed, schema: { tags, summary: 'Revoke this login session, or all of them', body: Type.Optional(LogoutRequestSchema), response: withErrors({ 200: MessageSchema }) } }, async (request) => {
+  app.post('/logout', { ...authed, schema: { tags, summary: 'Revoke this login session, or all of them', body: LogoutRequestSchema, bodyOptional: true, response: withErrors({ 200: MessageSchema }) } }, async (request) => {
     const n = await service.logout(request.user!, request.body?.logout_all_sessions === true, clientInfo(request))
     return { message: `Successfully logged out (${n} session${n === 1 ? '' : 's'} revoked)` }
   })
@@ -164,7 +192,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
     return reply.code(204).send(null)
   })
 
-  app.post('/totp/setup', { ...authed, schema: { tags, summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)', response: withErrors({ 200: TotpSetupSchema }) } }, async (request) => {
+  app.post('/totp/setup', { ...authed, schema: { tags, errors: [409], summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)', response: withErrors({ 200: TotpSetupSchema }) } }, async (request) => {
     const user = (await app.repos.users.findById(request.user!.id)) as UserRow
     if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled; disable it first')
     const secret = newTotpSecret()
@@ -173,7 +201,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
     return { secret, otpauth_uri: uri, qr_svg: await totpQrSvg(uri) }
   })
 
-  app.post('/totp/enable', { ...authed, schema: { tags, summary: 'Turn TOTP on by proving the authenticator works', body: TotpCodeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
+  app.post('/totp/enable', { ...authed, schema: { tags, errors: [409], summary: 'Turn TOTP on by proving the authenticator works', body: TotpCodeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const user = (await app.repos.users.findById(request.user!.id)) as UserRow
     if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled')
     if (user.totp_secret_enc === null) throw new LucidError('INVALID_REQUEST', 'Call /auth/totp/setup first', { status: 409 })
@@ -185,7 +213,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
     return toUser((await app.repos.users.findById(user.user_id)) as UserRow)
   })
 
-  app.post('/totp/disable', { ...authed, schema: { tags, summary: 'Turn TOTP off (needs a current code)', body: TotpCodeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
+  app.post('/totp/disable', { ...authed, schema: { tags, errors: [409], summary: 'Turn TOTP off (needs a current code)', body: TotpCodeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const user = (await app.repos.users.findById(request.user!.id)) as UserRow
     if (!user.totp_enabled) throw new LucidError('INVALID_REQUEST', 'TOTP is not enabled', { status: 409 })
     await service.checkSecondFactor(user, request.body.code, clientInfo(request))

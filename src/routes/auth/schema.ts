@@ -61,4 +61,7 @@ export const AuthStatusSchema = Type.Object({
 
 export const TotpSetupSchema = Type.Object({ secret: Type.String(), otpauth_uri: Type.String(), qr_svg: Type.String() })
 export const TotpCodeSchema = Type.Object({ code: TotpCode }, { additionalProperties: false })
-export const MagicQuerySchema = Type.Object({ token: Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' }) })
+/** A magic-link token as sendEmailCode makes it (32 random bytes, base64url). */
+export const MAGIC_TOKEN = /^[A-Za-z0-9_-]{20,200}$/
+// Lenient on purpose: a link cut short by a mail client gets a readable page, not a 422 (issue 13).
+export const MagicQuerySchema = Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096, description: 'the token from the emailed link' })) })

@@ -191,6 +191,15 @@ export function createAuthService(d: AuthServiceDeps) {
     return { message: 'If the address can receive mail, a sign-in link and code are on their way', expires_in: EMAIL_CODE_TTL_MS / 1000 }
   }
 
+  /** Whether a magic-link token would still sign in, without using it (the landing page asks). */
+  async function magicLinkUsable(token: string): Promise<boolean> {
+    const email = await d.store.get(`magic:${sha256hex(token)}`)
+    const raw = email === null ? null : await d.store.get(`email-code:${email}`)
+    if (raw === null) return false
+    const record = JSON.parse(raw) as EmailCodeRecord
+    return sameHash(record.token_hash, sha256hex(token)) && Date.parse(record.expires_at) > d.now()
+  }
+
   async function verifyEmail(input: { email?: string; code?: string; token?: string; totp_code?: string }, client: ClientInfo) {
     let email: string | null
     if (input.token !== undefined) {
@@ -299,6 +308,6 @@ export function createAuthService(d: AuthServiceDeps) {
     return ids.length
   }
 
-  return { challenge, walletLogin, sendEmailCode, verifyEmail, refresh, logout, linkWallet, checkSecondFactor }
+  return { challenge, walletLogin, sendEmailCode, magicLinkUsable, verifyEmail, refresh, logout, linkWallet, checkSecondFactor }
 }
 export type AuthService = ReturnType<typeof createAuthService>

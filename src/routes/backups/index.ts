@@ -128,9 +128,10 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
     ...admin,
     schema: {
       tags,
-      summary: 'Start a backup (202; poll GET /backups/{id})',
+      summary: 'Start a backup (202; poll GET /backups/{id}); every field is optional',
+      bodyOptional: true,
       body: Type.Object({
-        name: Type.String({ pattern: '^[\\w .-]{1,100}$' }),
+        name: Type.Optional(Type.String({ pattern: '^[\\w .-]{1,100}$', description: 'default: backup-<UTC time>' })),
         type: Type.Optional(Type.Literal('full')),
         tables: Type.Optional(Tables),
         compression: Type.Boolean({ default: true }),
@@ -140,7 +141,9 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
       response: withErrors({ 202: Type.Object({ backup_id: Type.String(), status: Type.String() }) })
     }
   }, async (request, reply) => {
-    const row = await app.backups.start(request.body, request.user!.id).catch(backupErrorToLucid)
+    // No body means every default (issue 13), like the CLI's `backup create`.
+    const name = request.body.name ?? `backup-${new Date(app.now()).toISOString().replace(/[:.]/g, '-')}`
+    const row = await app.backups.start({ ...request.body, name }, request.user!.id).catch(backupErrorToLucid)
     await app.audit(request, { action: 'backup.requested', target_type: 'backup', target_id: row.backup_id, details: { name: row.name, tables: row.tables, encryption: row.encryption } })
     return reply.code(202).send({ backup_id: row.backup_id, status: row.status })
   })
@@ -168,48 +171,9 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
     return { deleted: await app.backups.cleanup() }
   })
 
-  app.get('/schedules', { ...admin, schema: { tags, summary: 'Backup schedules', response: withErrors({ 200: Type.Object({ schedules: Type.Array(ScheduleSchema) }) }) } }, async () => ({ schedules: (await app.backups.listSchedules()).map(toSchedule) }))
+  // The contract's collection path, kept for existing clients; /api/v1/backup-schedules is current.
+  await app.register(async (scoped) => scheduleRoutes(scoped, { deprecated: true }), { prefix: '/schedules' })
 
-  app.post('/schedules', {
-    ...admin,
-    schema: {
-      tags,
-      summary: 'Create a schedule (5-field cron, UTC); one instance runs each slot',
-      body: Type.Object({
-        name: Type.String({ pattern: '^[\\w-]{1,60}$' }),
-        cron: Type.String({ maxLength: 100 }),
-        tables: Type.Optional(Tables),
-        compression: Type.Boolean({ default: true }),
-        encryption: Type.Boolean({ default: true }),
-        retention_days: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
-        enabled: Type.Boolean({ default: true })
-      }, { additionalProperties: false }),
-      response: withErrors({ 201: ScheduleSchema })
-    }
-  }, async (request, reply) => {
-    const problem = validateCron(request.body.cron)
-    if (problem !== null) throw new LucidError('INVALID_REQUEST', `cron: ${problem}`, { details: { field: 'cron' } })
-    if (request.body.encryption && app.config.dataEncryptionKey === undefined) throw new LucidError('INVALID_REQUEST', 'encryption requires DATA_ENCRYPTION_KEY')
-    const row = await app.backups.createSchedule({ ...request.body, tables: request.body.tables ?? null, created_by: request.user!.id }).catch((err: { code?: string }) => {
-      if (err.code === '23505') throw new LucidError('ALREADY_EXISTS', `A schedule named ${request.body.name} exists`)
-      throw err
-    })
-    await app.audit(request, { action: 'backup.schedule_created', target_type: 'backup_schedule', target_id: row.schedule_id, details: { name: row.name, cron: row.cron } })
-    return reply.code(201).send(toSchedule(row))
-  })
-
-  app.delete('/schedules/:schedule_id', { ...superAdmin, schema: { tags, summary: 'Delete a schedule (super_admin, confirm=true)', params: Type.Object({ schedule_id: Type.String({ format: 'uuid' }) }), querystring: Confirm, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
-    requireConfirm(request)
-    if (!(await app.backups.deleteSchedule(request.params.schedule_id))) throw new LucidError('NOT_FOUND', 'Schedule not found')
-    await app.audit(request, { action: 'backup.schedule_deleted', target_type: 'backup_schedule', target_id: request.params.schedule_id })
-    return reply.code(204).send(null)
-  })
-
-  app.get('/restores/:restore_id', { ...admin, schema: { tags, summary: 'Status of a restore', params: Type.Object({ restore_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 200: RestoreSchema }) } }, async (request) => {
-    const r = await app.backups.getRestore(request.params.restore_id)
-    if (r === null) throw new LucidError('NOT_FOUND', 'Restore not found')
-    return toRestore(r)
-  })
 
   const found = async (id: string) => {
     const b = await app.backups.get(id)
@@ -251,7 +215,8 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
       summary: 'Restore (202; super_admin, confirm=true). One transaction; the audit log is never rolled back',
       params: IdParams,
       querystring: Confirm,
-      body: Type.Optional(Type.Object({ tables: Type.Optional(Tables), drop_existing: Type.Boolean({ default: false }), confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+      body: Type.Object({ tables: Type.Optional(Tables), drop_existing: Type.Boolean({ default: false }), confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      bodyOptional: true,
       response: withErrors({ 202: Type.Object({ restore_id: Type.String(), status: Type.String() }) })
     }
   }, async (request, reply) => {
@@ -265,4 +230,69 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
     await app.audit(request, { action: 'backup.restore_requested', target_type: 'backup', target_id: b.backup_id, details: { restore_id: r.restore_id, drop_existing: r.drop_existing, tables: r.tables } })
     return reply.code(202).send({ restore_id: r.restore_id, status: r.status })
   })
+
+  // Under its backup (issue 13): /backups/restores/{id} was ambiguous with /backups/{id}/verify.
+  app.get('/:backup_id/restores/:restore_id', { ...admin, schema: { tags, summary: 'Status of a restore of this backup', params: Type.Object({ backup_id: Type.String({ format: 'uuid' }), restore_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 200: RestoreSchema }) } }, async (request) => {
+    const r = await app.backups.getRestore(request.params.restore_id)
+    if (r === null || r.backup_id !== request.params.backup_id) throw new LucidError('NOT_FOUND', 'Restore not found')
+    return toRestore(r)
+  })
 }
+
+/**
+ * /api/v1/backup-schedules (issue 13): its own top-level path, because
+ * /backups/schedules/{id} and /backups/{id}/verify are ambiguous to OpenAPI tools.
+ */
+export async function backupScheduleRoutes(fastify: FastifyInstance): Promise<void> {
+  auditReads(fastify, 'backups')
+  await scheduleRoutes(fastify, { deprecated: false })
+}
+
+async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecated: boolean }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const tags = ['backups']
+  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
+  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
+  const moved = opts.deprecated ? { deprecated: true, description: 'Deprecated: use the same operation on /api/v1/backup-schedules.' } : {}
+
+  app.get('/', { ...admin, schema: { ...moved, tags, summary: 'Backup schedules', response: withErrors({ 200: Type.Object({ schedules: Type.Array(ScheduleSchema) }) }) } }, async () => ({ schedules: (await app.backups.listSchedules()).map(toSchedule) }))
+
+  app.post('/', {
+    ...admin,
+    schema: {
+      ...moved,
+      tags,
+      errors: [409], summary: 'Create a schedule (5-field cron, UTC); one instance runs each slot',
+      body: Type.Object({
+        name: Type.String({ pattern: '^[\\w-]{1,60}$' }),
+        cron: Type.String({ maxLength: 100 }),
+        tables: Type.Optional(Tables),
+        compression: Type.Boolean({ default: true }),
+        encryption: Type.Boolean({ default: true }),
+        retention_days: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+        enabled: Type.Boolean({ default: true })
+      }, { additionalProperties: false }),
+      response: withErrors({ 201: ScheduleSchema })
+    }
+  }, async (request, reply) => {
+    const problem = validateCron(request.body.cron)
+    if (problem !== null) throw new LucidError('INVALID_REQUEST', `cron: ${problem}`, { details: { field: 'cron' } })
+    if (request.body.encryption && app.config.dataEncryptionKey === undefined) throw new LucidError('INVALID_REQUEST', 'encryption requires DATA_ENCRYPTION_KEY')
+    const row = await app.backups.createSchedule({ ...request.body, tables: request.body.tables ?? null, created_by: request.user!.id }).catch((err: { code?: string }) => {
+      if (err.code === '23505') throw new LucidError('ALREADY_EXISTS', `A schedule named ${request.body.name} exists`)
+      throw err
+    })
+    await app.audit(request, { action: 'backup.schedule_created', target_type: 'backup_schedule', target_id: row.schedule_id, details: { name: row.name, cron: row.cron } })
+    return reply.code(201).send(toSchedule(row))
+  })
+
+  if (opts.deprecated) return
+  app.delete('/:schedule_id', { ...superAdmin, schema: { tags, summary: 'Delete a schedule (super_admin, confirm=true)', params: Type.Object({ schedule_id: Type.String({ format: 'uuid' }) }), querystring: Confirm, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    requireConfirm(request)
+    if (!(await app.backups.deleteSchedule(request.params.schedule_id))) throw new LucidError('NOT_FOUND', 'Schedule not found')
+    await app.audit(request, { action: 'backup.schedule_deleted', target_type: 'backup_schedule', target_id: request.params.schedule_id })
+    return reply.code(204).send(null)
+  })
+
+}
+

@@ -98,7 +98,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     ...superAdmin,
     schema: {
       tags, security,
-      summary: 'Set a key (super_admin; never a security key)',
+      errors: [409], summary: 'Set a key (super_admin; never a security key)',
       params: KeyParams,
       body: Type.Object({ value: Type.Unknown(), encoding: Type.Union([Type.Literal('json'), Type.Literal('raw'), Type.Literal('base64')], { default: 'json' }), ttl_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })), nx: Type.Boolean({ default: false }) }, { additionalProperties: false }),
       response: withErrors({ 200: KeyInfoSchema })

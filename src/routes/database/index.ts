@@ -104,15 +104,24 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
       params.push(filter.schema, filter.name)
       where = 'AND n.nspname = $2 AND c.relname = $3'
     }
-    const { rows } = await app.db.query<{ name: string; schema: string; rows: number; size: number; isize: number }>(
-      `SELECT c.relname AS name, n.nspname AS schema, GREATEST(c.reltuples, 0)::bigint AS rows,
+    const select = () => app.db.query<{ name: string; schema: string; rows: number; size: number; isize: number }>(
+      `SELECT c.relname AS name, n.nspname AS schema, c.reltuples::bigint AS rows,
               pg_total_relation_size(c.oid) AS size, pg_indexes_size(c.oid) AS isize
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND c.relname <> 'schema_migrations' ${where}
         ORDER BY n.nspname DESC, c.relname`,
       params
     )
-    return rows.map((r) => ({ name: r.name, schema: r.schema, read_only: r.schema !== USER_SCHEMA, estimated_rows: Number(r.rows), size_bytes: Number(r.size), index_size_bytes: Number(r.isize) }))
+    let { rows } = await select()
+    // reltuples is -1 until a table is first analyzed, which autovacuum does on PostgreSQL but
+    // nothing does on PGlite: every estimate read 0 there (issue 13). ANALYZE samples (bounded
+    // cost) those tables once; later calls find the estimate.
+    const unknown = rows.filter((r) => Number(r.rows) < 0)
+    if (unknown.length > 0) {
+      for (const r of unknown) await app.db.exec(`ANALYZE ${q(r.schema)}.${q(r.name)}`).catch((err: Error) => app.log.warn({ err, table: r.name }, 'ANALYZE for row estimates failed'))
+      rows = (await select()).rows
+    }
+    return rows.map((r) => ({ name: r.name, schema: r.schema, read_only: r.schema !== USER_SCHEMA, estimated_rows: Math.max(0, Number(r.rows)), size_bytes: Number(r.size), index_size_bytes: Number(r.isize) }))
   }
 
   app.get('/health', { ...admin, schema: { tags, summary: 'Database, cache and search health', response: withErrors({ 200: Type.Any(), 503: Type.Any() }) } }, async (_request, reply) => {
@@ -192,7 +201,7 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
     ...superAdmin,
     schema: {
       tags,
-      summary: 'Create a table in user_data (super_admin). Without columns: id uuid, data jsonb, created_at',
+      errors: [409], summary: 'Create a table in user_data (super_admin). Without columns: id uuid, data jsonb, created_at',
       body: Type.Object({ name: Type.String({ pattern: IDENT }), columns: Type.Optional(Type.Array(ColumnSchema, { minItems: 1, maxItems: 100 })) }, { additionalProperties: false }),
       response: withErrors({ 201: CollectionSchema })
     }
@@ -222,7 +231,7 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
     return reply.code(201).send(c)
   })
 
-  app.put('/collections/:name', { ...superAdmin, schema: { tags, summary: 'Rename a user_data table (super_admin)', params: NameParams, body: Type.Object({ new_name: Type.String({ pattern: IDENT }) }, { additionalProperties: false }), response: withErrors({ 200: CollectionSchema }) } }, async (request) => {
+  app.put('/collections/:name', { ...superAdmin, schema: { tags, errors: [409], summary: 'Rename a user_data table (super_admin)', params: NameParams, body: Type.Object({ new_name: Type.String({ pattern: IDENT }) }, { additionalProperties: false }), response: withErrors({ 200: CollectionSchema }) } }, async (request) => {
     const target = await writable(request.params.name)
     const taken = await app.db.query('SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_schema = ANY($2)', [request.body.new_name, [USER_SCHEMA, 'public']])
     if (taken.rows.length > 0) throw new LucidError('ALREADY_EXISTS', `A collection named ${request.body.new_name} exists`)
@@ -296,7 +305,7 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
     ...superAdmin,
     schema: {
       tags,
-      summary: 'Create an index on a user_data table (super_admin); CONCURRENTLY on PostgreSQL',
+      errors: [409], summary: 'Create an index on a user_data table (super_admin); CONCURRENTLY on PostgreSQL',
       params: NameParams,
       body: Type.Object({
         name: Type.Optional(Type.String({ pattern: IDENT })),

@@ -9,7 +9,8 @@ export const HealthReportSchema = Type.Object({
   status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
   timestamp: Type.String({ format: 'date-time' }),
   service: Type.String(),
-  version: Type.String(),
+  version: Type.String({ description: 'the gateway build (package version), as in /api/v1/meta/info' }),
+  api_version: Type.Literal('v1', { description: 'the API version, as in the error envelope and /api/v1/meta/version' }),
   uptime: Type.Integer({ description: 'seconds since start' }),
   response_time: Type.Number({ description: 'ms spent producing this report' }),
   storage: Type.Object({

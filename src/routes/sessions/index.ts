@@ -75,7 +75,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
   // Chunk bodies are raw bytes, streamed (never buffered) to the chunk store.
   app.addContentTypeParser('application/octet-stream', { bodyLimit: MAX_CHUNK_BYTES + 1 }, (_req, payload, done) => done(null, payload))
 
-  app.post('/', { ...authed, schema: { tags, summary: 'Create a recording session', body: CreateSessionSchema, response: withErrors({ 201: SessionSchema }) } }, async (request, reply) => {
+  app.post('/', { ...authed, schema: { tags, errors: [409], summary: 'Create a recording session', body: CreateSessionSchema, response: withErrors({ 201: SessionSchema }) } }, async (request, reply) => {
     const b = request.body
     if ((await repo.countActiveForUser(request.user!.id)) >= app.config.maxSessionsPerUser) {
       throw new LucidError('NOT_ALLOWED', `At most ${app.config.maxSessionsPerUser} sessions per user`, { status: 409 })
@@ -85,7 +85,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     return reply.code(201).send(toSession(s))
   })
 
-  app.get('/', { ...authed, schema: { tags, summary: 'My sessions (admins: any user with user_id); q searches name and description', querystring: SessionListQuerySchema, response: withErrors({ 200: SessionListSchema }) } }, async (request) => {
+  app.get('/', { ...authed, schema: { tags, errors: [403], summary: 'My sessions (admins: any user with user_id); q searches name and description', querystring: SessionListQuerySchema, response: withErrors({ 200: SessionListSchema }) } }, async (request) => {
     const q = request.query
     if (q.user_id !== undefined && !isAdmin(request)) throw new LucidError('FORBIDDEN', 'Only admins may list other users’ sessions')
     const { rows, total } = await repo.list({ userId: q.user_id ?? request.user!.id, status: q.status as SessionRow['status'] | undefined, q: q.q, sort: q.sort, order: q.order, page: q.page, limit: q.limit })
@@ -94,7 +94,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get('/:session_id', { ...authed, schema: { tags, summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => toSession(await app.visibleSession(request, request.params.session_id)))
 
-  app.put('/:session_id', { ...authed, schema: { tags, summary: 'Update a session; status=completed builds its manifest', params: SessionParamsSchema, body: UpdateSessionSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+  app.put('/:session_id', { ...authed, schema: { tags, errors: [409], summary: 'Update a session; status=completed builds its manifest', params: SessionParamsSchema, body: UpdateSessionSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
     const s = await app.visibleSession(request, request.params.session_id)
     const { status, trust_policy_id, metadata, ...rest } = request.body
     if (trust_policy_id !== undefined && trust_policy_id !== null) await assertOwnPolicy(request, trust_policy_id, s.user_id)
@@ -117,14 +117,14 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     return reply.code(204).send(null)
   })
 
-  app.post('/:session_id/start', { ...authed, schema: { tags, summary: 'initializing → active', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+  app.post('/:session_id/start', { ...authed, schema: { tags, errors: [409], summary: 'initializing → active', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
     const s = await app.visibleSession(request, request.params.session_id)
     assertTransition(s.status, 'active')
     await repo.setStatus(s.session_id, 'active')
     return toSession((await repo.findVisible(s.session_id)) as SessionRow)
   })
 
-  app.post('/:session_id/terminate', { ...authed, schema: { tags, summary: 'End a session without a manifest', params: SessionParamsSchema, body: Type.Optional(TerminateSchema), response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+  app.post('/:session_id/terminate', { ...authed, schema: { tags, errors: [409], summary: 'End a session without a manifest', params: SessionParamsSchema, body: TerminateSchema, bodyOptional: true, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
     const s = await app.visibleSession(request, request.params.session_id)
     assertTransition(s.status, 'terminated')
     await repo.setStatus(s.session_id, 'terminated', { reason: request.body?.reason })
@@ -139,6 +139,10 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
       schema: {
         tags,
         summary: 'Upload one chunk (raw application/octet-stream body, X-Chunk-Index, optional X-Chunk-SHA256); 10 MiB/s per user',
+        description: 'The session must be active (POST /start first). Re-sending the same bytes for an index is idempotent (200); different bytes are 409/4002.',
+        // The body is a raw stream (never buffered): documented, not validated.
+        documentedBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'the chunk bytes, 1 byte to 10 MiB' } } } },
+        errors: [409],
         params: SessionParamsSchema,
         headers: Type.Object({ 'x-chunk-index': Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' }), 'x-chunk-sha256': Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })) }),
         response: withErrors({ 200: ChunkSchema, 201: ChunkSchema })
@@ -173,7 +177,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     return toChunk(c)
   })
 
-  app.get('/:session_id/chunks/:index/data', { ...authed, schema: { tags, summary: 'Chunk bytes (streamed, with ETag)', params: ChunkParamsSchema, produces: ['application/octet-stream'], response: withErrors({ 200: Type.String({ format: 'binary' }) }) } }, async (request, reply) => {
+  app.get('/:session_id/chunks/:index/data', { ...authed, schema: { tags, summary: 'Chunk bytes (streamed, with ETag)', params: ChunkParamsSchema, produces: ['application/octet-stream'], response: withErrors({ 200: Type.String({ format: 'binary' }), 304: Type.Null({ description: 'Not modified: If-None-Match matched the ETag' }) }) } }, async (request, reply) => {
     const s = await app.visibleSession(request, request.params.session_id)
     const c = await repo.chunk(s.session_id, request.params.index)
     if (c === null) throw new LucidError('NOT_FOUND', 'Chunk not found')

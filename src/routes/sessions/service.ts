@@ -30,9 +30,10 @@ export function assertTransition(from: SessionStatus, to: SessionStatus): void {
 
 export function createSessionsService(d: { db: Db; sessions: SessionsRepository; store: ChunkStore }) {
   async function uploadChunk(session: SessionRow, index: number, body: Readable, expectedSha: string | undefined): Promise<{ chunk: ChunkRow; created: boolean }> {
-    if (session.status !== 'active' && session.status !== 'initializing') {
-      throw new LucidError('INVALID_STATE', `Chunks can only be uploaded while the session is active (it is ${session.status})`)
-    }
+    // Only an active session takes chunks: initializing → active is POST /start (CONTRACT.md
+    // section 3); an upload used to start it silently (issue 13).
+    const notActive = (status: SessionStatus) => new LucidError('INVALID_STATE', `Chunks can only be uploaded while the session is active (it is ${status}${status === 'initializing' ? ': POST /start first' : ''})`, { details: { status } })
+    if (session.status !== 'active') throw notActive(session.status)
     const staged = await d.store.stage(session.session_id, body, (size) => {
       if (size > MAX_CHUNK_BYTES) throw new LucidError('CHUNK_SIZE_LIMIT', `A chunk is at most ${MAX_CHUNK_BYTES} bytes`)
       if (session.size_bytes + size > session.max_size_bytes) throw new LucidError('SESSION_SIZE_LIMIT', 'The session would exceed its max_size_bytes', { details: { max_size_bytes: session.max_size_bytes } })
@@ -51,8 +52,7 @@ export function createSessionsService(d: { db: Db; sessions: SessionsRepository;
           if (existing.sha256 === staged.sha256) return { chunk: existing, created: false }
           throw new LucidError('ALREADY_EXISTS', `Chunk ${index} was already uploaded with different bytes`, { details: { index, hash: existing.sha256 } })
         }
-        if (locked.status === 'initializing') await d.sessions.setStatus(session.session_id, 'active', {}, tx)
-        else if (locked.status !== 'active') throw new LucidError('INVALID_STATE', `Chunks can only be uploaded while the session is active (it is ${locked.status})`)
+        if (locked.status !== 'active') throw notActive(locked.status)
         if (locked.size_bytes + staged.size > locked.max_size_bytes) throw new LucidError('SESSION_SIZE_LIMIT', 'The session would exceed its max_size_bytes', { details: { max_size_bytes: locked.max_size_bytes } })
         const chunk = await d.sessions.addChunk({ session_id: session.session_id, chunk_index: index, size_bytes: staged.size, sha256: staged.sha256 }, tx)
         // The file is durable under its final name before the row commits.

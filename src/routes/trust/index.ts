@@ -85,7 +85,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
     return { policies: rows.map(toPolicy), pagination: pagination(page, limit, total.rows[0].n) }
   })
 
-  app.post('/policies', { ...authed, schema: { tags, summary: 'Create a trust policy', body: PolicyBody, response: withErrors({ 201: PolicySchema }) } }, async (request, reply) => {
+  app.post('/policies', { ...authed, schema: { tags, errors: [409], summary: 'Create a trust policy', body: PolicyBody, response: withErrors({ 201: PolicySchema }) } }, async (request, reply) => {
     checkRules(request.body)
     const { rows: count } = await app.db.query<{ n: number }>('SELECT count(*) AS n FROM trust_policies WHERE user_id = $1', [request.user!.id])
     if (count[0].n >= MAX_POLICIES_PER_USER) throw new LucidError('NOT_ALLOWED', `At most ${MAX_POLICIES_PER_USER} trust policies per user`, { status: 409 })

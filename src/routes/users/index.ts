@@ -69,7 +69,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.get('/me', { ...authed, schema: { tags, summary: 'My profile', response: withErrors({ 200: UserSchema }) } }, async (request) => toUser(await visibleUser(request, request.user!.id)))
 
-  app.put('/me', { ...authed, schema: { tags, summary: 'Update my profile (email and address change only through proof)', body: UpdateMeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
+  app.put('/me', { ...authed, schema: { tags, errors: [409], summary: 'Update my profile (email and address change only through proof)', body: UpdateMeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
     toUser(await update(request, request.user!.id, request.body, 'user.updated'))
   )
 
@@ -78,11 +78,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     return app.authService.challenge(request.body.tron_address, 'link')
   })
 
-  app.post('/me/wallet', { ...authed, schema: { tags, summary: 'Link a TRON address proven by a signed link challenge', body: LinkWalletSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
+  app.post('/me/wallet', { ...authed, schema: { tags, errors: [409], summary: 'Link a TRON address proven by a signed link challenge', body: LinkWalletSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
     toUser(await app.authService.linkWallet(request.user!.id, request.body, clientInfo(request)).catch(conflictToError))
   )
 
-  app.post('/me/email', { ...authed, schema: { tags, summary: 'Link an email: sends a magic link that completes it', body: LinkEmailSchema, response: withErrors({ 200: MagicLinkSentSchema }) } }, async (request) => {
+  app.post('/me/email', { ...authed, schema: { tags, errors: [409], summary: 'Link an email: sends a magic link that completes it', body: LinkEmailSchema, response: withErrors({ 200: MagicLinkSentSchema }) } }, async (request) => {
     const other = await app.repos.users.findByEmail(request.body.email)
     if (other !== null && other.user_id !== request.user!.id) throw new LucidError('ALREADY_EXISTS', 'Email is already used by another account')
     return app.authService.sendEmailCode(request.body.email, 'link', clientInfo(request), request.user!.id)
@@ -92,7 +92,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     api_keys: (await app.repos.apiKeys.listForUser(request.user!.id)).map(toApiKey)
   }))
 
-  app.post('/me/api-keys', { ...authed, schema: { tags, summary: 'Create an API key (shown once), role no higher than mine', body: ApiKeyCreateSchema, response: withErrors({ 201: ApiKeyCreatedSchema }) } }, async (request, reply) => {
+  app.post('/me/api-keys', { ...authed, schema: { tags, errors: [403, 409], summary: 'Create an API key (shown once), role no higher than mine', body: ApiKeyCreateSchema, response: withErrors({ 201: ApiKeyCreatedSchema }) } }, async (request, reply) => {
     const role: Role = request.body.role ?? request.user!.role
     if (!roleAtLeast(request.user!.role, role)) throw new LucidError('FORBIDDEN', 'An API key cannot have a higher role than its owner')
     if ((await app.repos.apiKeys.countActive(request.user!.id)) >= MAX_API_KEYS) throw new LucidError('INVALID_REQUEST', `At most ${MAX_API_KEYS} active API keys`, { status: 409 })
@@ -124,7 +124,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.get('/:user_id', { ...authed, schema: { tags, summary: 'A user (self or admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => toUser(await visibleUser(request, request.params.user_id)))
 
-  app.put('/:user_id', { ...adminOnly, schema: { tags, summary: 'Update a user, suspend or reactivate (admin)', params: UserIdParamsSchema, body: AdminUpdateUserSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
+  app.put('/:user_id', { ...adminOnly, schema: { tags, errors: [409], summary: 'Update a user, suspend or reactivate (admin)', params: UserIdParamsSchema, body: AdminUpdateUserSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const target = await visibleUser(request, request.params.user_id)
     assertMayManage(request, target)
     const user = await update(request, target.user_id, request.body, 'user.admin_updated')
@@ -140,7 +140,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     return toUser(user)
   })
 
-  app.delete('/:user_id', { ...authed, schema: { tags, summary: 'Soft-delete a user (self or admin); revokes every session and key', params: UserIdParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+  app.delete('/:user_id', { ...authed, schema: { tags, errors: [403], summary: 'Soft-delete a user (self or admin); revokes every session and key', params: UserIdParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     const target = await visibleUser(request, request.params.user_id)
     assertMayManage(request, target)
     await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')

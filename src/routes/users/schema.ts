@@ -3,7 +3,9 @@ import type { UserRow } from '../../data/repositories/users.js'
 import { PaginationSchema } from '../../schemas/common.js'
 
 export const RoleSchema = Type.Union([Type.Literal('user'), Type.Literal('node_operator'), Type.Literal('admin'), Type.Literal('super_admin')])
-export const WalletTypeSchema = Type.Union([Type.Literal('software'), Type.Literal('ledger'), Type.Literal('trezor'), Type.Literal('keepkey')])
+export const WalletTypeSchema = Type.Union([Type.Literal('software'), Type.Literal('ledger'), Type.Literal('trezor'), Type.Literal('keepkey')], {
+  description: 'what signed: software (TronLink, TronWeb, default) or a hardware wallet (ledger, trezor, keepkey); recorded on the user'
+})
 export const UserStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('deleted')])
 export const TronAddressSchema = Type.String({ pattern: '^T[1-9A-HJ-NP-Za-km-z]{33}$', description: 'base58check TRON address (34 characters, version byte 0x41)' })
 export const EmailSchema = Type.String({ format: 'email', maxLength: 254 })

@@ -64,7 +64,7 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get('/', { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: Type.Object({ volumes: Type.Array(VolumeSchema) }) }) } }, async () => ({ volumes: await Promise.all((await app.volumes.list()).map(view)) }))
 
-  app.post('/', { ...superAdmin, schema: { tags, summary: 'Create a volume under VOLUMES_ROOT (super_admin)', body: Type.Object({ name: Type.String({ pattern: VOLUME_NAME }), quota_bytes: Quota }, { additionalProperties: false }), response: withErrors({ 201: VolumeSchema }) } }, async (request, reply) => {
+  app.post('/', { ...superAdmin, schema: { tags, errors: [409], summary: 'Create a volume under VOLUMES_ROOT (super_admin)', body: Type.Object({ name: Type.String({ pattern: VOLUME_NAME }), quota_bytes: Quota }, { additionalProperties: false }), response: withErrors({ 201: VolumeSchema }) } }, async (request, reply) => {
     const v = await app.volumes.create(request.body.name, request.body.quota_bytes, request.user!.id).catch(toLucid)
     await app.audit(request, { action: 'volume.created', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
     return reply.code(201).send(await view(v))
@@ -84,7 +84,7 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
     return view(v)
   })
 
-  app.delete('/:name', { ...superAdmin, schema: { tags, summary: 'Delete an empty, non-system volume (super_admin, confirm=true)', params: NameParams, querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+  app.delete('/:name', { ...superAdmin, schema: { tags, errors: [409], summary: 'Delete an empty, non-system volume (super_admin, confirm=true)', params: NameParams, querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     requireConfirm(request)
     await app.volumes.remove(request.params.name).catch(toLucid)
     await app.audit(request, { action: 'volume.deleted', target_type: 'volume', target_id: request.params.name })
