@@ -28,6 +28,7 @@ const ERRORS: Record<number, string> = {
   401: 'Authentication required, or the token / API key is invalid, expired or revoked (LUCID_ERR_2001–2010)',
   403: 'Your role is too low for this operation (LUCID_ERR_2004)',
   404: 'Not found, or not yours: other users’ resources are always 404 (LUCID_ERR_4001)',
+  408: 'The request body arrived too slowly (below the minimum rate or past its deadline; LUCID_ERR_1011)',
   409: 'Conflict with the current state: already exists (LUCID_ERR_4002), invalid session state (LUCID_ERR_4007) or a limit reached',
   413: 'Request body too large (LUCID_ERR_1010, or 4005/4006 for session and chunk limits)',
   415: 'Unsupported Content-Type (LUCID_ERR_1001)',
@@ -36,7 +37,8 @@ const ERRORS: Record<number, string> = {
   500: 'Internal error (LUCID_ERR_5001); the message is generic, the log has the detail',
   502: 'Bad response from an upstream service (LUCID_ERR_5003)',
   503: 'Service unavailable: overloaded, a dependency down (LUCID_ERR_5002, 5008) or an upstream circuit open (LUCID_ERR_5007); see Retry-After',
-  504: 'An upstream service timed out (LUCID_ERR_5006)'
+  504: 'An upstream service timed out (LUCID_ERR_5006)',
+  507: 'The chunk store is full; nothing was stored (LUCID_ERR_5009); see Retry-After'
 }
 const RETRY_AFTER = { 'Retry-After': { description: 'seconds to wait before retrying', type: 'integer' } }
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
@@ -75,7 +77,7 @@ function guardsOf(route: DocumentedRoute): Guard[] {
 const errorResponse = (status: number, schema: Schema = ERROR_REF) => ({
   description: ERRORS[status] ?? 'Error',
   content: { 'application/json': { schema } },
-  ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {})
+  ...(status === 429 || status === 503 || status === 507 ? { headers: RETRY_AFTER } : {})
 })
 
 /** Error statuses a route can answer, from what it does; `schema.errors` adds the rest. */
@@ -86,14 +88,14 @@ function errorStatuses(route: DocumentedRoute, method: string, schema: Schema, g
   if (guards.some((g) => g.kind === 'role')) out.add(403)
   if (schema.params !== undefined || route.url.includes(':')) out.add(404).add(422)
   if (schema.body !== undefined || schema.querystring !== undefined || schema.headers !== undefined) out.add(422)
-  if (BODY_METHODS.has(method)) out.add(413).add(415)
+  if (BODY_METHODS.has(method)) out.add(408).add(413).add(415)
   return [...out].sort((a, b) => a - b)
 }
 
 /** Proxied operations: every status may be the upstream's own answer, passed through. */
 function proxyResponses(method: string, success: Record<string, unknown>, upstream: string) {
   const either = { anyOf: [ERROR_REF, { description: `the ${upstream} service's own body` }] }
-  const gateway = [400, 401, 403, 413, 429, 500, 502, 503, 504, ...(method === 'POST' ? [409, 422] : [])]
+  const gateway = [400, 401, 403, 408, 413, 429, 500, 502, 503, 504, ...(method === 'POST' ? [409, 422] : [])]
   const out: Record<string, unknown> = { ...success }
   for (const status of gateway.sort((a, b) => a - b)) {
     const r = errorResponse(status, either)

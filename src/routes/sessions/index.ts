@@ -142,7 +142,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
         description: 'The session must be active (POST /start first). Re-sending the same bytes for an index is idempotent (200); different bytes are 409/4002.',
         // The body is a raw stream (never buffered): documented, not validated.
         documentedBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'the chunk bytes, 1 byte to 10 MiB' } } } },
-        errors: [409],
+        errors: [409, 507],
         params: SessionParamsSchema,
         headers: Type.Object({ 'x-chunk-index': Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' }), 'x-chunk-sha256': Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })) }),
         response: withErrors({ 200: ChunkSchema, 201: ChunkSchema })
