@@ -119,6 +119,12 @@ export interface Config {
     chainBlocks: number
     failureMode: RateLimitFailureMode
     /**
+     * Where a key's local share starts when the limiter degrades: `empty` (default; only what
+     * refills during the outage is admitted, so no over-admission is possible) or `last-known`
+     * (from the TAT this instance last got from Redis; an unseen key gets a full share).
+     */
+    degradedStart: 'empty' | 'last-known'
+    /**
      * Wall-clock ms a limiter reply may be overdue (measured after the event loop has read its
      * sockets, so a busy loop never counts) before Redis is treated as failed; default 200.
      */
@@ -282,6 +288,11 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`RATE_LIMIT_FAILURE_MODE must be degrade, open or closed, got "${failureMode}"`)
   }
 
+  const degradedStart = (r.raw('RATE_LIMIT_DEGRADED_START') ?? 'empty') as 'empty' | 'last-known'
+  if (!['empty', 'last-known'].includes(degradedStart)) {
+    problems.push(`RATE_LIMIT_DEGRADED_START must be empty or last-known, got "${degradedStart}"`)
+  }
+
   const jwtAlgorithm = (r.raw('JWT_ALGORITHM') ?? 'HS256') as 'HS256' | 'EdDSA'
   if (jwtAlgorithm !== 'HS256' && jwtAlgorithm !== 'EdDSA') problems.push(`JWT_ALGORITHM must be HS256 or EdDSA, got "${jwtAlgorithm}"`)
   if (jwtAlgorithm === 'EdDSA' && r.raw('JWT_SIGNING_KEY') === undefined) problems.push('JWT_SIGNING_KEY (an Ed25519 private key, PEM or path) is required when JWT_ALGORITHM=EdDSA')
@@ -394,6 +405,7 @@ export function loadConfig(env: Env = process.env): Config {
       auth: r.int('RATE_LIMIT_AUTH', 10, 1, 10_000_000),
       chainBlocks: r.int('RATE_LIMIT_CHAIN_BLOCKS', 500, 1, 10_000_000),
       failureMode,
+      degradedStart,
       redisTimeoutMs: r.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 200, 1, 10_000),
       instanceCount: r.raw('RATE_LIMIT_INSTANCE_COUNT') === undefined ? undefined : r.int('RATE_LIMIT_INSTANCE_COUNT', 1, 1, 10_000),
       escalation: r.bool('RATE_LIMIT_ESCALATION', false),

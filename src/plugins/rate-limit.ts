@@ -71,6 +71,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     prefix: prefix ?? app.config.stateKeyPrefix,
     deadlineMs: cfg.redisTimeoutMs,
     failureMode: cfg.failureMode,
+    degradedStart: cfg.degradedStart,
     instanceCount: cfg.instanceCount,
     log: app.log,
     onModeChange: (mode) => degradedGauge.set(mode === 'degraded' ? 1 : 0)

@@ -37,6 +37,11 @@ export interface LimiterOptions {
   /** Wall-clock ms a Redis reply may be overdue before Redis counts as failed (RATE_LIMIT_REDIS_TIMEOUT_MS). */
   deadlineMs: number
   failureMode: FailureMode
+  /**
+   * Where a key's local share starts in a degraded period (RATE_LIMIT_DEGRADED_START): `empty`
+   * (default) or `last-known` (the TAT Redis last reported to this instance).
+   */
+  degradedStart?: 'empty' | 'last-known'
   /** Overrides the heartbeat-learnt instance count. */
   instanceCount?: number
   /** Microsecond clock; undefined means Redis server time (exact across instances). */
@@ -175,6 +180,9 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     // `local` holds only what was decided locally since the last recovery (it is reset then), so
     // the shares start from the mirror plus those decisions.
     watch.abandonAll()
+    // Keys decided locally after single failed calls started from the mirror; an outage starts
+    // them all empty (the ledger keeps their debt for the merge).
+    if (opts.degradedStart !== 'last-known') local.reset()
     const e = err as Error | undefined
     opts.log.warn(
       { reason, err: e?.message, failure_mode: opts.failureMode, instances: liveInstances() },
@@ -239,12 +247,22 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     }))
   }
 
-  /** A key's first local decision in a degraded period starts from what Redis last said. */
-  function seedLocal(k: string, nowUs: number): void {
+  /**
+   * Where a key's first local decision in a degraded period starts. `empty` (the default): an
+   * empty bucket, so each instance admits only its share of what refills during the outage; this
+   * is the one start that cannot over-admit, since no instance knows what the others admitted
+   * through Redis since its last reply (or at all, for a key it never saw). `last-known`: from
+   * the TAT Redis last reported to this instance (README "Rate limiting" has its worst case).
+   */
+  function seedLocal(k: string, check: RuleCheck, nowUs: number): void {
     if (local.peek(k) !== null) return
     const seen = mirror.peek(k)
     ledger.touch(k, seen, liveInstances())
-    if (seen !== null) local.set(k, seen, nowUs)
+    // A single failed call while Redis is up (mode still 'redis') resumes from the mirror: Redis
+    // learns of that decision at once (mergeLedger), and `fail` forgets it if an outage follows.
+    if (mode === 'degraded' && opts.degradedStart !== 'last-known')
+      local.set(k, Math.max(seen ?? 0, nowUs + toleranceUs(check.rule)), nowUs)
+    else if (seen !== null) local.set(k, seen, nowUs)
   }
 
   function decideLocally(identity: string, checks: RuleCheck[]): Decision {
@@ -253,7 +271,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       return { outcomes: [], allowed: false, mode, bypass: 'closed' }
     const nowUs = localNowUs()
     const keyed = localShare(checks).map((c) => ({ ...c, key: key(identity, c.rule.name) }))
-    if (redis !== undefined) for (const c of keyed) seedLocal(c.key, nowUs)
+    if (redis !== undefined) for (const c of keyed) seedLocal(c.key, c, nowUs)
     const outcomes = local.decide(keyed, nowUs)
     const allowed = outcomes.every((o) => o.allowed)
     if (allowed && redis !== undefined)
@@ -327,7 +345,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       const nowUs = localNowUs()
       const k = key(identity, check.rule.name)
       if (redis !== undefined) {
-        seedLocal(k, nowUs)
+        seedLocal(k, localShare([check])[0], nowUs)
         ledger.add(k, intervalUs(check.rule, check.penalty) * check.cost)
       }
       return local.shape({ ...localShare([check])[0], key: k }, nowUs)

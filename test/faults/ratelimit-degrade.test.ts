@@ -3,11 +3,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRedisStateStore } from '../../src/stores/redis-state-store.js'
-import { buildTestApp } from '../helpers/app.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startThrowawayRedis } from '../helpers/throwaway.js'
 import { createTestDb } from '../helpers/stores.js'
 
-test('Redis paused or down: requests keep flowing within the local share, never waiting past the deadline, and limits are shared again on recovery', async (t) => {
+test('Redis paused or down (RATE_LIMIT_DEGRADED_START=last-known): requests keep flowing within the local share, never waiting past the deadline, and limits are shared again on recovery', async (t) => {
   const redis = await startThrowawayRedis(t)
   if (redis === null) return
   const store = await createRedisStateStore({ url: redis.url, prefix: 'rl-fault:', commandTimeoutMs: 300 })
@@ -15,7 +15,13 @@ test('Redis paused or down: requests keep flowing within the local share, never 
   const gw = await buildTestApp({
     db: testDb,
     store: { store, close: () => store.close() },
-    env: { RATE_LIMIT_PUBLIC: '20', RATE_LIMIT_REDIS_TIMEOUT_MS: '50', RATE_LIMIT_INSTANCE_COUNT: '2' }
+    env: {
+      RATE_LIMIT_PUBLIC: '20',
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '50',
+      RATE_LIMIT_INSTANCE_COUNT: '2',
+      // A full share for keys never seen, to show the share itself; the default start is `empty`.
+      RATE_LIMIT_DEGRADED_START: 'last-known'
+    }
   })
   t.after(async () => {
     await gw.close()
@@ -78,3 +84,50 @@ test('RATE_LIMIT_FAILURE_MODE=closed refuses with 503 and =open admits while Red
     await sleep(1_600)
   }
 })
+
+/**
+ * Issue 14: entering degraded mode must not open an over-admission window. A client spends its
+ * whole budget through Redis on instance A; Redis hangs; the client moves to B and C, which never
+ * saw it. With the default start (`empty`) nothing beyond what refills is admitted; with
+ * `last-known` each unseen instance hands out a full share (the documented worst case).
+ */
+for (const start of ['empty', 'last-known'] as const) {
+  test(`RATE_LIMIT_DEGRADED_START=${start}: an identity that moves instances when Redis hangs gets ${start === 'empty' ? 'nothing beyond the refill' : 'a share per unseen instance'}`, async (t) => {
+    const redis = await startThrowawayRedis(t)
+    if (redis === null) return
+    const testDb = await createTestDb()
+    const env = {
+      RATE_LIMIT_PUBLIC: '30',
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '50',
+      RATE_LIMIT_INSTANCE_COUNT: '3',
+      ...(start === 'empty' ? {} : { RATE_LIMIT_DEGRADED_START: start })
+    }
+    const gws: TestApp[] = []
+    const stores: Awaited<ReturnType<typeof createRedisStateStore>>[] = []
+    for (let i = 0; i < 3; i++) {
+      const store = await createRedisStateStore({ url: redis.url, prefix: `rl-move-${start}:`, commandTimeoutMs: 300 })
+      stores.push(store)
+      gws.push(await buildTestApp({ db: testDb, store: { store, close: () => store.close() }, env }))
+    }
+    t.after(async () => {
+      for (const gw of gws) await gw.close()
+      for (const store of stores) await store.close()
+      await testDb.close()
+    })
+    const ip = '198.51.100.50'
+    const send = async (i: number) => (await gws[i].app.inject({ url: '/api/v1/meta/version', remoteAddress: ip })).statusCode
+    const spent = []
+    for (let n = 0; n < 31; n++) spent.push(await send(0))
+    assert.deepEqual(spent, [...Array(30).fill(200), 429], 'the budget of 30 is spent through Redis on instance A')
+
+    await redis.pause(3_000)
+    const started = Date.now()
+    let admitted = 0
+    for (let n = 0; n < 15; n++) for (const i of [1, 2, 0]) admitted += Number((await send(i)) === 200)
+    for (const gw of gws) assert.equal(gw.app.rateLimit.limiter.mode, 'degraded')
+    // What refilled meanwhile: one request per 2 s for the whole limit (30/min), each instance a third.
+    const refill = Math.floor((Date.now() - started) / 2_000) + 1
+    if (start === 'empty') assert.ok(admitted <= refill, `admitted ${admitted} while degraded; the refill allows ${refill}`)
+    else assert.ok(admitted >= 20, `last-known: B and C each hand out their share of 10 (admitted ${admitted})`)
+  })
+}
