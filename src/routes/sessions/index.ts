@@ -102,7 +102,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get('/:session_id', { ...authed, schema: { tags, summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => toSession(await app.visibleSession(request, request.params.session_id)))
 
-  app.put('/:session_id', { ...authed, schema: { tags, errors: [409], summary: 'Update a session; status=completed builds its manifest', params: SessionParamsSchema, body: UpdateSessionSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+  app.put('/:session_id', { ...authed, schema: { tags, errors: [403, 409], summary: 'Update a session; status=completed builds its manifest', params: SessionParamsSchema, body: UpdateSessionSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
     const s = await app.visibleSession(request, request.params.session_id, 'write')
     const { status, trust_policy_id, metadata, ...rest } = request.body
     if (trust_policy_id !== undefined && trust_policy_id !== null) await assertOwnPolicy(request, trust_policy_id, s.user_id)
@@ -118,21 +118,21 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     return toSession((await repo.findVisible(s.session_id)) as SessionRow)
   })
 
-  app.delete('/:session_id', { ...authed, schema: { tags, summary: 'Soft-delete a session (chunks are purged later by retention)', params: SessionParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+  app.delete('/:session_id', { ...authed, schema: { tags, errors: [403], summary: 'Soft-delete a session (chunks are purged later by retention)', params: SessionParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     const s = await app.visibleSession(request, request.params.session_id, 'write')
     await repo.softDelete(s.session_id)
     await app.audit(request, { action: 'session.deleted', target_type: 'session', target_id: s.session_id })
     return reply.code(204).send(null)
   })
 
-  app.post('/:session_id/start', { ...authed, schema: { tags, errors: [409], summary: 'initializing → active', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+  app.post('/:session_id/start', { ...authed, schema: { tags, errors: [403, 409], summary: 'initializing → active', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
     const s = await app.visibleSession(request, request.params.session_id, 'write')
     assertTransition(s.status, 'active')
     await repo.setStatus(s.session_id, 'active')
     return toSession((await repo.findVisible(s.session_id)) as SessionRow)
   })
 
-  app.post('/:session_id/terminate', { ...authed, schema: { tags, errors: [409], summary: 'End a session without a manifest', params: SessionParamsSchema, body: TerminateSchema, bodyOptional: true, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+  app.post('/:session_id/terminate', { ...authed, schema: { tags, errors: [403, 409], summary: 'End a session without a manifest', params: SessionParamsSchema, body: TerminateSchema, bodyOptional: true, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
     const s = await app.visibleSession(request, request.params.session_id, 'write')
     assertTransition(s.status, 'terminated')
     await repo.setStatus(s.session_id, 'terminated', { reason: request.body?.reason })
@@ -150,7 +150,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
         description: 'The session must be active (POST /start first). Re-sending the same bytes for an index is idempotent (200); different bytes are 409/4002.',
         // The body is a raw stream (never buffered): documented, not validated.
         documentedBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'the chunk bytes, 1 byte to 10 MiB' } } } },
-        errors: [409],
+        errors: [403, 409],
         params: SessionParamsSchema,
         headers: Type.Object({ 'x-chunk-index': Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' }), 'x-chunk-sha256': Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })) }),
         response: withErrors({ 200: ChunkSchema, 201: ChunkSchema })

@@ -104,7 +104,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get('/policies/:policy_id', { ...authed, schema: { tags, summary: 'A trust policy', params: Params, response: withErrors({ 200: PolicySchema }) } }, async (request) => toPolicy(await visible(request, request.params.policy_id)))
 
-  app.put('/policies/:policy_id', { ...authed, schema: { tags, summary: 'Replace a trust policy (policy_hash is recomputed)', params: Params, body: PolicyBody, response: withErrors({ 200: PolicySchema }) } }, async (request) => {
+  app.put('/policies/:policy_id', { ...authed, schema: { tags, errors: [403], summary: 'Replace a trust policy (policy_hash is recomputed)', params: Params, body: PolicyBody, response: withErrors({ 200: PolicySchema }) } }, async (request) => {
     const p = await visible(request, request.params.policy_id, 'write')
     checkRules(request.body)
     const b = request.body
@@ -115,7 +115,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
     return toPolicy(rows[0])
   })
 
-  app.delete('/policies/:policy_id', { ...authed, schema: { tags, summary: 'Delete a trust policy (sessions keep running without it)', params: Params, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+  app.delete('/policies/:policy_id', { ...authed, schema: { tags, errors: [403], summary: 'Delete a trust policy (sessions keep running without it)', params: Params, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     const p = await visible(request, request.params.policy_id, 'write')
     await app.db.query('DELETE FROM trust_policies WHERE policy_id = $1', [p.policy_id])
     return reply.code(204).send(null)
