@@ -290,23 +290,19 @@ export function createAuthService(d: AuthServiceDeps) {
 
   /**
    * Wrong-code budgets of one address: per client (its own 429 after guessesPerClient) and in
-   * total (guessesPerAddress per hour, not reset by a new code; spent, the code path is closed and
-   * the pending code dropped, while the unguessable magic link keeps working for the owner).
+   * total (guessesPerAddress per hour, not reset by a new code; spent, codes are refused for the
+   * rest of the hour while the unguessable magic link of the same mail keeps working for the owner).
    */
   async function guessBudget(email: string, client: ClientInfo): Promise<{ wrong(): Promise<void> }> {
     const mine = `email-attempts:${clientKey(client.ip)}:${sha256hex(email)}`
     const all = `email-attempts:${sha256hex(email)}`
     const [tried, total] = await Promise.all([d.store.get(mine), d.store.get(all)])
     if (Number(tried ?? 0) >= EMAIL_LIMITS.guessesPerClient) throw tooMany('wrong codes', await d.store.ttl(mine))
-    if (Number(total ?? 0) >= EMAIL_LIMITS.guessesPerAddress) {
-      await d.store.del(`email-code:${email}`)
-      throw new LucidError('CODE_EXPIRED')
-    }
+    if (Number(total ?? 0) >= EMAIL_LIMITS.guessesPerAddress) throw new LucidError('CODE_EXPIRED')
     return {
       async wrong() {
         const [n, t] = await Promise.all([d.store.incr(mine, 1, EMAIL_LIMITS.guessClientWindowMs), d.store.incr(all, 1, EMAIL_LIMITS.guessAddressWindowMs)])
         await d.audit({ action: 'auth.code_failure', outcome: 'failure', target_type: 'email', target_id: sha256hex(email).slice(0, 16), details: { attempts_client: n, attempts_address: t } }, client)
-        if (t >= EMAIL_LIMITS.guessesPerAddress) await d.store.del(`email-code:${email}`)
       }
     }
   }
