@@ -173,6 +173,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>
 
 /** Small typed readers that record a problem instead of throwing, so all are reported at once. */
+const MIB = 1024 * 1024
+
 function readers(env: Env, problems: string[]) {
   const raw = (name: string): string | undefined => {
     const v = env[name]
@@ -410,7 +412,7 @@ export function loadConfig(env: Env = process.env): Config {
     chunkStoreDir: r.raw('CHUNK_STORE_DIR') === undefined ? undefined : path.resolve(r.raw('CHUNK_STORE_DIR') as string),
     maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 100, 1, 1_000_000),
     idempotencyMaxRecordsPerUser: r.int('IDEMPOTENCY_MAX_RECORDS_PER_USER', 1000, 1, 10_000_000),
-    idempotencyMaxBytesPerUser: r.int('IDEMPOTENCY_MAX_BYTES_PER_USER', 32 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024 * 1024),
+    idempotencyMaxBytesPerUser: r.int('IDEMPOTENCY_MAX_BYTES_PER_USER', 32 * MIB, MIB, 1024 * 1024 * MIB),
     anchorPollIntervalMs: r.int('ANCHOR_POLL_INTERVAL_MS', 10_000, 100, 3_600_000),
     chainSyncIntervalMs: r.int('CHAIN_SYNC_INTERVAL_MS', 10_000, 0, 86_400_000),
     sessionRetentionDays: r.int('SESSION_RETENTION_DAYS', 30, 0, 36_500),

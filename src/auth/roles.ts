@@ -38,7 +38,9 @@ export function mayManage(actor: Actor, target: Target): boolean {
 
 /** Throws 403/2004 unless mayManage(actor, target). */
 export function assertMayManage(actor: Actor, target: Target): void {
-  if (!mayManage(actor, target)) throw new LucidError('FORBIDDEN', 'Only a super_admin can manage admin and super_admin accounts')
+  if (!mayManage(actor, target)) {
+    throw new LucidError('FORBIDDEN', 'Only a super_admin can manage admin and super_admin accounts')
+  }
 }
 
 /** Whether `actor` may give `role` to an account (only a super_admin grants admin or above). */

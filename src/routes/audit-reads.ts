@@ -6,7 +6,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
-export type ReadTarget = (request: FastifyRequest) => { target_type: string; target_id: string; details?: Record<string, unknown> } | null
+export interface NamedTarget {
+  target_type: string
+  target_id: string
+  details?: Record<string, unknown>
+}
+export type ReadTarget = (request: FastifyRequest) => NamedTarget | null
 
 export function auditReads(app: FastifyInstance, area: string, readPosts: string[] = [], target?: ReadTarget): void {
   const posts = new Set(readPosts)
@@ -16,7 +21,13 @@ export function auditReads(app: FastifyInstance, area: string, readPosts: string
     if (!isRead || request.user === undefined || reply.statusCode >= 400) return
     const query = request.query as Record<string, unknown> | undefined
     const named = target?.(request) ?? null
-    const details = { status: reply.statusCode, params: Object.keys(query ?? {}), route: route ?? null, ...named?.details }
-    await app.audit(request, { action: `${area}.read`, target_type: named?.target_type ?? area, target_id: named?.target_id ?? route ?? null, details })
+    const params = Object.keys(query ?? {})
+    const details = { status: reply.statusCode, params, route: route ?? null, ...named?.details }
+    await app.audit(request, {
+      action: `${area}.read`,
+      target_type: named?.target_type ?? area,
+      target_id: named?.target_id ?? route ?? null,
+      details
+    })
   })
 }

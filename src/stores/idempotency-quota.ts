@@ -61,17 +61,25 @@ export function boundIdempotencyStore(
     const oldest = [...bs].reverse().find(([, n]) => n > 0)?.[0] ?? bucketOf()
     return Math.max(1, Math.ceil(((oldest + BUCKETS) * BUCKET_MS - opts.now()) / 1000))
   }
-  const refuse = (what: 'records' | 'bytes', max: number, bs: [number, number][]) =>
-    new LucidError('RATE_LIMITED', `Idempotency store quota exceeded: at most ${max} ${what === 'records' ? 'Idempotency-Key records' : 'stored response bytes'} per user within 24 h`, {
+  const refuse = (what: 'records' | 'bytes', max: number, bs: [number, number][]) => {
+    const unit = what === 'records' ? 'Idempotency-Key records' : 'stored response bytes'
+    const message = `Idempotency store quota exceeded: at most ${max} ${unit} per user within 24 h`
+    return new LucidError('RATE_LIMITED', message, {
       details: { limit: `idempotency_${what}`, max },
       headers: { 'retry-after': String(retryAfterS(bs)) }
     })
+  }
 
   async function reserve(owner: string): Promise<void> {
     const current = key(owner, 'r', bucketOf())
     await store.incr(current, 1, ttl)
     const [records, bytes] = await Promise.all([buckets(owner, 'r'), buckets(owner, 'b')])
-    const over = sum(records) > limits.maxRecords ? refuse('records', limits.maxRecords, records) : sum(bytes) >= limits.maxBytes ? refuse('bytes', limits.maxBytes, bytes) : null
+    const over =
+      sum(records) > limits.maxRecords
+        ? refuse('records', limits.maxRecords, records)
+        : sum(bytes) >= limits.maxBytes
+          ? refuse('bytes', limits.maxBytes, bytes)
+          : null
     if (over !== null) {
       await store.incr(current, -1, ttl)
       throw over
@@ -95,8 +103,9 @@ export function boundIdempotencyStore(
           if (total !== null) this.set(total)
         }
       })
-    gauge('idempotency_store_records', 'Idempotency-Key records stored within their 24 h lifetime (upper bound of those live)', 'r')
-    gauge('idempotency_store_bytes', 'Bytes of replayable responses stored within their 24 h lifetime (upper bound of those live)', 'b')
+    const bound = 'within their 24 h lifetime (an upper bound of those live)'
+    gauge('idempotency_store_records', `Idempotency-Key records stored ${bound}`, 'r')
+    gauge('idempotency_store_bytes', `Bytes of replayable responses stored ${bound}`, 'b')
   }
 
   return {

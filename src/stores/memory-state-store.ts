@@ -99,7 +99,8 @@ export function createMemoryStateStore(opts: { now?: () => number } = {}): State
       const e = live(key)
       if (e === undefined) return null
       const value = opts.value === false ? null : e.value
-      return { key, type: 'string', ttl_ms: e.expiresAt === null ? null : e.expiresAt - now(), value, size_bytes: Buffer.byteLength(e.value) }
+      const ttl = e.expiresAt === null ? null : e.expiresAt - now()
+      return { key, type: 'string', ttl_ms: ttl, value, size_bytes: Buffer.byteLength(e.value) }
     },
     async close() {
       clearInterval(sweep)

@@ -75,6 +75,18 @@ interface ChallengeRecord {
   purpose: 'login' | 'link'
 }
 
+type EmailSent = { message: string; expires_in: number }
+/** The answer to every code request, sent or not (it never says whether the address exists). */
+const EMAIL_SENT: EmailSent = {
+  message: 'If the address can receive mail, a sign-in link and code are on their way',
+  expires_in: EMAIL_CODE_TTL_MS / 1000
+}
+const LINK_NOTICE = [
+  'Someone asked to add this address to a Lucid account, but it already belongs to an account.',
+  'Nothing was changed.',
+  'If it was you, sign in with this address instead. If not, ignore this message.'
+]
+
 interface EmailCodeRecord {
   /** HMAC-SHA256 of address and code under a key derived from DATA_ENCRYPTION_KEY: useless offline. */
   code_mac: string
@@ -97,10 +109,16 @@ export function createAuthService(d: AuthServiceDeps) {
   // unsalted SHA-256 was, in under a second), and a refresh-grace record must not hold a usable
   // token pair in clear. Both keys come from DATA_ENCRYPTION_KEY through HKDF with their own label.
   const codeKey = deriveKey(d.config.dataEncryptionKey as Buffer, 'email-code-mac')
-  const codeMac = (email: string, code: string) => createHmac('sha256', codeKey).update(`${email}\n${code}`).digest('hex')
+  const codeMac = (email: string, code: string) =>
+    createHmac('sha256', codeKey).update(`${email}\n${code}`).digest('hex')
   const graceBox = createSecretBox(d.config.dataEncryptionKey as Buffer, 'refresh-grace')
+  const retryAfter = (ttlMs: number | null) => ({
+    'retry-after': String(Math.max(1, Math.ceil((ttlMs ?? 60_000) / 1000)))
+  })
   const tooMany = (what: string, ttlMs: number | null) =>
-    new LucidError('RATE_LIMITED', `Too many ${what} from this client for this address; try later`, { headers: { 'retry-after': String(Math.max(1, Math.ceil((ttlMs ?? 60_000) / 1000))) } })
+    new LucidError('RATE_LIMITED', `Too many ${what} from this client for this address; try later`, {
+      headers: retryAfter(ttlMs)
+    })
 
   async function issueSession(user: UserRow, method: 'wallet' | 'email', client: ClientInfo): Promise<TokenPair & { user: UserRow }> {
     const sid = randomUUID()
@@ -197,7 +215,13 @@ export function createAuthService(d: AuthServiceDeps) {
     await countSend(normalized, client)
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0')
     const token = randomBytes(32).toString('base64url')
-    const record: EmailCodeRecord = { code_mac: codeMac(normalized, code), token_hash: sha256hex(token), purpose, user_id: userId, expires_at: new Date(d.now() + EMAIL_CODE_TTL_MS).toISOString() }
+    const record: EmailCodeRecord = {
+      code_mac: codeMac(normalized, code),
+      token_hash: sha256hex(token),
+      purpose,
+      user_id: userId,
+      expires_at: new Date(d.now() + EMAIL_CODE_TTL_MS).toISOString()
+    }
     // A new code replaces the previous one (and its link); the guess budgets are not reset.
     await d.store.set(`email-code:${normalized}`, JSON.stringify(record), { ttlMs: EMAIL_CODE_TTL_MS })
     await d.store.set(`magic:${record.token_hash}`, normalized, { ttlMs: EMAIL_CODE_TTL_MS })
@@ -211,16 +235,19 @@ export function createAuthService(d: AuthServiceDeps) {
       html: `<p>Use this link to ${what}:</p><p><a href="${link}">${link}</a></p><p>Or enter this code: <strong>${code}</strong></p><p>The link and code expire in 5 minutes and work once.</p>`
     })
     await d.audit({ actor_id: userId ?? null, action: purpose === 'link' ? 'auth.email_link_sent' : 'auth.magic_link_sent', target_type: 'email', target_id: sha256hex(normalized).slice(0, 16) }, client)
-    return { message: 'If the address can receive mail, a sign-in link and code are on their way', expires_in: EMAIL_CODE_TTL_MS / 1000 }
+    return EMAIL_SENT
   }
 
   /** Send limits: per client and address first (a stranger exhausts only their own), then per address. */
   async function countSend(email: string, client: ClientInfo): Promise<void> {
     const mine = `mail-rate:${clientKey(client.ip)}:${sha256hex(email)}`
-    if ((await d.store.incr(mine, 1, EMAIL_LIMITS.sendClientWindowMs)) > EMAIL_LIMITS.sendsPerClient) throw tooMany('codes requested', await d.store.ttl(mine))
+    if ((await d.store.incr(mine, 1, EMAIL_LIMITS.sendClientWindowMs)) > EMAIL_LIMITS.sendsPerClient) {
+      throw tooMany('codes requested', await d.store.ttl(mine))
+    }
     const all = `mail-rate:${sha256hex(email)}`
     if ((await d.store.incr(all, 1, EMAIL_LIMITS.sendAddressWindowMs)) > EMAIL_LIMITS.sendsPerAddress) {
-      throw new LucidError('RATE_LIMITED', 'Too many codes requested for this address; try later', { headers: { 'retry-after': String(Math.ceil(((await d.store.ttl(all)) ?? 60_000) / 1000)) } })
+      const headers = retryAfter(await d.store.ttl(all))
+      throw new LucidError('RATE_LIMITED', 'Too many codes requested for this address; try later', { headers })
     }
   }
 
@@ -228,17 +255,18 @@ export function createAuthService(d: AuthServiceDeps) {
    * Notice instead of a code (issue 12 finding 9): linking an address that another account already
    * uses answers exactly like a successful request, and the address's owner learns of the attempt.
    */
-  async function sendLinkNotice(email: string, client: ClientInfo, userId: string): Promise<{ message: string; expires_in: number }> {
+  async function sendLinkNotice(email: string, client: ClientInfo, userId: string): Promise<EmailSent> {
     const normalized = email.trim().toLowerCase()
     await countSend(normalized, client)
     await d.mailer.send({
       to: normalized,
       subject: 'Confirm your email for Lucid',
-      text: 'Someone asked to add this address to a Lucid account, but it already belongs to an account. Nothing was changed. If it was you, sign in with this address instead. If not, ignore this message.',
-      html: '<p>Someone asked to add this address to a Lucid account, but it already belongs to an account. Nothing was changed.</p><p>If it was you, sign in with this address instead. If not, ignore this message.</p>'
+      text: LINK_NOTICE.join(' '),
+      html: `<p>${LINK_NOTICE.slice(0, 2).join(' ')}</p><p>${LINK_NOTICE[2]}</p>`
     })
-    await d.audit({ actor_id: userId, action: 'auth.email_link_refused', outcome: 'failure', target_type: 'email', target_id: sha256hex(normalized).slice(0, 16) }, client)
-    return { message: 'If the address can receive mail, a sign-in link and code are on their way', expires_in: EMAIL_CODE_TTL_MS / 1000 }
+    const target = { target_type: 'email', target_id: sha256hex(normalized).slice(0, 16) }
+    await d.audit({ actor_id: userId, action: 'auth.email_link_refused', outcome: 'failure', ...target }, client)
+    return EMAIL_SENT
   }
 
   /** Whether a magic-link token would still sign in, without using it (the landing page asks). */
@@ -263,7 +291,11 @@ export function createAuthService(d: AuthServiceDeps) {
     const guesses = byCode ? await guessBudget(email as string, client) : null
     const raw = email === null ? null : await d.store.get(`email-code:${email}`)
     const record = raw === null ? null : (JSON.parse(raw) as EmailCodeRecord)
-    const ok = record !== null && (byCode ? record.code_mac !== undefined && sameHash(record.code_mac, codeMac(email as string, input.code as string)) : sameHash(record.token_hash, sha256hex(input.token as string)))
+    const ok =
+      record !== null &&
+      (byCode
+        ? record.code_mac !== undefined && sameHash(record.code_mac, codeMac(email as string, input.code as string))
+        : sameHash(record.token_hash, sha256hex(input.token as string)))
     if (!ok || email === null || record === null) {
       if (guesses !== null) await guesses.wrong()
       // One wording for every case (no code, wrong code, budget spent): issue 12 finding 9.
@@ -301,8 +333,13 @@ export function createAuthService(d: AuthServiceDeps) {
     if (Number(total ?? 0) >= EMAIL_LIMITS.guessesPerAddress) throw new LucidError('CODE_EXPIRED')
     return {
       async wrong() {
-        const [n, t] = await Promise.all([d.store.incr(mine, 1, EMAIL_LIMITS.guessClientWindowMs), d.store.incr(all, 1, EMAIL_LIMITS.guessAddressWindowMs)])
-        await d.audit({ action: 'auth.code_failure', outcome: 'failure', target_type: 'email', target_id: sha256hex(email).slice(0, 16), details: { attempts_client: n, attempts_address: t } }, client)
+        const [n, t] = await Promise.all([
+          d.store.incr(mine, 1, EMAIL_LIMITS.guessClientWindowMs),
+          d.store.incr(all, 1, EMAIL_LIMITS.guessAddressWindowMs)
+        ])
+        const target = { target_type: 'email', target_id: sha256hex(email).slice(0, 16) }
+        const details = { attempts_client: n, attempts_address: t }
+        await d.audit({ action: 'auth.code_failure', outcome: 'failure', ...target, details }, client)
       }
     }
   }
@@ -384,6 +421,9 @@ export function createAuthService(d: AuthServiceDeps) {
     return ids.length
   }
 
-  return { challenge, walletLogin, sendEmailCode, sendLinkNotice, magicLinkUsable, verifyEmail, refresh, logout, linkWallet, checkSecondFactor }
+  return {
+    challenge, walletLogin, sendEmailCode, sendLinkNotice, magicLinkUsable, verifyEmail,
+    refresh, logout, linkWallet, checkSecondFactor
+  }
 }
 export type AuthService = ReturnType<typeof createAuthService>

@@ -12,12 +12,19 @@ import { assertMayManage } from '../../auth/roles.js'
 const KeyParams = Type.Object({ key: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }) })
 const PatternSchema = Type.String({ pattern: '^[\\x21-\\x7e]{1,200}$', default: '*' })
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
-const KeyInfoSchema = Type.Object({ key: Type.String(), type: Type.String(), ttl_ms: Nullable(Type.Integer()), value: Nullable(Type.String()), size_bytes: Nullable(Type.Integer()), protected: Type.Boolean() })
+const KeyInfoSchema = Type.Object({
+  key: Type.String(),
+  type: Type.String(),
+  ttl_ms: Nullable(Type.Integer()),
+  value: Nullable(Type.String()),
+  size_bytes: Nullable(Type.Integer()),
+  protected: Type.Boolean()
+})
 // A listing entry: never a value, for any key (issue 12 finding 1).
 const KeyEntrySchema = Type.Object({
   key: Type.String(),
   namespace: Type.String(),
-  protected: Type.Boolean({ description: 'holds security state: its value is never shown and it cannot be written here' }),
+  protected: Type.Boolean({ description: 'security state: its value is never shown and it cannot be written here' }),
   ttl_ms: Nullable(Type.Integer()),
   size_bytes: Nullable(Type.Integer())
 })
@@ -36,9 +43,11 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
   auditReads(app, 'cache', [], (request) => {
     const params = request.params as { key?: string }
     const query = request.query as { pattern?: string }
-    if (params.key !== undefined) return { target_type: request.routeOptions.url?.includes('rate-limits') ? 'rate_limit' : 'cache_key', target_id: params.key }
-    if (query?.pattern !== undefined) return { target_type: 'cache', target_id: request.routeOptions.url ?? 'cache', details: { pattern: query.pattern } }
-    return null
+    const route = request.routeOptions.url ?? 'cache'
+    const type = route.includes('rate-limits') ? 'rate_limit' : 'cache_key'
+    if (params.key !== undefined) return { target_type: type, target_id: params.key }
+    if (query?.pattern === undefined) return null
+    return { target_type: 'cache', target_id: route, details: { pattern: query.pattern } }
   })
   const tags = ['cache']
   const security = [{ bearerAuth: [] }]
@@ -91,7 +100,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     ...admin,
     schema: {
       tags, security,
-      summary: 'Keys matching a glob (SCAN, never KEYS) with namespace, TTL and size, never a value; page with next_cursor',
+      summary: 'Keys matching a glob (SCAN, never KEYS): namespace, TTL and size, never a value; page with next_cursor',
       querystring: Type.Object({ pattern: PatternSchema, cursor: Type.String({ pattern: '^[0-9]{1,20}(:[0-9]{1,20})?$', default: '0' }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false }),
       response: withErrors({ 200: Type.Object({ keys: Type.Array(KeyEntrySchema), next_cursor: Type.String() }) })
     }
@@ -109,7 +118,8 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     const entries = []
     for (const key of keys) {
       const info = await app.stateStore.describe(key, { value: false })
-      entries.push({ key, namespace: namespaceOf(key), protected: isProtectedKey(key), ttl_ms: info?.ttl_ms ?? null, size_bytes: info?.size_bytes ?? null })
+      const sizes = { ttl_ms: info?.ttl_ms ?? null, size_bytes: info?.size_bytes ?? null }
+      entries.push({ key, namespace: namespaceOf(key), protected: isProtectedKey(key), ...sizes })
     }
     return { keys: entries, next_cursor: cursor }
   })
@@ -118,8 +128,12 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     const { key } = request.params
     if (isProtectedKey(key)) {
       // Refused before the store is touched, whether or not the key exists; the attempt is audited.
-      await app.audit(request, { action: 'cache.read', outcome: 'failure', target_type: 'cache_key', target_id: key, details: { refused: 'security_namespace', namespace: namespaceOf(key) } })
-      throw new LucidError('FORBIDDEN', `${namespaceOf(key)} keys hold security state; their values are never shown`, { details: { namespace: namespaceOf(key) } })
+      const namespace = namespaceOf(key)
+      const details = { refused: 'security_namespace', namespace }
+      const target = { target_type: 'cache_key', target_id: key }
+      await app.audit(request, { action: 'cache.read', outcome: 'failure', ...target, details })
+      const message = `${namespace} keys hold security state; their values are never shown`
+      throw new LucidError('FORBIDDEN', message, { details: { namespace } })
     }
     const info = await app.stateStore.describe(key)
     if (info === null) throw new LucidError('NOT_FOUND', 'Key not found')

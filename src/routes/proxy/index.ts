@@ -59,7 +59,8 @@ async function readAll(source: Readable, limit: number): Promise<Buffer> {
 export default async function proxyRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify
   // Bounded per user (issue 12 finding 5): IDEMPOTENCY_MAX_RECORDS_PER_USER / _BYTES_PER_USER.
-  const limits = { maxRecords: app.config.idempotencyMaxRecordsPerUser, maxBytes: app.config.idempotencyMaxBytesPerUser }
+  const { idempotencyMaxRecordsPerUser: maxRecords, idempotencyMaxBytesPerUser: maxBytes } = app.config
+  const limits = { maxRecords, maxBytes }
   const idempotency = boundIdempotencyStore(createIdempotencyStore(app.stateStore), app.stateStore, limits, {
     now: app.now,
     registry: app.metrics.registry

@@ -83,7 +83,9 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
   // address then gets a notice instead of a code, so only its owner learns that it is taken.
   app.post('/me/email', { ...authed, schema: { tags, summary: 'Link an email: sends a magic link that completes it (the answer never says whether the address is taken)', body: LinkEmailSchema, response: withErrors({ 200: MagicLinkSentSchema }) } }, async (request) => {
     const other = await app.repos.users.findByEmail(request.body.email)
-    if (other !== null && other.user_id !== request.user!.id) return app.authService.sendLinkNotice(request.body.email, clientInfo(request), request.user!.id)
+    if (other !== null && other.user_id !== request.user!.id) {
+      return app.authService.sendLinkNotice(request.body.email, clientInfo(request), request.user!.id)
+    }
     return app.authService.sendEmailCode(request.body.email, 'link', clientInfo(request), request.user!.id)
   })
 
@@ -134,7 +136,9 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
   app.patch('/:user_id/role', { ...adminOnly, schema: { tags, summary: 'Change a role (admin; only a super_admin grants admin or super_admin)', params: UserIdParamsSchema, body: RoleChangeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const target = await visibleUser(request, request.params.user_id)
     mayManageOrThrow(request, target)
-    if (!mayGrant(request.user!, request.body.role)) throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
+    if (!mayGrant(request.user!, request.body.role)) {
+      throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
+    }
     const user = await update(request, target.user_id, { role: request.body.role }, 'user.role_changed', { from: target.role, to: request.body.role })
     return toUser(user)
   })
