@@ -139,6 +139,10 @@ export interface Config {
   /** Where chunk bytes are stored (default DATA_DIR/chunks); shared storage with several instances. */
   chunkStoreDir?: string
   maxSessionsPerUser: number
+  /** Idempotency-Key records one user may create within their 24 h lifetime (issue 12). */
+  idempotencyMaxRecordsPerUser: number
+  /** Bytes of replayable responses one user may have stored within 24 h (issue 12). */
+  idempotencyMaxBytesPerUser: number
   anchorPollIntervalMs: number
   /** How often the chain-sync job copies new lucid_blocks blocks (0 disables), ms. */
   chainSyncIntervalMs: number
@@ -175,6 +179,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>
 
 /** Small typed readers that record a problem instead of throwing, so all are reported at once. */
+const MIB = 1024 * 1024
+
 function readers(env: Env, problems: string[]) {
   const raw = (name: string): string | undefined => {
     const v = env[name]
@@ -417,6 +423,8 @@ export function loadConfig(env: Env = process.env): Config {
     proxyRoutesFile: r.raw('PROXY_ROUTES_FILE'),
     chunkStoreDir: r.raw('CHUNK_STORE_DIR') === undefined ? undefined : path.resolve(r.raw('CHUNK_STORE_DIR') as string),
     maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 100, 1, 1_000_000),
+    idempotencyMaxRecordsPerUser: r.int('IDEMPOTENCY_MAX_RECORDS_PER_USER', 1000, 1, 10_000_000),
+    idempotencyMaxBytesPerUser: r.int('IDEMPOTENCY_MAX_BYTES_PER_USER', 32 * MIB, MIB, 1024 * 1024 * MIB),
     anchorPollIntervalMs: r.int('ANCHOR_POLL_INTERVAL_MS', 10_000, 100, 3_600_000),
     chainSyncIntervalMs: r.int('CHAIN_SYNC_INTERVAL_MS', 10_000, 0, 86_400_000),
     sessionRetentionDays: r.int('SESSION_RETENTION_DAYS', 30, 0, 36_500),

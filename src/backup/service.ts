@@ -91,6 +91,8 @@ export function createBackupService(opts: BackupServiceOptions) {
       do {
         const page = await store.scan('*', cursor, 500)
         for (const k of page.keys) {
+          // Security state never goes into a backup file (issue 12 finding 1): codes, grace records…
+          if (isProtectedKey(k)) continue
           const info = await store.describe(k)
           if (info !== null && info.type === 'string' && info.value !== null) yield { k, v: info.value, ttl: info.ttl_ms }
         }

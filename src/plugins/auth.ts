@@ -14,6 +14,7 @@ import { createUsersRepository, type UsersRepository, type UserRow } from '../da
 import { createAuthSessionsRepository, type AuthSessionsRepository } from '../data/repositories/auth-sessions.js'
 import { createApiKeysRepository, type ApiKeysRepository } from '../data/repositories/api-keys.js'
 import { createAuditRepository, type AuditEntry, type AuditRepository } from '../data/repositories/audit.js'
+import { lowerRole, roleAtLeast, userBlockReason } from '../auth/roles.js'
 import { createIdentityState, type IdentityState } from '../services/identity-state.js'
 import { inStage } from '../tracing/request.js'
 
@@ -56,20 +57,9 @@ export type Guard = { kind: 'authenticate' } | { kind: 'optional' } | { kind: 'r
 const guards = new WeakMap<object, Guard>()
 export const describeGuard = (hook: unknown): Guard | undefined => (typeof hook === 'function' ? guards.get(hook) : undefined)
 
-const RANK: Record<Role, number> = { user: 0, node_operator: 1, admin: 2, super_admin: 3 }
-export const roleAtLeast = (role: Role, min: Role) => RANK[role] >= RANK[min]
-export const lowerRole = (a: Role, b: Role): Role => (RANK[a] <= RANK[b] ? a : b)
+// Role and account policy lives in src/auth/roles.ts; re-exported for existing importers.
+export { roleAtLeast, lowerRole, userBlockReason } from '../auth/roles.js'
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex')
-
-/** Why a user may not act right now, or null when they may. */
-export function userBlockReason(user: UserRow | null, now: number): LucidError | null {
-  if (user === null || user.status === 'deleted') return new LucidError('TOKEN_INVALID', 'Account no longer exists')
-  if (user.status === 'suspended') return new LucidError('AUTH_REQUIRED', 'Account is suspended')
-  if (user.locked_until !== null && user.locked_until.getTime() > now) {
-    return new LucidError('ACCOUNT_LOCKED', undefined, { details: { locked_until: user.locked_until.toISOString() } })
-  }
-  return null
-}
 
 async function authPlugin(app: FastifyInstance): Promise<void> {
   const config = app.config

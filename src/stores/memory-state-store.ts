@@ -95,10 +95,12 @@ export function createMemoryStateStore(opts: { now?: () => number } = {}): State
       for (; i < keys.length && keysOut.length < count; i++) if (re.test(keys[i]) && live(keys[i]) !== undefined) keysOut.push(keys[i])
       return { keys: keysOut, cursor: i >= keys.length ? '0' : String(i) }
     },
-    async describe(key) {
+    async describe(key, opts = {}) {
       const e = live(key)
       if (e === undefined) return null
-      return { key, type: 'string', ttl_ms: e.expiresAt === null ? null : e.expiresAt - now(), value: e.value, size_bytes: Buffer.byteLength(e.value) }
+      const value = opts.value === false ? null : e.value
+      const ttl = e.expiresAt === null ? null : e.expiresAt - now()
+      return { key, type: 'string', ttl_ms: ttl, value, size_bytes: Buffer.byteLength(e.value) }
     },
     async close() {
       clearInterval(sweep)

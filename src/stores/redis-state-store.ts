@@ -182,13 +182,13 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
         return { keys, cursor: done ? '0' : nodes.length > 1 ? `${nodeIndex}:${nodeCursor}` : String(nodeCursor) }
       })
     },
-    async describe(key) {
+    async describe(key, o = {}) {
       return guard(async () => {
         const full = k(key)
         const type = await client.type(full)
         if (type === 'none') return null
         const [ttl, size] = await Promise.all([client.pttl(full), (client.call('MEMORY', 'USAGE', full) as Promise<number | null>).catch(() => null)])
-        const value = type === 'string' ? await client.getrange(full, 0, 65_535) : null
+        const value = type === 'string' && o.value !== false ? await client.getrange(full, 0, 65_535) : null
         return { key, type, ttl_ms: ttl < 0 ? null : ttl, value, size_bytes: size === null ? null : Number(size) }
       })
     },

@@ -78,8 +78,11 @@ export interface StateStore {
   stats(): Promise<StoreStats>
   /** Admin: keys (without the prefix) matching a glob, one SCAN page at a time (never KEYS). */
   scan(pattern: string, cursor: string, count: number): Promise<{ keys: string[]; cursor: string }>
-  /** Admin: type, TTL and (for strings) value of one key, or null when it does not exist. */
-  describe(key: string): Promise<KeyInfo | null>
+  /**
+   * Admin: type, TTL and (for strings) value of one key, or null when it does not exist.
+   * `value: false` leaves the value out (null) and does not read it (listings, security keys).
+   */
+  describe(key: string, opts?: { value?: boolean }): Promise<KeyInfo | null>
   /** Round-trip latency in ms; throws when the store is unreachable. */
   ping(): Promise<number>
   close(): Promise<void>

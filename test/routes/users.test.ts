@@ -112,7 +112,7 @@ describe('users and roles', () => {
     assert.equal(cross.json().error.code, 'LUCID_ERR_2009')
   })
 
-  test('linking an email completes through the magic link; an email of another account → 409', async () => {
+  test('linking an email completes through the magic link; an email of another account answers the same, with a notice mailed', async () => {
     const a = await login(t.app)
     const email = `linked-${Date.now()}@example.com`
     const mailP = smtp.next(email)
@@ -124,8 +124,11 @@ describe('users and roles', () => {
     assert.equal(done.json().user.user_id, a.userId)
     assert.equal(done.json().user.email, email)
     const b = await login(t.app)
+    const noticeP = smtp.next(email)
     const clash = await t.app.inject({ method: 'POST', url: '/api/v1/users/me/email', headers: b.auth, payload: { email } })
-    assert.equal(clash.statusCode, 409)
+    assert.equal(clash.statusCode, 200, 'no 409: the answer does not tell whether the address is taken (issue 12)')
+    assert.match((await noticeP).raw, /already belongs to an account/)
+    assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: b.auth })).json().email, null)
   })
 
   test('authentication events are appended to a hash-chained audit log', async () => {

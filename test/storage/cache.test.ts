@@ -28,12 +28,13 @@ test('cache API: stats, SCAN paging, key CRUD for super_admin, security keys rea
     assert.equal((await call(admin, 'GET', '/keys/cache:greeting')).json().value, '{"hi":1}')
     assert.equal((await call(admin, 'GET', '/keys/cache:absent')).statusCode, 404)
 
-    // Security state is visible but never writable, deletable or flushed.
+    // Security state is listed (never its value) but not readable, writable, deletable or flushed
+    // (issue 12 finding 1; test/security/cache-secrets.test.ts covers every namespace).
     const challenge = await t.app.inject({ method: 'POST', url: '/api/v1/auth/challenge', payload: { tron_address: user.wallet.address } })
     const nonceKey = `challenge:${challenge.json().nonce}`
-    const seen = await call(admin, 'GET', `/keys/${encodeURIComponent(nonceKey)}`)
-    assert.equal(seen.statusCode, 200)
-    assert.equal(seen.json().protected, true)
+    assert.equal((await call(superAdmin, 'GET', `/keys/${encodeURIComponent(nonceKey)}`)).statusCode, 403)
+    const [listed] = (await call(admin, 'GET', `/keys?pattern=${encodeURIComponent(nonceKey)}`)).json().keys
+    assert.deepEqual({ ...listed, ttl_ms: listed.ttl_ms > 0, size_bytes: listed.size_bytes > 0 }, { key: nonceKey, namespace: 'challenge', protected: true, ttl_ms: true, size_bytes: true })
     assert.equal((await call(superAdmin, 'PUT', `/keys/${encodeURIComponent(nonceKey)}`, { value: 'forged', encoding: 'raw' })).statusCode, 403)
     assert.equal((await call(superAdmin, 'DELETE', `/keys/${encodeURIComponent(nonceKey)}`)).statusCode, 403)
 
@@ -65,13 +66,14 @@ test('cache API: stats, SCAN paging, key CRUD for super_admin, security keys rea
     assert.notEqual(await t.app.stateStore.get(nonceKey), null, 'the nonce survived the flush')
     assert.equal((await call(superAdmin, 'DELETE', '/keys/cache:greeting')).statusCode, 404)
 
-    // Login sessions: listed, and revoking one ends that token.
+    // Login sessions: listed by admins; revoking one (super_admin, a cache write) ends that token.
     const sessions = (await call(admin, 'GET', `/sessions?user_id=${user.userId}`)).json()
     assert.equal(sessions.sessions.length, 1)
     assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: user.auth })).statusCode, 200)
-    assert.equal((await call(admin, 'DELETE', `/sessions/${sessions.sessions[0].session_id}`)).statusCode, 204)
+    assert.equal((await call(admin, 'DELETE', `/sessions/${sessions.sessions[0].session_id}`)).statusCode, 403)
+    assert.equal((await call(superAdmin, 'DELETE', `/sessions/${sessions.sessions[0].session_id}`)).statusCode, 204)
     assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: user.auth })).statusCode, 401)
-    assert.equal((await call(admin, 'DELETE', `/sessions/${sessions.sessions[0].session_id}`)).statusCode, 404)
+    assert.equal((await call(superAdmin, 'DELETE', `/sessions/${sessions.sessions[0].session_id}`)).statusCode, 404)
 
     // Limiter identities.
     await t.app.inject({ url: '/api/v1/meta/version' })

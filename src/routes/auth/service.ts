@@ -6,7 +6,7 @@
  * nonce/code. A missing or wrong TOTP code therefore leaves the first factor usable until it
  * expires, and a raced replay of the same nonce/code finds it already taken.
  */
-import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto'
 import { LucidError } from '../../errors.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../data/db.js'
@@ -14,20 +14,39 @@ import type { StateStore } from '../../stores/state-store.js'
 import type { TokenPair, TokenService, Role } from '../../crypto/tokens.js'
 import { recoverSigner, SignatureFormatError } from '../../crypto/tron.js'
 import { checkTotp } from '../../crypto/totp.js'
-import type { SecretBox } from '../../crypto/secret-box.js'
+import { createSecretBox, deriveKey, type SecretBox } from '../../crypto/secret-box.js'
 import type { UserRow, UsersRepository, WalletType } from '../../data/repositories/users.js'
 import type { AuthSessionsRepository } from '../../data/repositories/auth-sessions.js'
 import type { AuditEntry } from '../../data/repositories/audit.js'
 import type { IdentityState } from '../../services/identity-state.js'
 import type { Mailer } from '../../services/mailer.js'
-import { userBlockReason } from '../../plugins/auth.js'
+import { userBlockReason } from '../../auth/roles.js'
+import { clientKey } from '../../admission/client-key.js'
 
 export const CHALLENGE_TTL_MS = 5 * 60_000
 export const EMAIL_CODE_TTL_MS = 5 * 60_000
-const EMAIL_CODE_MAX_ATTEMPTS = 5
 const TOTP_MAX_FAILURES = 5
 const TOTP_LOCK_MINUTES = 30
-const MAIL_PER_EMAIL_PER_15_MIN = 5
+/**
+ * Email login limits (issue 12 finding 4), keyed so that a stranger who knows an address cannot
+ * lock its owner out: what one client (IP, IPv6 by /64) does against an address only blocks that
+ * client; the per-address caps are high enough that one client alone never reaches them, and a new
+ * code resets none of them. README "Email login limits" and SECURITY.md give the same numbers.
+ */
+export const EMAIL_LIMITS = {
+  /** Codes one client may request for one address per 15 minutes. */
+  sendsPerClient: 3,
+  sendClientWindowMs: 15 * 60_000,
+  /** Codes an address may receive from all clients per hour (mail-bombing bound). */
+  sendsPerAddress: 30,
+  sendAddressWindowMs: 60 * 60_000,
+  /** Wrong codes one client may try against one address per 15 minutes; then 429. */
+  guessesPerClient: 5,
+  guessClientWindowMs: 15 * 60_000,
+  /** Wrong codes an address may receive from all clients per hour, whatever new codes were sent. */
+  guessesPerAddress: 20,
+  guessAddressWindowMs: 60 * 60_000
+} as const
 
 export interface ClientInfo {
   ip: string
@@ -56,8 +75,21 @@ interface ChallengeRecord {
   purpose: 'login' | 'link'
 }
 
+type EmailSent = { message: string; expires_in: number }
+/** The answer to every code request, sent or not (it never says whether the address exists). */
+const EMAIL_SENT: EmailSent = {
+  message: 'If the address can receive mail, a sign-in link and code are on their way',
+  expires_in: EMAIL_CODE_TTL_MS / 1000
+}
+const LINK_NOTICE = [
+  'Someone asked to add this address to a Lucid account, but it already belongs to an account.',
+  'Nothing was changed.',
+  'If it was you, sign in with this address instead. If not, ignore this message.'
+]
+
 interface EmailCodeRecord {
-  code_hash: string
+  /** HMAC-SHA256 of address and code under a key derived from DATA_ENCRYPTION_KEY: useless offline. */
+  code_mac: string
   token_hash: string
   purpose: 'login' | 'link'
   user_id?: string
@@ -73,6 +105,20 @@ function sameHash(a: string, b: string): boolean {
 
 export function createAuthService(d: AuthServiceDeps) {
   const bootstrap = new Set(d.config.bootstrapSuperAdmins)
+  // Issue 12 finding 1: the stored form of a 6-digit code must not be crackable offline (an
+  // unsalted SHA-256 was, in under a second), and a refresh-grace record must not hold a usable
+  // token pair in clear. Both keys come from DATA_ENCRYPTION_KEY through HKDF with their own label.
+  const codeKey = deriveKey(d.config.dataEncryptionKey as Buffer, 'email-code-mac')
+  const codeMac = (email: string, code: string) =>
+    createHmac('sha256', codeKey).update(`${email}\n${code}`).digest('hex')
+  const graceBox = createSecretBox(d.config.dataEncryptionKey as Buffer, 'refresh-grace')
+  const retryAfter = (ttlMs: number | null) => ({
+    'retry-after': String(Math.max(1, Math.ceil((ttlMs ?? 60_000) / 1000)))
+  })
+  const tooMany = (what: string, ttlMs: number | null) =>
+    new LucidError('RATE_LIMITED', `Too many ${what} from this client for this address; try later`, {
+      headers: retryAfter(ttlMs)
+    })
 
   async function issueSession(user: UserRow, method: 'wallet' | 'email', client: ClientInfo): Promise<TokenPair & { user: UserRow }> {
     const sid = randomUUID()
@@ -166,17 +212,18 @@ export function createAuthService(d: AuthServiceDeps) {
 
   async function sendEmailCode(email: string, purpose: 'login' | 'link', client: ClientInfo, userId?: string): Promise<{ message: string; expires_in: number }> {
     const normalized = email.trim().toLowerCase()
-    const sent = await d.store.incr(`mail-rate:${sha256hex(normalized)}`, 1, 15 * 60_000)
-    if (sent > MAIL_PER_EMAIL_PER_15_MIN) {
-      const ttl = (await d.store.ttl(`mail-rate:${sha256hex(normalized)}`)) ?? 60_000
-      throw new LucidError('RATE_LIMITED', 'Too many codes requested for this address; try later', { headers: { 'retry-after': String(Math.ceil(ttl / 1000)) } })
-    }
+    await countSend(normalized, client)
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0')
     const token = randomBytes(32).toString('base64url')
-    const record: EmailCodeRecord = { code_hash: sha256hex(code), token_hash: sha256hex(token), purpose, user_id: userId, expires_at: new Date(d.now() + EMAIL_CODE_TTL_MS).toISOString() }
-    // A new code replaces the previous one (and its link) and resets the attempt counter.
+    const record: EmailCodeRecord = {
+      code_mac: codeMac(normalized, code),
+      token_hash: sha256hex(token),
+      purpose,
+      user_id: userId,
+      expires_at: new Date(d.now() + EMAIL_CODE_TTL_MS).toISOString()
+    }
+    // A new code replaces the previous one (and its link); the guess budgets are not reset.
     await d.store.set(`email-code:${normalized}`, JSON.stringify(record), { ttlMs: EMAIL_CODE_TTL_MS })
-    await d.store.del(`email-attempts:${normalized}`)
     await d.store.set(`magic:${record.token_hash}`, normalized, { ttlMs: EMAIL_CODE_TTL_MS })
     const base = d.config.magicLinkUrl ?? `${d.config.publicUrl ?? `http://localhost:${d.config.httpPort}`}/api/v1/auth/magic?token={token}`
     const link = base.replace('{token}', encodeURIComponent(token))
@@ -188,7 +235,38 @@ export function createAuthService(d: AuthServiceDeps) {
       html: `<p>Use this link to ${what}:</p><p><a href="${link}">${link}</a></p><p>Or enter this code: <strong>${code}</strong></p><p>The link and code expire in 5 minutes and work once.</p>`
     })
     await d.audit({ actor_id: userId ?? null, action: purpose === 'link' ? 'auth.email_link_sent' : 'auth.magic_link_sent', target_type: 'email', target_id: sha256hex(normalized).slice(0, 16) }, client)
-    return { message: 'If the address can receive mail, a sign-in link and code are on their way', expires_in: EMAIL_CODE_TTL_MS / 1000 }
+    return EMAIL_SENT
+  }
+
+  /** Send limits: per client and address first (a stranger exhausts only their own), then per address. */
+  async function countSend(email: string, client: ClientInfo): Promise<void> {
+    const mine = `mail-rate:${clientKey(client.ip)}:${sha256hex(email)}`
+    if ((await d.store.incr(mine, 1, EMAIL_LIMITS.sendClientWindowMs)) > EMAIL_LIMITS.sendsPerClient) {
+      throw tooMany('codes requested', await d.store.ttl(mine))
+    }
+    const all = `mail-rate:${sha256hex(email)}`
+    if ((await d.store.incr(all, 1, EMAIL_LIMITS.sendAddressWindowMs)) > EMAIL_LIMITS.sendsPerAddress) {
+      const headers = retryAfter(await d.store.ttl(all))
+      throw new LucidError('RATE_LIMITED', 'Too many codes requested for this address; try later', { headers })
+    }
+  }
+
+  /**
+   * Notice instead of a code (issue 12 finding 9): linking an address that another account already
+   * uses answers exactly like a successful request, and the address's owner learns of the attempt.
+   */
+  async function sendLinkNotice(email: string, client: ClientInfo, userId: string): Promise<EmailSent> {
+    const normalized = email.trim().toLowerCase()
+    await countSend(normalized, client)
+    await d.mailer.send({
+      to: normalized,
+      subject: 'Confirm your email for Lucid',
+      text: LINK_NOTICE.join(' '),
+      html: `<p>${LINK_NOTICE.slice(0, 2).join(' ')}</p><p>${LINK_NOTICE[2]}</p>`
+    })
+    const target = { target_type: 'email', target_id: sha256hex(normalized).slice(0, 16) }
+    await d.audit({ actor_id: userId, action: 'auth.email_link_refused', outcome: 'failure', ...target }, client)
+    return EMAIL_SENT
   }
 
   /** Whether a magic-link token would still sign in, without using it (the landing page asks). */
@@ -207,18 +285,21 @@ export function createAuthService(d: AuthServiceDeps) {
     } else {
       email = (input.email as string).trim().toLowerCase()
     }
+    // Guess budgets are checked before the code is compared, and counted whether or not a code is
+    // pending, so neither the answer nor the limit tells a prober that an address has a code.
+    const byCode = input.token === undefined
+    const guesses = byCode ? await guessBudget(email as string, client) : null
     const raw = email === null ? null : await d.store.get(`email-code:${email}`)
     const record = raw === null ? null : (JSON.parse(raw) as EmailCodeRecord)
-    if (email === null || record === null) throw new LucidError('CODE_EXPIRED')
-    const ok = input.token !== undefined ? sameHash(record.token_hash, sha256hex(input.token)) : sameHash(record.code_hash, sha256hex(input.code as string))
-    if (!ok) {
-      const attempts = await d.store.incr(`email-attempts:${email}`, 1, EMAIL_CODE_TTL_MS)
-      await d.audit({ action: 'auth.code_failure', outcome: 'failure', target_type: 'email', target_id: sha256hex(email).slice(0, 16), details: { attempts } }, client)
-      if (attempts >= EMAIL_CODE_MAX_ATTEMPTS) {
-        await d.store.del(`email-code:${email}`)
-        throw new LucidError('CODE_EXPIRED', 'Too many wrong codes; request a new one')
-      }
-      throw new LucidError('CODE_EXPIRED', 'Code is invalid')
+    const ok =
+      record !== null &&
+      (byCode
+        ? record.code_mac !== undefined && sameHash(record.code_mac, codeMac(email as string, input.code as string))
+        : sameHash(record.token_hash, sha256hex(input.token as string)))
+    if (!ok || email === null || record === null) {
+      if (guesses !== null) await guesses.wrong()
+      // One wording for every case (no code, wrong code, budget spent): issue 12 finding 9.
+      throw new LucidError('CODE_EXPIRED')
     }
     let user: UserRow | null
     let created = false
@@ -232,11 +313,35 @@ export function createAuthService(d: AuthServiceDeps) {
     }
     assertMayLogin(user)
     await checkSecondFactor(user, input.totp_code, client)
-    if ((await d.store.take(`email-code:${email}`)) === null) throw new LucidError('CODE_EXPIRED', 'Code was already used')
+    if ((await d.store.take(`email-code:${email}`)) === null) throw new LucidError('CODE_EXPIRED')
     await d.store.del(`magic:${record.token_hash}`)
     if (record.purpose === 'link') user = await linkEmail(user.user_id, email, client)
     if (created) await d.audit({ actor_id: user.user_id, action: 'user.created', target_type: 'user', target_id: user.user_id, details: { via: 'email' } }, client)
     return issueSession(user, 'email', client)
+  }
+
+  /**
+   * Wrong-code budgets of one address: per client (its own 429 after guessesPerClient) and in
+   * total (guessesPerAddress per hour, not reset by a new code; spent, codes are refused for the
+   * rest of the hour while the unguessable magic link of the same mail keeps working for the owner).
+   */
+  async function guessBudget(email: string, client: ClientInfo): Promise<{ wrong(): Promise<void> }> {
+    const mine = `email-attempts:${clientKey(client.ip)}:${sha256hex(email)}`
+    const all = `email-attempts:${sha256hex(email)}`
+    const [tried, total] = await Promise.all([d.store.get(mine), d.store.get(all)])
+    if (Number(tried ?? 0) >= EMAIL_LIMITS.guessesPerClient) throw tooMany('wrong codes', await d.store.ttl(mine))
+    if (Number(total ?? 0) >= EMAIL_LIMITS.guessesPerAddress) throw new LucidError('CODE_EXPIRED')
+    return {
+      async wrong() {
+        const [n, t] = await Promise.all([
+          d.store.incr(mine, 1, EMAIL_LIMITS.guessClientWindowMs),
+          d.store.incr(all, 1, EMAIL_LIMITS.guessAddressWindowMs)
+        ])
+        const target = { target_type: 'email', target_id: sha256hex(email).slice(0, 16) }
+        const details = { attempts_client: n, attempts_address: t }
+        await d.audit({ action: 'auth.code_failure', outcome: 'failure', ...target, details }, client)
+      }
+    }
   }
 
   async function linkEmail(userId: string, email: string, client: ClientInfo): Promise<UserRow> {
@@ -262,8 +367,14 @@ export function createAuthService(d: AuthServiceDeps) {
   }
 
   /** The pair handed out for a refresh token within REFRESH_REUSE_GRACE_S, with the user reloaded. */
-  async function fromGrace(raw: string): Promise<TokenPair & { user: UserRow }> {
-    const { user_id, ...pair } = JSON.parse(raw) as TokenPair & { user_id: string }
+  async function fromGrace(raw: string, jti: string): Promise<TokenPair & { user: UserRow }> {
+    let opened: TokenPair & { user_id: string }
+    try {
+      opened = JSON.parse(graceBox.open(raw, jti).toString()) as TokenPair & { user_id: string }
+    } catch {
+      throw new LucidError('REFRESH_INVALID')
+    }
+    const { user_id, ...pair } = opened
     const user = await d.users.findById(user_id)
     if (user === null) throw new LucidError('REFRESH_INVALID')
     assertMayLogin(user)
@@ -276,7 +387,7 @@ export function createAuthService(d: AuthServiceDeps) {
     if (session === null || session.revoked_at !== null || session.user_id !== claims.sub) throw new LucidError('REFRESH_INVALID', 'Login session is no longer valid')
     if (session.refresh_jti !== claims.jti) {
       const graced = d.config.refreshReuseGraceS > 0 ? await d.store.get(`refresh-grace:${claims.jti}`) : null
-      if (graced !== null) return fromGrace(graced)
+      if (graced !== null) return fromGrace(graced, claims.jti)
       // A rotated refresh token came back: it was stolen or leaked. End the whole login session.
       await d.sessions.revoke(session.session_id, 'refresh_token_reuse')
       await d.identity.sessionChanged(session.session_id)
@@ -290,13 +401,15 @@ export function createAuthService(d: AuthServiceDeps) {
     if (!(await d.sessions.rotate(session.session_id, claims.jti, nextJti, new Date(d.now() + d.tokens.refreshTtlS * 1000)))) {
       // Lost a race with a concurrent refresh of the same token: treat as reuse.
       const graced = d.config.refreshReuseGraceS > 0 ? await d.store.get(`refresh-grace:${claims.jti}`) : null
-      if (graced !== null) return fromGrace(graced)
+      if (graced !== null) return fromGrace(graced, claims.jti)
       throw new LucidError('REFRESH_INVALID', 'Refresh token was already used')
     }
     const pair = await d.tokens.issuePair({ userId: user.user_id, role: user.role, sid: session.session_id, refreshJti: nextJti })
     const result = { ...pair, user }
     if (d.config.refreshReuseGraceS > 0) {
-      await d.store.set(`refresh-grace:${claims.jti}`, JSON.stringify({ ...pair, user_id: user.user_id }), { ttlMs: d.config.refreshReuseGraceS * 1000 })
+      // Sealed with DATA_ENCRYPTION_KEY and bound to the jti: a copy of the store gives no tokens.
+      const sealed = graceBox.seal(JSON.stringify({ ...pair, user_id: user.user_id }), claims.jti)
+      await d.store.set(`refresh-grace:${claims.jti}`, sealed, { ttlMs: d.config.refreshReuseGraceS * 1000 })
     }
     return result
   }
@@ -308,6 +421,9 @@ export function createAuthService(d: AuthServiceDeps) {
     return ids.length
   }
 
-  return { challenge, walletLogin, sendEmailCode, magicLinkUsable, verifyEmail, refresh, logout, linkWallet, checkSecondFactor }
+  return {
+    challenge, walletLogin, sendEmailCode, sendLinkNotice, magicLinkUsable, verifyEmail,
+    refresh, logout, linkWallet, checkSecondFactor
+  }
 }
 export type AuthService = ReturnType<typeof createAuthService>

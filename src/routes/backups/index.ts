@@ -125,10 +125,10 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
 
   app.post('/', {
-    ...admin,
+    ...superAdmin,
     schema: {
       tags,
-      summary: 'Start a backup (202; poll GET /backups/{id}); every field is optional',
+      summary: 'Start a backup (202; super_admin; poll GET /backups/{id}); every field is optional',
       bodyOptional: true,
       body: Type.Object({
         name: Type.Optional(Type.String({ pattern: '^[\\w .-]{1,100}$', description: 'default: backup-<UTC time>' })),
@@ -192,8 +192,8 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
   })
 
   app.post('/:backup_id/verify', {
-    ...admin,
-    schema: { tags, summary: 'Re-read the backup and check every checksum', params: IdParams, response: withErrors({ 200: Type.Object({ valid: Type.Boolean(), backup_id: Type.String(), tables: Type.Optional(Type.Integer()), rows: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }) }) }
+    ...superAdmin,
+    schema: { tags, summary: 'Re-read the backup and check every checksum (super_admin)', params: IdParams, response: withErrors({ 200: Type.Object({ valid: Type.Boolean(), backup_id: Type.String(), tables: Type.Optional(Type.Integer()), rows: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }) }) }
   }, async (request) => {
     const b = await found(request.params.backup_id)
     if (b.status !== 'completed') throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}`)
@@ -258,11 +258,11 @@ async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecated: bool
   app.get('/', { ...admin, schema: { ...moved, tags, summary: 'Backup schedules', response: withErrors({ 200: Type.Object({ schedules: Type.Array(ScheduleSchema) }) }) } }, async () => ({ schedules: (await app.backups.listSchedules()).map(toSchedule) }))
 
   app.post('/', {
-    ...admin,
+    ...superAdmin,
     schema: {
       ...moved,
       tags,
-      errors: [409], summary: 'Create a schedule (5-field cron, UTC); one instance runs each slot',
+      errors: [409], summary: 'Create a schedule (super_admin; 5-field cron, UTC); one instance runs each slot',
       body: Type.Object({
         name: Type.String({ pattern: '^[\\w-]{1,60}$' }),
         cron: Type.String({ maxLength: 100 }),

@@ -4,21 +4,51 @@ import { Type } from '@sinclair/typebox'
 import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
 import { requireConfirm } from '../backups/index.js'
-import { isProtectedKey } from '../../stores/protected-keys.js'
+import { isProtectedKey, namespaceOf } from '../../stores/protected-keys.js'
 import { auditReads } from '../audit-reads.js'
+import { assertMayManage } from '../../auth/roles.js'
 
 // Keys as the API accepts them: printable, no spaces, bounded.
 const KeyParams = Type.Object({ key: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }) })
 const PatternSchema = Type.String({ pattern: '^[\\x21-\\x7e]{1,200}$', default: '*' })
-const KeyInfoSchema = Type.Object({ key: Type.String(), type: Type.String(), ttl_ms: Type.Union([Type.Integer(), Type.Null()]), value: Type.Union([Type.String(), Type.Null()]), size_bytes: Type.Union([Type.Integer(), Type.Null()]), protected: Type.Boolean() })
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+const KeyInfoSchema = Type.Object({
+  key: Type.String(),
+  type: Type.String(),
+  ttl_ms: Nullable(Type.Integer()),
+  value: Nullable(Type.String()),
+  size_bytes: Nullable(Type.Integer()),
+  protected: Type.Boolean()
+})
+// A listing entry: never a value, for any key (issue 12 finding 1).
+const KeyEntrySchema = Type.Object({
+  key: Type.String(),
+  namespace: Type.String(),
+  protected: Type.Boolean({ description: 'security state: its value is never shown and it cannot be written here' }),
+  ttl_ms: Nullable(Type.Integer()),
+  size_bytes: Nullable(Type.Integer())
+})
 
 // ip:ADDRESS (v4 or v6), user:UUID or key:UUID: the identities the limiter keys by.
 const IdentitySchema = Type.String({ pattern: '^(ip:[0-9a-fA-F:.]{2,45}|(user|key):[0-9a-f-]{36})$', description: 'ip:ADDRESS, user:UUID or key:UUID' })
 
-/** /api/v1/cache: the state store for admins (issue 4 limiter view, issue 7 cache API). */
+/**
+ * /api/v1/cache: the state store for admins (issue 4 limiter view, issue 7 cache API). Admins read;
+ * every write is super_admin's. Security keys (protected-keys.ts) are listed without their values
+ * and GET of one is 403/2004 for everyone, super_admins included (issue 12 finding 1).
+ */
 export default async function cacheRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  auditReads(app, 'cache')
+  // Every read names what it read: the key, the identity or the pattern.
+  auditReads(app, 'cache', [], (request) => {
+    const params = request.params as { key?: string }
+    const query = request.query as { pattern?: string }
+    const route = request.routeOptions.url ?? 'cache'
+    const type = route.includes('rate-limits') ? 'rate_limit' : 'cache_key'
+    if (params.key !== undefined) return { target_type: type, target_id: params.key }
+    if (query?.pattern === undefined) return null
+    return { target_type: 'cache', target_id: route, details: { pattern: query.pattern } }
+  })
   const tags = ['cache']
   const security = [{ bearerAuth: [] }]
 
@@ -34,7 +64,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.delete(
     '/rate-limits/:key',
-    { onRequest: [app.authenticate, app.requireRole('admin')], schema: { tags, security, summary: 'Clear limiter state and any escalation of one identity (admin)', params: Type.Object({ key: IdentitySchema }), response: withErrors({ 200: Type.Object({ key: Type.String(), cleared: Type.Integer() }) }) } },
+    { onRequest: [app.authenticate, app.requireRole('super_admin')], schema: { tags, security, summary: 'Clear limiter state and any escalation of one identity (super_admin)', params: Type.Object({ key: IdentitySchema }), response: withErrors({ 200: Type.Object({ key: Type.String(), cleared: Type.Integer() }) }) } },
     async (request) => {
       const cleared = await app.rateLimit.limiter.clear(request.params.key, app.rateLimit.ruleNames())
       await app.stateStore.del(`rl-penalty:${request.params.key}`)
@@ -70,9 +100,9 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     ...admin,
     schema: {
       tags, security,
-      summary: 'Keys matching a glob (SCAN, never KEYS); page with next_cursor',
+      summary: 'Keys matching a glob (SCAN, never KEYS): namespace, TTL and size, never a value; page with next_cursor',
       querystring: Type.Object({ pattern: PatternSchema, cursor: Type.String({ pattern: '^[0-9]{1,20}(:[0-9]{1,20})?$', default: '0' }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false }),
-      response: withErrors({ 200: Type.Object({ keys: Type.Array(Type.Object({ key: Type.String(), protected: Type.Boolean() })), next_cursor: Type.String() }) })
+      response: withErrors({ 200: Type.Object({ keys: Type.Array(KeyEntrySchema), next_cursor: Type.String() }) })
     }
   }, async (request) => {
     const { pattern, limit } = request.query
@@ -85,13 +115,29 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
       cursor = page.cursor
       if (cursor === '0') break
     }
-    return { keys: keys.map((key) => ({ key, protected: isProtectedKey(key) })), next_cursor: cursor }
+    const entries = []
+    for (const key of keys) {
+      const info = await app.stateStore.describe(key, { value: false })
+      const sizes = { ttl_ms: info?.ttl_ms ?? null, size_bytes: info?.size_bytes ?? null }
+      entries.push({ key, namespace: namespaceOf(key), protected: isProtectedKey(key), ...sizes })
+    }
+    return { keys: entries, next_cursor: cursor }
   })
 
-  app.get('/keys/:key', { ...admin, schema: { tags, security, summary: 'Type, TTL and value of one key', params: KeyParams, response: withErrors({ 200: KeyInfoSchema }) } }, async (request) => {
-    const info = await app.stateStore.describe(request.params.key)
+  app.get('/keys/:key', { ...admin, schema: { tags, security, errors: [403], summary: 'Type, TTL and value of one key; 403/2004 for a security key (its value is never shown)', params: KeyParams, response: withErrors({ 200: KeyInfoSchema }) } }, async (request) => {
+    const { key } = request.params
+    if (isProtectedKey(key)) {
+      // Refused before the store is touched, whether or not the key exists; the attempt is audited.
+      const namespace = namespaceOf(key)
+      const details = { refused: 'security_namespace', namespace }
+      const target = { target_type: 'cache_key', target_id: key }
+      await app.audit(request, { action: 'cache.read', outcome: 'failure', ...target, details })
+      const message = `${namespace} keys hold security state; their values are never shown`
+      throw new LucidError('FORBIDDEN', message, { details: { namespace } })
+    }
+    const info = await app.stateStore.describe(key)
     if (info === null) throw new LucidError('NOT_FOUND', 'Key not found')
-    return { ...info, protected: isProtectedKey(info.key) }
+    return { ...info, protected: false }
   })
 
   app.put('/keys/:key', {
@@ -173,7 +219,10 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     return { sessions: rows.rows, pagination: pagination(page, limit, Number(count.rows[0].n)) }
   })
 
-  app.delete('/sessions/:session_id', { ...admin, schema: { tags, security, summary: 'Revoke a login session (admin)', params: Type.Object({ session_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+  app.delete('/sessions/:session_id', { ...superAdmin, schema: { tags, security, summary: 'Revoke a login session (super_admin)', params: Type.Object({ session_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    const session = await app.repos.authSessions.findById(request.params.session_id)
+    const owner = session === null ? null : await app.repos.users.findById(session.user_id)
+    if (owner !== null) assertMayManage(request.user!, owner)
     if (!(await app.repos.authSessions.revoke(request.params.session_id, 'admin_revoked'))) throw new LucidError('NOT_FOUND', 'Login session not found or already revoked')
     await app.identity.sessionChanged(request.params.session_id)
     await app.audit(request, { action: 'auth.session_revoked', target_type: 'auth_session', target_id: request.params.session_id, details: { via: 'cache_api' } })

@@ -36,8 +36,8 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     return m
   }
 
-  app.post('/', { ...authed, schema: { tags, errors: [404, 409], summary: 'Complete a session and build its manifest', body: Type.Object({ session_id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: withErrors({ 201: Type.Ref(ManifestSchema) }) } }, async (request, reply) => {
-    const s = await app.visibleSession(request, request.body.session_id)
+  app.post('/', { ...authed, schema: { tags, errors: [403, 404, 409], summary: 'Complete a session and build its manifest', body: Type.Object({ session_id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: withErrors({ 201: Type.Ref(ManifestSchema) }) } }, async (request, reply) => {
+    const s = await app.visibleSession(request, request.body.session_id, 'write')
     const id = await app.sessionsService.complete(s.session_id)
     return reply.code(201).send(await app.manifestBody((await repo.manifestById(id)) as ManifestRow))
   })

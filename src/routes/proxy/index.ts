@@ -13,6 +13,7 @@ import { upstreamRequestHeaders, clientResponseHeaders } from '../../proxy/heade
 import { UpstreamError } from '../../proxy/upstream-client.js'
 import { createIdempotencyStore, fingerprint, MAX_STORED_RESPONSE_BYTES } from '../../proxy/idempotency.js'
 import type { ProxyRoute } from '../../proxy/route-table.js'
+import { boundIdempotencyStore } from '../../stores/idempotency-quota.js'
 import { documentedProxyRoutes } from './docs.js'
 import { inStage } from '../../tracing/request.js'
 
@@ -57,7 +58,13 @@ async function readAll(source: Readable, limit: number): Promise<Buffer> {
 
 export default async function proxyRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify
-  const idempotency = createIdempotencyStore(app.stateStore)
+  // Bounded per user (issue 12 finding 5): IDEMPOTENCY_MAX_RECORDS_PER_USER / _BYTES_PER_USER.
+  const { idempotencyMaxRecordsPerUser: maxRecords, idempotencyMaxBytesPerUser: maxBytes } = app.config
+  const limits = { maxRecords, maxBytes }
+  const idempotency = boundIdempotencyStore(createIdempotencyStore(app.stateStore), app.stateStore, limits, {
+    now: app.now,
+    registry: app.metrics.registry
+  })
   // Bodies of every type pass through untouched: JSON-only, 415 and depth checks are for the
   // gateway's own routes, not for what upstreams accept (CONTRACT.md section 3).
   app.removeAllContentTypeParsers()

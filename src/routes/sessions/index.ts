@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
-import { roleAtLeast } from '../../plugins/auth.js'
+import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { createFsChunkStore, type ChunkStore } from '../../chunks/chunk-store.js'
 import { createSessionsRepository, type ManifestRow, type SessionRow, type SessionsRepository } from '../../data/repositories/sessions.js'
 import { createSessionsService, assertTransition, MAX_CHUNK_BYTES, type SessionsService } from './service.js'
@@ -22,8 +22,12 @@ declare module 'fastify' {
     sessionsRepo: SessionsRepository
     manifestBody(m: ManifestRow): Promise<ReturnType<typeof toManifest>>
     sessionsService: SessionsService
-    /** The session if the caller owns it or is an admin; 404 otherwise (ids cannot be probed). */
-    visibleSession(request: FastifyRequest, id: string): Promise<SessionRow>
+    /**
+     * The session if the caller owns it or is an admin; 404 otherwise (ids cannot be probed).
+     * With intent 'write', an admin acting on another user's session must also pass mayManage
+     * (403 on an admin's or super_admin's session, issue 12 finding 8).
+     */
+    visibleSession(request: FastifyRequest, id: string, intent?: 'read' | 'write'): Promise<SessionRow>
   }
 }
 
@@ -36,9 +40,13 @@ export const sessionsServicePlugin = fp(
     app.decorate('sessionsService', createSessionsService({ db: app.db, sessions: repo, store }))
     app.addSchema(ManifestSchema)
     app.decorate('manifestBody', async (m: ManifestRow) => toManifest(m, (await repo.chunks(m.session_id)).rows))
-    app.decorate('visibleSession', async (request: FastifyRequest, id: string) => {
+    app.decorate('visibleSession', async (request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read') => {
       const s = await repo.findVisible(id)
       if (s === null || (s.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Session not found')
+      if (intent === 'write' && s.user_id !== request.user!.id) {
+        const owner = await app.identity.user(s.user_id)
+        if (owner !== null) assertMayManage(request.user!, owner)
+      }
       return s
     })
     // Soft-deleted sessions keep their chunks until they are older than SESSION_RETENTION_DAYS.
@@ -94,8 +102,8 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get('/:session_id', { ...authed, schema: { tags, summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => toSession(await app.visibleSession(request, request.params.session_id)))
 
-  app.put('/:session_id', { ...authed, schema: { tags, errors: [409], summary: 'Update a session; status=completed builds its manifest', params: SessionParamsSchema, body: UpdateSessionSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
-    const s = await app.visibleSession(request, request.params.session_id)
+  app.put('/:session_id', { ...authed, schema: { tags, errors: [403, 409], summary: 'Update a session; status=completed builds its manifest', params: SessionParamsSchema, body: UpdateSessionSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id, 'write')
     const { status, trust_policy_id, metadata, ...rest } = request.body
     if (trust_policy_id !== undefined && trust_policy_id !== null) await assertOwnPolicy(request, trust_policy_id, s.user_id)
     const fields: Record<string, unknown> = { ...rest }
@@ -110,22 +118,22 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     return toSession((await repo.findVisible(s.session_id)) as SessionRow)
   })
 
-  app.delete('/:session_id', { ...authed, schema: { tags, summary: 'Soft-delete a session (chunks are purged later by retention)', params: SessionParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
-    const s = await app.visibleSession(request, request.params.session_id)
+  app.delete('/:session_id', { ...authed, schema: { tags, errors: [403], summary: 'Soft-delete a session (chunks are purged later by retention)', params: SessionParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    const s = await app.visibleSession(request, request.params.session_id, 'write')
     await repo.softDelete(s.session_id)
     await app.audit(request, { action: 'session.deleted', target_type: 'session', target_id: s.session_id })
     return reply.code(204).send(null)
   })
 
-  app.post('/:session_id/start', { ...authed, schema: { tags, errors: [409], summary: 'initializing → active', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
-    const s = await app.visibleSession(request, request.params.session_id)
+  app.post('/:session_id/start', { ...authed, schema: { tags, errors: [403, 409], summary: 'initializing → active', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id, 'write')
     assertTransition(s.status, 'active')
     await repo.setStatus(s.session_id, 'active')
     return toSession((await repo.findVisible(s.session_id)) as SessionRow)
   })
 
-  app.post('/:session_id/terminate', { ...authed, schema: { tags, errors: [409], summary: 'End a session without a manifest', params: SessionParamsSchema, body: TerminateSchema, bodyOptional: true, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
-    const s = await app.visibleSession(request, request.params.session_id)
+  app.post('/:session_id/terminate', { ...authed, schema: { tags, errors: [403, 409], summary: 'End a session without a manifest', params: SessionParamsSchema, body: TerminateSchema, bodyOptional: true, response: withErrors({ 200: SessionSchema }) } }, async (request) => {
+    const s = await app.visibleSession(request, request.params.session_id, 'write')
     assertTransition(s.status, 'terminated')
     await repo.setStatus(s.session_id, 'terminated', { reason: request.body?.reason })
     return toSession((await repo.findVisible(s.session_id)) as SessionRow)
@@ -142,7 +150,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
         description: 'The session must be active (POST /start first). Re-sending the same bytes for an index is idempotent (200); different bytes are 409/4002.',
         // The body is a raw stream (never buffered): documented, not validated.
         documentedBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'the chunk bytes, 1 byte to 10 MiB' } } } },
-        errors: [409, 507],
+        errors: [403, 409, 507],
         params: SessionParamsSchema,
         headers: Type.Object({ 'x-chunk-index': Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' }), 'x-chunk-sha256': Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })) }),
         response: withErrors({ 200: ChunkSchema, 201: ChunkSchema })
@@ -152,7 +160,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
       if (request.headers['content-type']?.split(';')[0].trim() !== 'application/octet-stream') throw new LucidError('INVALID_REQUEST', 'Chunks must be sent as application/octet-stream', { status: 415 })
       const declared = Number(request.headers['content-length'] ?? 0)
       if (declared > MAX_CHUNK_BYTES) throw new LucidError('CHUNK_SIZE_LIMIT', `A chunk is at most ${MAX_CHUNK_BYTES} bytes`)
-      const s = await app.visibleSession(request, request.params.session_id)
+      const s = await app.visibleSession(request, request.params.session_id, 'write')
       const body = request.body as Readable | undefined
       if (body === undefined) throw validationError([{ field: 'body', message: 'must not be empty' }])
       const shaped = await app.rateLimit.shapeUpload(request, body)

@@ -9,7 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
-import { roleAtLeast } from '../../plugins/auth.js'
+import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { canonicalJson } from '../../data/repositories/audit.js'
 
 const MAX_POLICIES_PER_USER = 50
@@ -70,10 +70,15 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
   const tags = ['trust']
   const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }, { apiKeyAuth: [] }] }
 
-  async function visible(request: FastifyRequest, id: string): Promise<PolicyRow> {
+  async function visible(request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read'): Promise<PolicyRow> {
     const { rows } = await app.db.query<PolicyRow>('SELECT * FROM trust_policies WHERE policy_id = $1', [id])
     const p = rows[0]
     if (p === undefined || (p.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Trust policy not found')
+    // An admin may read anyone's policy but change only those of accounts below admin (roles.ts).
+    if (intent === 'write' && p.user_id !== request.user!.id) {
+      const owner = await app.identity.user(p.user_id)
+      if (owner !== null) assertMayManage(request.user!, owner)
+    }
     return p
   }
 
@@ -99,8 +104,8 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get('/policies/:policy_id', { ...authed, schema: { tags, summary: 'A trust policy', params: Params, response: withErrors({ 200: PolicySchema }) } }, async (request) => toPolicy(await visible(request, request.params.policy_id)))
 
-  app.put('/policies/:policy_id', { ...authed, schema: { tags, summary: 'Replace a trust policy (policy_hash is recomputed)', params: Params, body: PolicyBody, response: withErrors({ 200: PolicySchema }) } }, async (request) => {
-    const p = await visible(request, request.params.policy_id)
+  app.put('/policies/:policy_id', { ...authed, schema: { tags, errors: [403], summary: 'Replace a trust policy (policy_hash is recomputed)', params: Params, body: PolicyBody, response: withErrors({ 200: PolicySchema }) } }, async (request) => {
+    const p = await visible(request, request.params.policy_id, 'write')
     checkRules(request.body)
     const b = request.body
     const { rows } = await app.db.query<PolicyRow>(
@@ -110,8 +115,8 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
     return toPolicy(rows[0])
   })
 
-  app.delete('/policies/:policy_id', { ...authed, schema: { tags, summary: 'Delete a trust policy (sessions keep running without it)', params: Params, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
-    const p = await visible(request, request.params.policy_id)
+  app.delete('/policies/:policy_id', { ...authed, schema: { tags, errors: [403], summary: 'Delete a trust policy (sessions keep running without it)', params: Params, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+    const p = await visible(request, request.params.policy_id, 'write')
     await app.db.query('DELETE FROM trust_policies WHERE policy_id = $1', [p.policy_id])
     return reply.code(204).send(null)
   })

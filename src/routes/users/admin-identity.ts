@@ -10,6 +10,7 @@ import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import type { AuthSessionRow } from '../../data/repositories/auth-sessions.js'
 import { auditReads } from '../audit-reads.js'
+import { assertMayManage } from '../../auth/roles.js'
 import { ApiKeyParamsSchema, ApiKeySchema, UserIdParamsSchema } from './schema.js'
 import { toApiKey } from './index.js'
 
@@ -44,7 +45,9 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   const existing = async (id: string) => {
-    if ((await app.repos.users.findById(id)) === null) throw new LucidError('NOT_FOUND', 'User not found')
+    const user = await app.repos.users.findById(id)
+    if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
+    return user
   }
 
   app.get(
@@ -79,6 +82,7 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
     },
     async (request, reply) => {
       const { user_id: userId, session_id: sessionId } = request.params
+      assertMayManage(request.user!, await existing(userId))
       const s = await app.repos.authSessions.findById(sessionId)
       if (s === null || s.user_id !== userId || s.revoked_at !== null) {
         throw new LucidError('NOT_FOUND', 'Login session not found')
@@ -127,6 +131,7 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
     },
     async (request, reply) => {
       const { user_id: userId, key_id: keyId } = request.params
+      assertMayManage(request.user!, await existing(userId))
       if (!(await app.repos.apiKeys.revoke(userId, keyId))) throw new LucidError('NOT_FOUND', 'API key not found')
       await app.audit(request, {
         action: 'auth.api_key_revoked',

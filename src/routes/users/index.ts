@@ -5,7 +5,8 @@ import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../backups/index.js'
-import { roleAtLeast, hashApiKey } from '../../plugins/auth.js'
+import { hashApiKey } from '../../plugins/auth.js'
+import { assertMayManage, mayGrant, roleAtLeast } from '../../auth/roles.js'
 import type { UserRow, UserUpdate } from '../../data/repositories/users.js'
 import type { ApiKeyRow } from '../../data/repositories/api-keys.js'
 import type { Role } from '../../crypto/tokens.js'
@@ -60,12 +61,8 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     await app.audit(request, { action, target_type: 'user', target_id: id, details })
     return user
   }
-  /** An admin may manage users below admin; only a super_admin manages admins. */
-  function assertMayManage(request: FastifyRequest, target: UserRow): void {
-    if (target.user_id !== request.user!.id && roleAtLeast(target.role, 'admin') && request.user!.role !== 'super_admin') {
-      throw new LucidError('FORBIDDEN', 'Only a super_admin can manage admin accounts')
-    }
-  }
+  /** The rule of src/auth/roles.ts: an admin manages users below admin; only a super_admin manages admins. */
+  const mayManageOrThrow = (request: FastifyRequest, target: UserRow) => assertMayManage(request.user!, target)
 
   app.get('/me', { ...authed, schema: { tags, summary: 'My profile', response: withErrors({ 200: UserSchema }) } }, async (request) => toUser(await visibleUser(request, request.user!.id)))
 
@@ -82,9 +79,13 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     toUser(await app.authService.linkWallet(request.user!.id, request.body, clientInfo(request)).catch(conflictToError))
   )
 
-  app.post('/me/email', { ...authed, schema: { tags, errors: [409], summary: 'Link an email: sends a magic link that completes it', body: LinkEmailSchema, response: withErrors({ 200: MagicLinkSentSchema }) } }, async (request) => {
+  // The same answer whether or not another account has the address (issue 12 finding 9): the
+  // address then gets a notice instead of a code, so only its owner learns that it is taken.
+  app.post('/me/email', { ...authed, schema: { tags, summary: 'Link an email: sends a magic link that completes it (the answer never says whether the address is taken)', body: LinkEmailSchema, response: withErrors({ 200: MagicLinkSentSchema }) } }, async (request) => {
     const other = await app.repos.users.findByEmail(request.body.email)
-    if (other !== null && other.user_id !== request.user!.id) throw new LucidError('ALREADY_EXISTS', 'Email is already used by another account')
+    if (other !== null && other.user_id !== request.user!.id) {
+      return app.authService.sendLinkNotice(request.body.email, clientInfo(request), request.user!.id)
+    }
     return app.authService.sendEmailCode(request.body.email, 'link', clientInfo(request), request.user!.id)
   })
 
@@ -126,7 +127,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.put('/:user_id', { ...adminOnly, schema: { tags, errors: [409], summary: 'Update a user, suspend or reactivate (admin)', params: UserIdParamsSchema, body: AdminUpdateUserSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const target = await visibleUser(request, request.params.user_id)
-    assertMayManage(request, target)
+    mayManageOrThrow(request, target)
     const user = await update(request, target.user_id, request.body, 'user.admin_updated')
     if (request.body.status === 'suspended') await revokeEverything(request, target.user_id, 'suspended')
     return toUser(user)
@@ -134,15 +135,17 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.patch('/:user_id/role', { ...adminOnly, schema: { tags, summary: 'Change a role (admin; only a super_admin grants admin or super_admin)', params: UserIdParamsSchema, body: RoleChangeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const target = await visibleUser(request, request.params.user_id)
-    assertMayManage(request, target)
-    if (roleAtLeast(request.body.role, 'admin') && request.user!.role !== 'super_admin') throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
+    mayManageOrThrow(request, target)
+    if (!mayGrant(request.user!, request.body.role)) {
+      throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
+    }
     const user = await update(request, target.user_id, { role: request.body.role }, 'user.role_changed', { from: target.role, to: request.body.role })
     return toUser(user)
   })
 
   app.delete('/:user_id', { ...authed, schema: { tags, errors: [403], summary: 'Soft-delete a user (self or admin); revokes every session and key', params: UserIdParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     const target = await visibleUser(request, request.params.user_id)
-    assertMayManage(request, target)
+    mayManageOrThrow(request, target)
     await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')
     await revokeEverything(request, target.user_id, 'user_deleted')
     return reply.code(204).send(null)
@@ -171,12 +174,13 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.post('/:user_id/restore', { ...adminOnly, schema: { tags, summary: 'Restore a soft-deleted or suspended user (admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const target = await visibleUser(request, request.params.user_id)
-    assertMayManage(request, target)
+    mayManageOrThrow(request, target)
     return toUser(await update(request, target.user_id, { status: 'active' }, 'user.restored'))
   })
 
   app.post('/:user_id/unlock', { ...adminOnly, schema: { tags, summary: 'Clear a TOTP lockout (admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
     const target = await visibleUser(request, request.params.user_id)
+    mayManageOrThrow(request, target)
     const user = (await app.repos.users.unlock(target.user_id)) as UserRow
     await app.identity.userChanged(target.user_id)
     await app.audit(request, { action: 'user.unlocked', target_type: 'user', target_id: target.user_id })
