@@ -21,6 +21,7 @@ import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import { createInterface } from 'node:readline'
+import { quoteIdent, quoteQualified } from '../data/identifiers.js'
 import type { Db, Queryable } from '../data/db.js'
 import { loadMigrations, schemaVersion } from '../data/migrate.js'
 import { fsyncPath } from '../fsync.js'
@@ -101,8 +102,7 @@ function backupKey(key: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'lucid-backup-v1', 32))
 }
 
-const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`
-const qualified = (t: string) => t.split('.').map(quoteIdent).join('.')
+const qualified = quoteQualified
 
 /** Every base table of the gateway's schemas, `schema.table`, in an order that respects foreign keys. */
 export async function listTables(q: Queryable): Promise<string[]> {

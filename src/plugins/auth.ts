@@ -14,6 +14,9 @@ import { createUsersRepository, type UsersRepository, type UserRow } from '../da
 import { createAuthSessionsRepository, type AuthSessionsRepository } from '../data/repositories/auth-sessions.js'
 import { createApiKeysRepository, type ApiKeysRepository } from '../data/repositories/api-keys.js'
 import { createAuditRepository, type AuditEntry, type AuditRepository } from '../data/repositories/audit.js'
+import { createSessionsRepository, type SessionsRepository } from '../data/repositories/sessions.js'
+import { createTrustPoliciesRepository, type TrustPoliciesRepository } from '../data/repositories/trust-policies.js'
+import { createBackupsRepository, type BackupsRepository } from '../data/repositories/backups.js'
 import { lowerRole, roleAtLeast, userBlockReason } from '../auth/roles.js'
 import { createIdentityState, type IdentityState } from '../services/identity-state.js'
 import { inStage } from '../tracing/request.js'
@@ -34,7 +37,15 @@ declare module 'fastify' {
     identityKey: SigningKey
     /** The public keys published at /.well-known/jwks.json. */
     jwks(): { keys: PublicJwk[] }
-    repos: { users: UsersRepository; authSessions: AuthSessionsRepository; apiKeys: ApiKeysRepository; audit: AuditRepository }
+    repos: {
+      users: UsersRepository
+      authSessions: AuthSessionsRepository
+      apiKeys: ApiKeysRepository
+      audit: AuditRepository
+      sessions: SessionsRepository
+      trustPolicies: TrustPoliciesRepository
+      backups: BackupsRepository
+    }
     authenticate: onRequestHookHandler
     authenticateOptional: onRequestHookHandler
     /** Verifies the request's credentials once; null when none were sent; rejects when invalid. */
@@ -67,7 +78,10 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     users: createUsersRepository(app.db),
     authSessions: createAuthSessionsRepository(app.db),
     apiKeys: createApiKeysRepository(app.db),
-    audit: createAuditRepository(app.db)
+    audit: createAuditRepository(app.db),
+    sessions: createSessionsRepository(app.db),
+    trustPolicies: createTrustPoliciesRepository(app.db),
+    backups: createBackupsRepository(app.db)
   }
   app.decorate('repos', repos)
   // Key files are read once here; a bad key is a start-up error naming its variable.

@@ -9,10 +9,10 @@ import fp from 'fastify-plugin'
 
 export async function purgeExpired(app: FastifyInstance): Promise<{ auth_sessions: number; restores: number }> {
   const cutoff = new Date(app.now() - app.config.authSessionRetentionDays * 86_400_000)
-  const a = await app.db.query('DELETE FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1', [cutoff])
-  const r = await app.db.query("DELETE FROM backup_restores WHERE completed_at < $1 AND status IN ('completed', 'failed')", [new Date(app.now() - 365 * 86_400_000)])
-  if (a.rowCount + r.rowCount > 0) app.log.info({ auth_sessions: a.rowCount, restores: r.rowCount }, 'retention: purged expired records')
-  return { auth_sessions: a.rowCount, restores: r.rowCount }
+  const a = await app.repos.authSessions.purgeEndedBefore(cutoff)
+  const r = await app.repos.backups.purgeFinishedRestores(new Date(app.now() - 365 * 86_400_000))
+  if (a + r > 0) app.log.info({ auth_sessions: a, restores: r }, 'retention: purged expired records')
+  return { auth_sessions: a, restores: r }
 }
 
 export default fp(

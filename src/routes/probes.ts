@@ -62,8 +62,8 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     async collect() {
       // One indexed query on the backup catalogue; with the database down the gauge keeps its value
       // (and dependency_up says why).
-      const r = await app.db.query<{ t: number | null }>("SELECT extract(epoch FROM max(completed_at))::float8 AS t FROM backups WHERE status = 'completed'").catch(() => undefined)
-      if (r !== undefined) this.set(Number(r.rows[0].t ?? 0))
+      const t = await app.repos.backups.lastCompletedEpochSeconds().catch(() => undefined)
+      if (t !== undefined) this.set(t)
     }
   })
 

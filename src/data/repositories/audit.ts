@@ -32,6 +32,37 @@ export function auditHash(prevHash: string, row: { audit_id: number; occurred_at
   return createHash('sha256').update(prevHash).update(canonicalJson(row)).digest('hex')
 }
 
+export interface AuditLogRow {
+  audit_id: number
+  occurred_at: string
+  actor_id: string | null
+  actor_role: string | null
+  action: string
+  target_type: string | null
+  target_id: string | null
+  outcome: string
+  ip: string | null
+  request_id: string | null
+  details: unknown
+  prev_hash: string
+  hash: string
+}
+
+export interface AuditListFilter {
+  /** An exact action, or a prefix when it ends with '.' (`auth.`). */
+  action?: string
+  actor_id?: string
+  target_type?: string
+  target_id?: string
+  outcome?: string
+  from?: string
+  to?: string
+  page: number
+  limit: number
+}
+
+const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
+
 export function createAuditRepository(db: Db) {
   async function appendIn(tx: Queryable, e: AuditEntry): Promise<void> {
     // One writer at a time extends the chain; the lock is released with the transaction.
@@ -64,6 +95,40 @@ export function createAuditRepository(db: Db) {
     async append(e: AuditEntry, tx?: Queryable): Promise<void> {
       if (tx !== undefined) return appendIn(tx, e)
       await db.transaction((t) => appendIn(t, e))
+    },
+    /** A page of entries, newest first, with the total matching the filter. */
+    async list(f: AuditListFilter): Promise<{ rows: AuditLogRow[]; total: number }> {
+      const where: string[] = []
+      const params: unknown[] = []
+      const add = (cond: string, v: unknown) => where.push(cond.replace('?', `$${params.push(v)}`))
+      if (f.action?.endsWith('.') === true) add('action LIKE ?', `${f.action}%`)
+      else if (f.action !== undefined) add('action = ?', f.action)
+      if (f.actor_id !== undefined) add('actor_id = ?', f.actor_id)
+      if (f.target_type !== undefined) add('target_type = ?', f.target_type)
+      if (f.target_id !== undefined) add('target_id = ?', f.target_id)
+      if (f.outcome !== undefined) add('outcome = ?', f.outcome)
+      if (f.from !== undefined) add('occurred_at >= ?', f.from)
+      if (f.to !== undefined) add('occurred_at < ?', f.to)
+      const w = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
+      const [rows, count] = await Promise.all([
+        db.query<AuditLogRow>(
+          `SELECT audit_id, to_char(occurred_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS occurred_at, actor_id::text AS actor_id,
+                  actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash
+             FROM audit_log ${w} ORDER BY audit_id DESC LIMIT ${Number(f.limit)} OFFSET ${(Number(f.page) - 1) * Number(f.limit)}`,
+          params
+        ),
+        db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log ${w}`, params)
+      ])
+      return { rows: rows.rows.map((r) => ({ ...r, audit_id: Number(r.audit_id) })), total: Number(count.rows[0].n) }
+    },
+    /** The newest entry and the number of entries; null for an empty log. */
+    async head(): Promise<{ hash: string; audit_id: number; at: string; entries: number } | null> {
+      const { rows } = await db.query<{ hash: string; audit_id: number; at: string; n: number }>(
+        `SELECT hash, audit_id, to_char(occurred_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS at,
+                (SELECT count(*)::int FROM audit_log) AS n FROM audit_log ORDER BY audit_id DESC LIMIT 1`
+      )
+      const h = rows[0]
+      return h === undefined ? null : { hash: h.hash, audit_id: Number(h.audit_id), at: h.at, entries: Number(h.n) }
     }
   }
 }

@@ -16,6 +16,8 @@ export interface AuthSessionRow {
   revoked_reason: string | null
 }
 
+export type ActiveAuthSession = Pick<AuthSessionRow, 'session_id' | 'user_id' | 'created_at' | 'expires_at' | 'last_used_at' | 'ip' | 'user_agent'>
+
 export function createAuthSessionsRepository(db: Queryable) {
   return {
     async create(s: { session_id: string; user_id: string; method: 'wallet' | 'email'; refresh_jti: string; ip: string | null; user_agent: string | null; expires_at: Date }, q: Queryable = db): Promise<AuthSessionRow> {
@@ -56,6 +58,26 @@ export function createAuthSessionsRepository(db: Queryable) {
     async listActiveForUser(userId: string): Promise<AuthSessionRow[]> {
       const { rows } = await db.query<AuthSessionRow>('SELECT * FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC', [userId])
       return rows
+    },
+    /** Active (unrevoked, unexpired at `now`) login sessions, newest first, optionally of one user. */
+    async listActive(f: { now: Date; userId?: string; page: number; limit: number }): Promise<{ rows: ActiveAuthSession[]; total: number }> {
+      const params: unknown[] = [f.now]
+      const filter = f.userId === undefined ? '' : `AND user_id = $${params.push(f.userId)}`
+      const where = `WHERE revoked_at IS NULL AND expires_at > $1 ${filter}`
+      const [rows, count] = await Promise.all([
+        db.query<ActiveAuthSession>(
+          `SELECT session_id, user_id, created_at, expires_at, last_used_at, ip, user_agent FROM auth_sessions ${where}
+           ORDER BY created_at DESC LIMIT ${Number(f.limit)} OFFSET ${(Number(f.page) - 1) * Number(f.limit)}`,
+          params
+        ),
+        db.query<{ n: number }>(`SELECT count(*)::int AS n FROM auth_sessions ${where}`, params)
+      ])
+      return { rows: rows.rows, total: Number(count.rows[0].n) }
+    },
+    /** Deletes sessions that expired or were revoked before `cutoff`; returns how many. */
+    async purgeEndedBefore(cutoff: Date): Promise<number> {
+      const { rowCount } = await db.query('DELETE FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1', [cutoff])
+      return rowCount
     },
     /** Sessions revoked since `since` (database clock), for the revocation cache refresh. */
     async revokedSince(since: Date): Promise<{ ids: string[]; now: Date }> {

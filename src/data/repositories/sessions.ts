@@ -148,6 +148,31 @@ export function createSessionsRepository(db: Queryable) {
       for (const [k, v] of Object.entries(fields)) sets.push(`${k} = $${params.push(v)}`)
       await db.query(`UPDATE manifests SET ${sets.join(', ')} WHERE manifest_id = $1`, params)
     },
+    /** Whether a row exists, deleted or not (volume accounting). */
+    async exists(id: string): Promise<boolean> {
+      return (await db.query('SELECT 1 FROM sessions WHERE session_id = $1', [id])).rows.length > 0
+    },
+    /** Every session id of a user and the number of chunks they hold (privacy purge). */
+    async holdingsOfUser(userId: string): Promise<{ sessionIds: string[]; chunks: number }> {
+      const ids = await db.query<{ session_id: string }>('SELECT session_id FROM sessions WHERE user_id = $1', [userId])
+      const n = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM chunks c JOIN sessions s USING (session_id) WHERE s.user_id = $1', [userId]
+      )
+      return { sessionIds: ids.rows.map((r) => r.session_id), chunks: Number(n.rows[0].n) }
+    },
+    /** Soft-deleted sessions older than `days` days (database clock), at most `limit`. */
+    async deletedBefore(days: number, limit: number): Promise<string[]> {
+      const { rows } = await db.query<{ session_id: string }>(
+        `SELECT session_id FROM sessions WHERE deleted_at IS NOT NULL AND deleted_at < now() - make_interval(days => $1)
+         LIMIT ${Number(limit)}`,
+        [days]
+      )
+      return rows.map((r) => r.session_id)
+    },
+    /** Removes the row for good (cascades to chunks and manifest). */
+    async purge(id: string): Promise<void> {
+      await db.query('DELETE FROM sessions WHERE session_id = $1', [id])
+    },
     async pendingAnchors(limit: number): Promise<ManifestRow[]> {
       const { rows } = await db.query<ManifestRow>("SELECT * FROM manifests WHERE anchor_status = 'pending' ORDER BY anchor_requested_at LIMIT $1", [limit])
       return rows

@@ -48,31 +48,8 @@ export default async function auditRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get('/logs', { ...adminOnly, schema: { tags, summary: 'Audit entries, newest first (admin)', querystring: LogQuerySchema, response: withErrors({ 200: Type.Object({ entries: Type.Array(AuditEntrySchema), pagination: PaginationSchema }) }) } }, async (request) => {
     const q = request.query
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (sql: string, v: unknown) => {
-      params.push(v)
-      where.push(sql.replace('?', `$${params.length}`))
-    }
-    if (q.action?.endsWith('.') === true) add('action LIKE ?', `${q.action}%`)
-    else if (q.action !== undefined) add('action = ?', q.action)
-    if (q.actor_id !== undefined) add('actor_id = ?', q.actor_id)
-    if (q.target_type !== undefined) add('target_type = ?', q.target_type)
-    if (q.target_id !== undefined) add('target_id = ?', q.target_id)
-    if (q.outcome !== undefined) add('outcome = ?', q.outcome)
-    if (q.from !== undefined) add('occurred_at >= ?', q.from)
-    if (q.to !== undefined) add('occurred_at < ?', q.to)
-    const w = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
-    const [rows, count] = await Promise.all([
-      app.db.query<Static<typeof AuditEntrySchema>>(
-        `SELECT audit_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at, actor_id::text AS actor_id, actor_role, action,
-                target_type, target_id, outcome, ip, request_id, details, prev_hash, hash
-           FROM audit_log ${w} ORDER BY audit_id DESC LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
-        params
-      ),
-      app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log ${w}`, params)
-    ])
-    return { entries: rows.rows.map((r) => ({ ...r, audit_id: Number(r.audit_id) })), pagination: pagination(q.page, q.limit, Number(count.rows[0].n)) }
+    const { rows, total } = await app.repos.audit.list(q)
+    return { entries: rows as Static<typeof AuditEntrySchema>[], pagination: pagination(q.page, q.limit, total) }
   })
 
   app.get('/verify', { ...adminOnly, schema: { tags, summary: 'Recompute the hash chain; reports the first broken entry (admin)', response: withErrors({ 200: Type.Object({ valid: Type.Boolean(), entries: Type.Integer(), root: Type.String(), first_invalid_id: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }) }) } }, async (request) => {
@@ -82,10 +59,7 @@ export default async function auditRoutes(fastify: FastifyInstance): Promise<voi
   })
 
   app.get('/root', { ...adminOnly, schema: { tags, summary: 'Head of the hash chain, to anchor on lucid_blocks (admin)', response: withErrors({ 200: Type.Object({ root: Type.String(), audit_id: Type.Integer(), entries: Type.Integer(), at: Type.Union([Type.String(), Type.Null()]) }) }) } }, async () => {
-    const { rows } = await app.db.query<{ hash: string; audit_id: number; at: string; n: number }>(
-      `SELECT hash, audit_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, (SELECT count(*)::int FROM audit_log) AS n FROM audit_log ORDER BY audit_id DESC LIMIT 1`
-    )
-    const head = rows[0]
-    return head === undefined ? { root: GENESIS_HASH, audit_id: 0, entries: 0, at: null } : { root: head.hash, audit_id: Number(head.audit_id), entries: Number(head.n), at: head.at }
+    const head = await app.repos.audit.head()
+    return head === null ? { root: GENESIS_HASH, audit_id: 0, entries: 0, at: null } : { root: head.hash, audit_id: head.audit_id, entries: head.entries, at: head.at }
   })
 }

@@ -210,13 +210,8 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     }
   }, async (request) => {
     const { page, limit, user_id: userId } = request.query
-    const params: unknown[] = [new Date(app.now())]
-    const filter = userId === undefined ? '' : `AND user_id = $${params.push(userId)}`
-    const [rows, count] = await Promise.all([
-      app.db.query(`SELECT session_id, user_id, created_at, expires_at, last_used_at, ip, user_agent FROM auth_sessions WHERE revoked_at IS NULL AND expires_at > $1 ${filter} ORDER BY created_at DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}`, params),
-      app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM auth_sessions WHERE revoked_at IS NULL AND expires_at > $1 ${filter}`, params)
-    ])
-    return { sessions: rows.rows, pagination: pagination(page, limit, Number(count.rows[0].n)) }
+    const { rows, total } = await app.repos.authSessions.listActive({ now: new Date(app.now()), userId, page, limit })
+    return { sessions: rows, pagination: pagination(page, limit, total) }
   })
 
   app.delete('/sessions/:session_id', { ...superAdmin, schema: { tags, security, summary: 'Revoke a login session (super_admin)', params: Type.Object({ session_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {

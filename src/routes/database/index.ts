@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
+import { quoteIdent } from '../../data/identifiers.js'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../backups/index.js'
 import { RECOMMENDED_INDEXES } from './recommended.js'
@@ -15,7 +16,7 @@ import { auditReads } from '../audit-reads.js'
 
 const USER_SCHEMA = 'user_data'
 const IDENT = '^[a-z_][a-z0-9_]{0,62}$'
-const q = (s: string) => `"${s.replace(/"/g, '""')}"`
+const q = quoteIdent
 const identRe = new RegExp(IDENT)
 const ident = (s: string, what: string) => {
   if (!identRe.test(s)) throw new LucidError('INVALID_REQUEST', `${what} must match ${IDENT}`)

@@ -9,7 +9,7 @@ import { LucidError, validationError } from '../../errors.js'
 import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
 import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { createFsChunkStore, type ChunkStore } from '../../chunks/chunk-store.js'
-import { createSessionsRepository, type ManifestRow, type SessionRow, type SessionsRepository } from '../../data/repositories/sessions.js'
+import { type ManifestRow, type SessionRow, type SessionsRepository } from '../../data/repositories/sessions.js'
 import { createSessionsService, assertTransition, MAX_CHUNK_BYTES, type SessionsService } from './service.js'
 import {
   ChunkListSchema, ChunkParamsSchema, ChunkSchema, CreateSessionSchema, GIB, SessionListQuerySchema, SessionListSchema, SessionParamsSchema,
@@ -34,7 +34,7 @@ declare module 'fastify' {
 export const sessionsServicePlugin = fp(
   async function sessionsServices(app: FastifyInstance): Promise<void> {
     const store = createFsChunkStore(app.config.chunkStoreDir ?? path.join(app.config.dataDir, 'chunks'))
-    const repo = createSessionsRepository(app.db)
+    const repo = app.repos.sessions
     app.decorate('chunkStore', store)
     app.decorate('sessionsRepo', repo)
     app.decorate('sessionsService', createSessionsService({ db: app.db, sessions: repo, store }))
@@ -54,12 +54,12 @@ export const sessionsServicePlugin = fp(
       name: 'session-retention',
       everyMs: 3_600_000,
       run: async () => {
-        const { rows } = await app.db.query<{ session_id: string }>("SELECT session_id FROM sessions WHERE deleted_at IS NOT NULL AND deleted_at < now() - make_interval(days => $1) LIMIT 500", [app.config.sessionRetentionDays])
-        for (const { session_id } of rows) {
-          await store.removeSession(session_id)
-          await app.db.query('DELETE FROM sessions WHERE session_id = $1', [session_id])
+        const ids = await repo.deletedBefore(app.config.sessionRetentionDays, 500)
+        for (const id of ids) {
+          await store.removeSession(id)
+          await repo.purge(id)
         }
-        if (rows.length > 0) app.log.info({ purged: rows.length }, 'purged soft-deleted sessions past retention')
+        if (ids.length > 0) app.log.info({ purged: ids.length }, 'purged soft-deleted sessions past retention')
       }
     })
     // Uploads killed mid-way (process crash) leave temporary files; they are never recorded.
@@ -202,7 +202,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
   })
 
   async function assertOwnPolicy(request: FastifyRequest, policyId: string, ownerId = request.user!.id): Promise<void> {
-    const { rows } = await app.db.query<{ user_id: string }>('SELECT user_id FROM trust_policies WHERE policy_id = $1', [policyId])
-    if (rows[0] === undefined || rows[0].user_id !== ownerId) throw validationError([{ field: 'trust_policy_id', message: 'no such trust policy of the session owner' }])
+    const policy = await app.repos.trustPolicies.findById(policyId)
+    if (policy === null || policy.user_id !== ownerId) throw validationError([{ field: 'trust_policy_id', message: 'no such trust policy of the session owner' }])
   }
 }

@@ -11,6 +11,7 @@ import { LucidError, validationError } from '../../errors.js'
 import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
 import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { canonicalJson } from '../../data/repositories/audit.js'
+import type { TrustPolicyRow as PolicyRow } from '../../data/repositories/trust-policies.js'
 
 const MAX_POLICIES_PER_USER = 50
 const RuleSchema = Type.Object(
@@ -42,22 +43,15 @@ const PolicySchema = Type.Object({
 })
 const Params = Type.Object({ policy_id: Type.String({ format: 'uuid' }) })
 
-interface PolicyRow {
-  policy_id: string
-  user_id: string
-  name: string
-  description: string | null
-  rules: Static<typeof RuleSchema>[]
-  enabled: boolean
-  policy_hash: string
-  created_at: Date
-  updated_at: Date
-}
 const toPolicy = (r: PolicyRow) => ({ ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() })
 
 export function policyHash(p: PolicyInput): string {
   return createHash('sha256').update(canonicalJson({ name: p.name, description: p.description ?? null, rules: p.rules, enabled: p.enabled })).digest('hex')
 }
+
+const policyInput = (b: PolicyInput) => ({
+  name: b.name, description: b.description ?? null, rules: b.rules, enabled: b.enabled, policy_hash: policyHash(b)
+})
 
 function checkRules(p: PolicyInput): void {
   const seen = new Set<string>()
@@ -71,9 +65,8 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
   const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }, { apiKeyAuth: [] }] }
 
   async function visible(request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read'): Promise<PolicyRow> {
-    const { rows } = await app.db.query<PolicyRow>('SELECT * FROM trust_policies WHERE policy_id = $1', [id])
-    const p = rows[0]
-    if (p === undefined || (p.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Trust policy not found')
+    const p = await app.repos.trustPolicies.findById(id)
+    if (p === null || (p.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Trust policy not found')
     // An admin may read anyone's policy but change only those of accounts below admin (roles.ts).
     if (intent === 'write' && p.user_id !== request.user!.id) {
       const owner = await app.identity.user(p.user_id)
@@ -85,21 +78,18 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
   app.get('/policies', { ...authed, schema: { tags, summary: 'My trust policies', querystring: PaginationQuerySchema, response: withErrors({ 200: Type.Object({ policies: Type.Array(PolicySchema), pagination: Type.Any() }) }) } }, async (request) => {
     const page = request.query.page ?? 1
     const limit = request.query.limit ?? 20
-    const total = await app.db.query<{ n: number }>('SELECT count(*) AS n FROM trust_policies WHERE user_id = $1', [request.user!.id])
-    const { rows } = await app.db.query<PolicyRow>('SELECT * FROM trust_policies WHERE user_id = $1 ORDER BY created_at DESC, policy_id LIMIT $2 OFFSET $3', [request.user!.id, limit, (page - 1) * limit])
-    return { policies: rows.map(toPolicy), pagination: pagination(page, limit, total.rows[0].n) }
+    const { rows, total } = await app.repos.trustPolicies.listForUser(request.user!.id, page, limit)
+    return { policies: rows.map(toPolicy), pagination: pagination(page, limit, total) }
   })
 
   app.post('/policies', { ...authed, schema: { tags, errors: [409], summary: 'Create a trust policy', body: PolicyBody, response: withErrors({ 201: PolicySchema }) } }, async (request, reply) => {
     checkRules(request.body)
-    const { rows: count } = await app.db.query<{ n: number }>('SELECT count(*) AS n FROM trust_policies WHERE user_id = $1', [request.user!.id])
-    if (count[0].n >= MAX_POLICIES_PER_USER) throw new LucidError('NOT_ALLOWED', `At most ${MAX_POLICIES_PER_USER} trust policies per user`, { status: 409 })
+    if ((await app.repos.trustPolicies.countForUser(request.user!.id)) >= MAX_POLICIES_PER_USER) throw new LucidError('NOT_ALLOWED', `At most ${MAX_POLICIES_PER_USER} trust policies per user`, { status: 409 })
     const b = request.body
-    const { rows } = await app.db.query<PolicyRow>(
-      'INSERT INTO trust_policies (policy_id, user_id, name, description, rules, enabled, policy_hash) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING *',
-      [randomUUID(), request.user!.id, b.name, b.description ?? null, JSON.stringify(b.rules), b.enabled, policyHash(b)]
-    )
-    return reply.code(201).send(toPolicy(rows[0]))
+    const row = await app.repos.trustPolicies.create({
+      policy_id: randomUUID(), user_id: request.user!.id, ...policyInput(b)
+    })
+    return reply.code(201).send(toPolicy(row))
   })
 
   app.get('/policies/:policy_id', { ...authed, schema: { tags, summary: 'A trust policy', params: Params, response: withErrors({ 200: PolicySchema }) } }, async (request) => toPolicy(await visible(request, request.params.policy_id)))
@@ -108,16 +98,14 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
     const p = await visible(request, request.params.policy_id, 'write')
     checkRules(request.body)
     const b = request.body
-    const { rows } = await app.db.query<PolicyRow>(
-      'UPDATE trust_policies SET name = $2, description = $3, rules = $4::jsonb, enabled = $5, policy_hash = $6, updated_at = now() WHERE policy_id = $1 RETURNING *',
-      [p.policy_id, b.name, b.description ?? null, JSON.stringify(b.rules), b.enabled, policyHash(b)]
-    )
-    return toPolicy(rows[0])
+    const row = await app.repos.trustPolicies.replace(p.policy_id, policyInput(b))
+    if (row === null) throw new LucidError('NOT_FOUND', 'Trust policy not found')
+    return toPolicy(row)
   })
 
   app.delete('/policies/:policy_id', { ...authed, schema: { tags, errors: [403], summary: 'Delete a trust policy (sessions keep running without it)', params: Params, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     const p = await visible(request, request.params.policy_id, 'write')
-    await app.db.query('DELETE FROM trust_policies WHERE policy_id = $1', [p.policy_id])
+    await app.repos.trustPolicies.delete(p.policy_id)
     return reply.code(204).send(null)
   })
 }

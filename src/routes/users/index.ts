@@ -159,12 +159,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     const target = await app.repos.users.findById(request.params.user_id)
     if (target === null) throw new LucidError('NOT_FOUND', 'User not found')
     if (target.user_id === request.user!.id) throw new LucidError('INVALID_REQUEST', 'A super_admin cannot purge their own account')
-    const sessions = (await app.db.query<{ session_id: string }>('SELECT session_id FROM sessions WHERE user_id = $1', [target.user_id])).rows.map((r) => r.session_id)
-    const chunks = Number((await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks c JOIN sessions s USING (session_id) WHERE s.user_id = $1', [target.user_id])).rows[0].n)
+    const { sessionIds: sessions, chunks } = await app.repos.sessions.holdingsOfUser(target.user_id)
     // Rows first (one statement, cascading to sessions, chunks, manifests, login sessions, keys,
     // policies); then the files, which the volume cleanup would also find as orphans.
     await app.db.transaction(async (tx) => {
-      await tx.query('DELETE FROM users WHERE user_id = $1', [target.user_id])
+      await app.repos.users.deleteById(target.user_id, tx)
       await app.repos.audit.append({ actor_id: request.user!.id, actor_role: request.user!.role, ip: request.ip, request_id: request.id, action: 'user.purged', target_type: 'user', target_id: target.user_id, details: { sessions: sessions.length, chunks } }, tx)
     })
     for (const id of sessions) await app.chunkStore.removeSession(id).catch((err: Error) => request.log.warn({ err, session_id: id }, 'chunk files left for the volume cleanup'))

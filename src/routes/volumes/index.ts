@@ -42,7 +42,7 @@ export const volumeServicePlugin = fp(
       root: app.config.volumesRoot,
       systemDirs: { chunks: app.config.chunkStoreDir ?? path.join(app.config.dataDir, 'chunks'), backups: app.config.backupDir },
       now: app.now,
-      sessionExists: async (id) => (await app.db.query('SELECT 1 FROM sessions WHERE session_id = $1', [id])).rows.length > 0
+      sessionExists: (id) => app.repos.sessions.exists(id)
     })
     app.decorate('volumes', service)
     app.addHook('onReady', async () => service.init().catch((err: Error) => app.log.error({ err }, 'could not register the system volumes')))
