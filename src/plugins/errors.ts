@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LucidError, envelope, type ValidationIssue } from '../errors.js'
-import { wrapDbError } from '../data/db.js'
+import { mapDomainError as wrapDbError } from '../errors/domain.js'
 import { StateStoreUnavailableError } from '../stores/state-store.js'
 
 interface AjvIssue {

@@ -89,14 +89,6 @@ export function requireConfirm(request: FastifyRequest): void {
   if (q?.confirm !== true && b?.confirm !== true) throw new LucidError('INVALID_REQUEST', 'This operation is destructive: repeat it with confirm=true', { details: { confirm: 'required' } })
 }
 
-function backupErrorToLucid(err: unknown): never {
-  if (err instanceof BackupError) {
-    if (err.code === 'NOT_FOUND') throw new LucidError('NOT_FOUND', 'Backup not found')
-    throw new LucidError('INVALID_REQUEST', err.message, { details: { reason: err.code.toLowerCase() } })
-  }
-  throw err
-}
-
 /** The service, its jobs (schedules every minute, retention hourly) and a clean shutdown. */
 export const backupServicePlugin = fp(
   async function backupService(app: FastifyInstance): Promise<void> {
@@ -143,7 +135,7 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
   }, async (request, reply) => {
     // No body means every default (issue 13), like the CLI's `backup create`.
     const name = request.body.name ?? `backup-${new Date(app.now()).toISOString().replace(/[:.]/g, '-')}`
-    const row = await app.backups.start({ ...request.body, name }, request.user!.id).catch(backupErrorToLucid)
+    const row = await app.backups.start({ ...request.body, name }, request.user!.id)
     await app.audit(request, { action: 'backup.requested', target_type: 'backup', target_id: row.backup_id, details: { name: row.name, tables: row.tables, encryption: row.encryption } })
     return reply.code(202).send({ backup_id: row.backup_id, status: row.status })
   })
@@ -224,7 +216,7 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
     const b = await found(request.params.backup_id)
     if (b.status !== 'completed') throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}`)
     // Refuse at once what the job would refuse: a missing file, another schema version.
-    const m = await readManifest(app.config.backupDir, b.backup_id).catch(backupErrorToLucid)
+    const m = await readManifest(app.config.backupDir, b.backup_id)
     for (const t of request.body?.tables ?? []) if (!((t.includes('.') ? t : `public.${t}`) in m.tables)) throw new LucidError('INVALID_REQUEST', `Table ${t} is not in this backup`)
     const r = await app.backups.startRestore(b.backup_id, { tables: request.body?.tables, drop_existing: request.body?.drop_existing ?? false }, request.user!.id)
     await app.audit(request, { action: 'backup.restore_requested', target_type: 'backup', target_id: b.backup_id, details: { restore_id: r.restore_id, drop_existing: r.drop_existing, tables: r.tables } })
@@ -278,10 +270,8 @@ async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecated: bool
     const problem = validateCron(request.body.cron)
     if (problem !== null) throw new LucidError('INVALID_REQUEST', `cron: ${problem}`, { details: { field: 'cron' } })
     if (request.body.encryption && app.config.dataEncryptionKey === undefined) throw new LucidError('INVALID_REQUEST', 'encryption requires DATA_ENCRYPTION_KEY')
-    const row = await app.backups.createSchedule({ ...request.body, tables: request.body.tables ?? null, created_by: request.user!.id }).catch((err: { code?: string }) => {
-      if (err.code === '23505') throw new LucidError('ALREADY_EXISTS', `A schedule named ${request.body.name} exists`)
-      throw err
-    })
+    // A duplicate name is a unique violation, mapped to 409 by src/errors/domain.ts.
+    const row = await app.backups.createSchedule({ ...request.body, tables: request.body.tables ?? null, created_by: request.user!.id })
     await app.audit(request, { action: 'backup.schedule_created', target_type: 'backup_schedule', target_id: row.schedule_id, details: { name: row.name, cron: row.cron } })
     return reply.code(201).send(toSchedule(row))
   })

@@ -337,10 +337,8 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
     }
     const exists = await app.db.query('SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2', [USER_SCHEMA, indexName])
     if (exists.rows.length > 0) throw new LucidError('ALREADY_EXISTS', `Index ${indexName} exists`)
-    await app.db.exec(`CREATE ${request.body.unique ? 'UNIQUE ' : ''}INDEX ${concurrently()}${q(indexName)} ON ${target} (${cols.map((c) => `${q(c.name)} ${c.order === 'desc' ? 'DESC' : 'ASC'}`).join(', ')})${where}`).catch((err: Error & { code?: string }) => {
-      if (err.code === '23505') throw new LucidError('ALREADY_EXISTS', `Cannot build unique index ${indexName}: duplicate values exist`)
-      throw err
-    })
+    await app.db.exec(`CREATE ${request.body.unique ? 'UNIQUE ' : ''}INDEX ${concurrently()}${q(indexName)} ON ${target} (${cols.map((c) => `${q(c.name)} ${c.order === 'desc' ? 'DESC' : 'ASC'}`).join(', ')})${where}`)
+    // Duplicate rows under a unique index: 409, mapped by src/errors/domain.ts.
     await audit(request, 'index_created', request.params.name, { index: indexName, unique: request.body.unique })
     const [i] = await indexes(USER_SCHEMA, request.params.name, indexName)
     return reply.code(201).send(i)

@@ -30,16 +30,6 @@ export const toApiKey = (k: ApiKeyRow) => ({
   last_used_at: k.last_used_at?.toISOString() ?? null
 })
 
-/** Unique-index violations on username/email/address become 409/4002. */
-function conflictToError(err: unknown): never {
-  if ((err as { code?: string }).code === '23505') {
-    const c = String((err as { constraint?: string; message?: string }).constraint ?? (err as Error).message)
-    const field = c.includes('username') ? 'username' : c.includes('email') ? 'email' : c.includes('tron') ? 'tron_address' : 'value'
-    throw new LucidError('ALREADY_EXISTS', `That ${field} is already taken`, { details: { field } })
-  }
-  throw err
-}
-
 export default async function userRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['users']
@@ -55,7 +45,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     return user
   }
   async function update(request: FastifyRequest, id: string, patch: UserUpdate, action: string, details: Record<string, unknown> = { fields: Object.keys(patch) }): Promise<UserRow> {
-    const user = await app.repos.users.update(id, patch).catch(conflictToError)
+    const user = await app.repos.users.update(id, patch)
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     await app.identity.userChanged(id)
     await app.audit(request, { action, target_type: 'user', target_id: id, details })
@@ -76,7 +66,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
   })
 
   app.post('/me/wallet', { ...authed, schema: { tags, errors: [409], summary: 'Link a TRON address proven by a signed link challenge', body: LinkWalletSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
-    toUser(await app.authService.linkWallet(request.user!.id, request.body, clientInfo(request)).catch(conflictToError))
+    toUser(await app.authService.linkWallet(request.user!.id, request.body, clientInfo(request)))
   )
 
   // The same answer whether or not another account has the address (issue 12 finding 9): the

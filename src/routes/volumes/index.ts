@@ -7,10 +7,9 @@ import fp from 'fastify-plugin'
 import path from 'node:path'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../backups/index.js'
-import { createVolumeService, VOLUME_NAME, VolumeError, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
+import { createVolumeService, VOLUME_NAME, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
 import { auditReads } from '../audit-reads.js'
 
 declare module 'fastify' {
@@ -24,16 +23,6 @@ const NameParams = Type.Object({ name: Type.String({ pattern: VOLUME_NAME }) })
 const Quota = Type.Integer({ minimum: 1_048_576, maximum: 1_125_899_906_842_624, description: 'bytes (1 MiB – 1 PiB)' })
 const Status = Type.Union([Type.Literal('active'), Type.Literal('readonly'), Type.Literal('maintenance')])
 const VolumeSchema = Type.Object({ name: Type.String(), path: Type.String(), quota_bytes: Type.Integer(), status: Type.String(), system: Type.Boolean(), used_bytes: Type.Integer(), files: Type.Integer(), used_ratio: Type.Number(), created_at: Type.String(), updated_at: Type.String() })
-
-function toLucid(err: unknown): never {
-  if (err instanceof VolumeError) {
-    if (err.code === 'NOT_FOUND') throw new LucidError('NOT_FOUND', err.message)
-    if (err.code === 'EXISTS') throw new LucidError('ALREADY_EXISTS', err.message)
-    if (err.code === 'IN_USE') throw new LucidError('INVALID_STATE', err.message)
-    throw new LucidError('INVALID_REQUEST', err.message)
-  }
-  throw err
-}
 
 export const volumeServicePlugin = fp(
   async function volumeService(app: FastifyInstance): Promise<void> {
@@ -65,43 +54,43 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
   app.get('/', { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: Type.Object({ volumes: Type.Array(VolumeSchema) }) }) } }, async () => ({ volumes: await Promise.all((await app.volumes.list()).map(view)) }))
 
   app.post('/', { ...superAdmin, schema: { tags, errors: [409], summary: 'Create a volume under VOLUMES_ROOT (super_admin)', body: Type.Object({ name: Type.String({ pattern: VOLUME_NAME }), quota_bytes: Quota }, { additionalProperties: false }), response: withErrors({ 201: VolumeSchema }) } }, async (request, reply) => {
-    const v = await app.volumes.create(request.body.name, request.body.quota_bytes, request.user!.id).catch(toLucid)
+    const v = await app.volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
     await app.audit(request, { action: 'volume.created', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
     return reply.code(201).send(await view(v))
   })
 
-  app.get('/:name', { ...admin, schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) } }, async (request) => view(await app.volumes.get(request.params.name).catch(toLucid)))
+  app.get('/:name', { ...admin, schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) } }, async (request) => view(await app.volumes.get(request.params.name)))
 
   app.put('/:name', { ...superAdmin, schema: { tags, summary: 'Change a volume\'s status (super_admin)', params: NameParams, body: Type.Object({ status: Status }, { additionalProperties: false }), response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
-    const v = await app.volumes.update(request.params.name, { status: request.body.status }).catch(toLucid)
+    const v = await app.volumes.update(request.params.name, { status: request.body.status })
     await app.audit(request, { action: 'volume.status_changed', target_type: 'volume', target_id: v.name, details: { status: v.status } })
     return view(v)
   })
 
   app.post('/:name/resize', { ...superAdmin, schema: { tags, summary: 'Change the quota; never below what is in use (super_admin)', params: NameParams, body: Type.Object({ quota_bytes: Quota }, { additionalProperties: false }), response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
-    const v = await app.volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes }).catch(toLucid)
+    const v = await app.volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes })
     await app.audit(request, { action: 'volume.resized', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
     return view(v)
   })
 
   app.delete('/:name', { ...superAdmin, schema: { tags, errors: [409], summary: 'Delete an empty, non-system volume (super_admin, confirm=true)', params: NameParams, querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     requireConfirm(request)
-    await app.volumes.remove(request.params.name).catch(toLucid)
+    await app.volumes.remove(request.params.name)
     await app.audit(request, { action: 'volume.deleted', target_type: 'volume', target_id: request.params.name })
     return reply.code(204).send(null)
   })
 
   app.get('/:name/usage', { ...admin, schema: { tags, summary: 'Current usage and sampled history', params: NameParams, querystring: Type.Object({ period: Type.Union(Object.keys(PERIODS).map((p) => Type.Literal(p)), { default: '24h' }) }, { additionalProperties: false }), response: withErrors({ 200: Type.Any() }) } }, async (request) => {
-    const v = await app.volumes.get(request.params.name).catch(toLucid)
+    const v = await app.volumes.get(request.params.name)
     const current = await app.volumes.usage(v.name)
     const history = await app.volumes.history(v.name, PERIODS[request.query.period])
     return { name: v.name, period: request.query.period, quota_bytes: v.quota_bytes, current, history: history.map((h) => ({ ...h, sampled_at: new Date(h.sampled_at).toISOString() })) }
   })
 
-  app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: Type.Any() }) } }, async (request) => ({ name: request.params.name, ...(await app.volumes.health(request.params.name).catch(toLucid)) }))
+  app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: Type.Any() }) } }, async (request) => ({ name: request.params.name, ...(await app.volumes.health(request.params.name)) }))
 
   app.post('/:name/cleanup', { ...superAdmin, schema: { tags, summary: 'Remove orphaned and stale temporary files (super_admin)', params: NameParams, response: withErrors({ 200: Type.Object({ removed_files: Type.Integer(), freed_bytes: Type.Integer() }) }) } }, async (request) => {
-    const r = await app.volumes.cleanup(request.params.name).catch(toLucid)
+    const r = await app.volumes.cleanup(request.params.name)
     await app.audit(request, { action: 'volume.cleaned', target_type: 'volume', target_id: request.params.name, details: r })
     return r
   })
