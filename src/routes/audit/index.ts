@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { GENESIS_HASH, verifyAuditChain } from '../../data/repositories/audit.js'
-import { auditReads } from '../audit-reads.js'
+import { auditReads } from '../shared/audit-reads.js'
 
 const AuditEntrySchema = Type.Object({
   audit_id: Type.Integer(),

@@ -11,7 +11,7 @@ import { pagination, PaginationSchema, withErrors } from '../../schemas/common.j
 import { BackupError, readManifest, verifyBackup } from '../../backup/backup.js'
 import { createBackupService, type BackupRow, type BackupService, type RestoreRow, type ScheduleRow } from '../../backup/service.js'
 import { validateCron } from '../../jobs/job-runner.js'
-import { auditReads } from '../audit-reads.js'
+import { auditReads } from '../shared/audit-reads.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -5,7 +5,7 @@ import { pagination, PaginationSchema, withErrors } from '../../schemas/common.j
 import { LucidError } from '../../errors.js'
 import { requireConfirm } from '../backups/index.js'
 import { isProtectedKey, namespaceOf } from '../../stores/protected-keys.js'
-import { auditReads } from '../audit-reads.js'
+import { auditReads } from '../shared/audit-reads.js'
 import { assertMayManage } from '../../auth/roles.js'
 
 // Keys as the API accepts them: printable, no spaces, bounded.

@@ -12,7 +12,7 @@ import { quoteIdent } from '../../data/identifiers.js'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../backups/index.js'
 import { RECOMMENDED_INDEXES } from './recommended.js'
-import { auditReads } from '../audit-reads.js'
+import { auditReads } from '../shared/audit-reads.js'
 
 const USER_SCHEMA = 'user_data'
 const IDENT = '^[a-z_][a-z0-9_]{0,62}$'

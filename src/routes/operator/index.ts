@@ -14,7 +14,7 @@ import { defaultRules } from '../../ratelimit/rules.js'
 import { createOperationsRepository, type OperationsRepository } from '../../data/repositories/operations.js'
 import { createLimitsOverview, type LimitsOverview } from '../../services/limits-overview.js'
 import { createChainStatus, type ChainStatusService } from '../../services/chain-status.js'
-import { auditReads } from '../audit-reads.js'
+import { auditReads } from '../shared/audit-reads.js'
 import {
   BreakersSchema,
   ChainStatusSchema,

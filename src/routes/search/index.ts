@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
-import { auditReads } from '../audit-reads.js'
+import { auditReads } from '../shared/audit-reads.js'
 
 interface SearchIndex {
   /** FROM clause (with its alias `x`). */

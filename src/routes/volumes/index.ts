@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../backups/index.js'
 import { createVolumeService, VOLUME_NAME, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
-import { auditReads } from '../audit-reads.js'
+import { auditReads } from '../shared/audit-reads.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
