@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
@@ -9,9 +9,10 @@ import { createSecretBox, type SecretBox } from '../../crypto/secret-box.js'
 import { newTotpSecret, totpQrSvg, totpUri, checkTotp } from '../../crypto/totp.js'
 import { isTronAddress } from '../../crypto/tron.js'
 import { createMailer } from '../../services/mailer.js'
-import { toUser, UserSchema, WalletTypeSchema, EmailSchema, TronAddressSchema } from '../users/schema.js'
+import { toUser, UserSchema, WalletTypeSchema, EmailSchema, TronAddressSchema } from '../shared/schema.js'
 import type { UserRow } from '../../data/repositories/users.js'
-import { createAuthService, type ClientInfo } from './service.js'
+import { createAuthService } from './service.js'
+import { clientInfo } from '../shared/request.js'
 import { magicErrorPage, magicPage, MAGIC_PAGE_CSP } from './magic-page.js'
 import {
   AuthResponseSchema, AuthStatusSchema, ChallengeRequestSchema, ChallengeResponseSchema, LoginSessionListSchema, LogoutRequestSchema,
@@ -24,12 +25,6 @@ declare module 'fastify' {
     totpBox: SecretBox
   }
 }
-
-export const clientInfo = (request: FastifyRequest): ClientInfo => ({
-  ip: request.ip,
-  userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
-  requestId: request.id
-})
 
 const TotpCode = Type.String({ pattern: '^[0-9]{6}$' })
 // One body for both login kinds, so each missing field gets its own clear validation error.

@@ -1,14 +1,11 @@
 import { Type } from '@sinclair/typebox'
-import { EmailSchema, TronAddressSchema, UserSchema, WalletTypeSchema } from '../users/schema.js'
+import { EmailSchema, TronAddressSchema, UserSchema, WalletTypeSchema, ChallengeResponseSchema, MagicLinkSentSchema } from '../shared/schema.js'
+
+export { ChallengeResponseSchema, MagicLinkSentSchema }
 
 const TotpCode = Type.String({ pattern: '^[0-9]{6}$' })
 
 export const ChallengeRequestSchema = Type.Object({ tron_address: TronAddressSchema }, { additionalProperties: false })
-export const ChallengeResponseSchema = Type.Object({
-  nonce: Type.String(),
-  message: Type.String({ description: 'sign exactly this text with TIP-191 (TronWeb signMessageV2)' }),
-  expires_at: Type.String({ format: 'date-time' })
-})
 
 export const WalletLoginSchema = Type.Object(
   {
@@ -22,7 +19,6 @@ export const WalletLoginSchema = Type.Object(
 )
 export const EmailLoginSchema = Type.Object({ email: EmailSchema }, { additionalProperties: false })
 export const LoginRequestSchema = Type.Union([WalletLoginSchema, EmailLoginSchema])
-export const MagicLinkSentSchema = Type.Object({ message: Type.String(), expires_in: Type.Integer({ description: 'seconds' }) })
 
 export const VerifyRequestSchema = Type.Union([
   Type.Object({ email: EmailSchema, code: Type.String({ pattern: '^[0-9]{6}$' }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false }),

@@ -2,7 +2,7 @@
  * /api/v1/backups (issue 7): admins create, list, inspect and verify backups; super_admins
  * delete, restore and clean up, each with `confirm=true`. Every action is audited.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
@@ -12,6 +12,7 @@ import { BackupError, readManifest, verifyBackup } from '../../backup/backup.js'
 import { createBackupService, type BackupRow, type BackupService, type RestoreRow, type ScheduleRow } from '../../backup/service.js'
 import { validateCron } from '../../jobs/job-runner.js'
 import { auditReads } from '../shared/audit-reads.js'
+import { requireConfirm } from '../shared/request.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -82,12 +83,6 @@ const toSchedule = (r: ScheduleRow): Static<typeof ScheduleSchema> => ({
   schedule_id: r.schedule_id, name: r.name, cron: r.cron, tables: r.tables, compression: r.compression, encryption: r.encryption,
   retention_days: r.retention_days, enabled: r.enabled, last_run_at: iso(r.last_run_at), created_at: iso(r.created_at) as string
 })
-
-export function requireConfirm(request: FastifyRequest): void {
-  const q = request.query as { confirm?: boolean } | undefined
-  const b = request.body as { confirm?: boolean } | undefined
-  if (q?.confirm !== true && b?.confirm !== true) throw new LucidError('INVALID_REQUEST', 'This operation is destructive: repeat it with confirm=true', { details: { confirm: 'required' } })
-}
 
 /** The service, its jobs (schedules every minute, retention hourly) and a clean shutdown. */
 export const backupServicePlugin = fp(

@@ -10,7 +10,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { quoteIdent } from '../../data/identifiers.js'
 import { withErrors } from '../../schemas/common.js'
-import { requireConfirm } from '../backups/index.js'
+import { requireConfirm } from '../shared/request.js'
 import { RECOMMENDED_INDEXES } from './recommended.js'
 import { auditReads } from '../shared/audit-reads.js'
 

@@ -12,7 +12,7 @@ import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import { merkleProof, merkleRoot } from '../../merkle/merkle.js'
 import type { ManifestRow } from '../../data/repositories/sessions.js'
-import { ManifestSchema } from '../sessions/schema.js'
+import { ManifestSchema } from '../shared/schema.js'
 import { createAnchorService, defineAnchorJob } from './anchor.js'
 
 const ManifestParams = Type.Object({ manifest_id: Type.String({ format: 'uuid' }) })

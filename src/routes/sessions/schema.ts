@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { SessionRow, ChunkRow, ManifestRow } from '../../data/repositories/sessions.js'
+import type { SessionRow, ChunkRow } from '../../data/repositories/sessions.js'
 import { PaginationSchema } from '../../schemas/common.js'
 
 export const MIB = 1024 * 1024
@@ -91,29 +91,4 @@ export const ChunkSchema = Type.Object({ session_id: Type.String(), index: Type.
 export const toChunk = (c: ChunkRow) => ({ session_id: c.session_id, index: c.chunk_index, size: c.size_bytes, hash: c.sha256, created_at: c.created_at.toISOString() })
 export const ChunkListSchema = Type.Object({ chunks: Type.Array(ChunkSchema), pagination: PaginationSchema })
 
-const AnchorSchema = Type.Union([Type.Object({ status: Type.String(), transaction_id: Type.Union([Type.String(), Type.Null()]), block_height: Type.Union([Type.Integer(), Type.Null()]), confirmed_at: Type.Union([Type.String(), Type.Null()]), error: Type.Optional(Type.String()) }), Type.Null()])
-export const ManifestSchema = Type.Object({
-  manifest_id: Type.String({ format: 'uuid' }),
-  session_id: Type.String({ format: 'uuid' }),
-  merkle_root: Type.String(),
-  chunk_count: Type.Integer(),
-  total_size: Type.Integer(),
-  created_at: Type.String({ format: 'date-time' }),
-  chunks: Type.Array(Type.Object({ index: Type.Integer(), size: Type.Integer(), hash: Type.String(), created_at: Type.String() })),
-  anchor: AnchorSchema
-}, { $id: 'Manifest' })
-export function toManifest(m: ManifestRow, chunks: ChunkRow[]) {
-  return {
-    manifest_id: m.manifest_id,
-    session_id: m.session_id,
-    merkle_root: m.merkle_root,
-    chunk_count: m.chunk_count,
-    total_size: m.total_size,
-    created_at: m.created_at.toISOString(),
-    chunks: chunks.map((c) => ({ index: c.chunk_index, size: c.size_bytes, hash: c.sha256, created_at: c.created_at.toISOString() })),
-    anchor:
-      m.anchor_status === null
-        ? null
-        : { status: m.anchor_status, transaction_id: m.anchor_txid, block_height: m.anchor_block_height, confirmed_at: m.anchor_confirmed_at?.toISOString() ?? null, ...(m.anchor_error ? { error: m.anchor_error } : {}) }
-  }
-}
+export { ManifestSchema, toManifest } from '../shared/schema.js'

@@ -4,15 +4,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { pagination, withErrors } from '../../schemas/common.js'
-import { requireConfirm } from '../backups/index.js'
+import { requireConfirm } from '../shared/request.js'
 import { hashApiKey } from '../../plugins/auth.js'
 import { assertMayManage, mayGrant, roleAtLeast } from '../../auth/roles.js'
 import type { UserRow, UserUpdate } from '../../data/repositories/users.js'
 import type { ApiKeyRow } from '../../data/repositories/api-keys.js'
 import type { Role } from '../../crypto/tokens.js'
 import { isTronAddress } from '../../crypto/tron.js'
-import { clientInfo } from '../auth/index.js'
-import { ChallengeResponseSchema, MagicLinkSentSchema } from '../auth/schema.js'
+import { clientInfo } from '../shared/request.js'
+import { ChallengeResponseSchema, MagicLinkSentSchema } from '../shared/schema.js'
 import {
   AdminUpdateUserSchema, ApiKeyCreateSchema, ApiKeyCreatedSchema, ApiKeyParamsSchema, ApiKeySchema, LinkEmailSchema, LinkWalletSchema,
   RoleChangeSchema, UpdateMeSchema, UserIdParamsSchema, UserListQuerySchema, UserListSchema, UserSchema, toUser, TronAddressSchema

@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
-import { requireConfirm } from '../backups/index.js'
+import { requireConfirm } from '../shared/request.js'
 import { createVolumeService, VOLUME_NAME, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
 import { auditReads } from '../shared/audit-reads.js'
 
