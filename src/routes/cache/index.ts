@@ -8,6 +8,18 @@ import { isProtectedKey, namespaceOf } from '../../stores/protected-keys.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { assertMayManage } from '../../auth/roles.js'
 
+const nullableString = Type.Union([Type.String(), Type.Null()])
+/** One active login session (auth_sessions row, without token ids). */
+const LoginSessionRowSchema = Type.Object({
+  session_id: Type.String({ format: 'uuid' }),
+  user_id: Type.String({ format: 'uuid' }),
+  created_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.String({ format: 'date-time' }),
+  ip: nullableString,
+  user_agent: nullableString
+})
+
 // Keys as the API accepts them: printable, no spaces, bounded.
 const KeyParams = Type.Object({ key: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }) })
 const PatternSchema = Type.String({ pattern: '^[\\x21-\\x7e]{1,200}$', default: '*' })
@@ -206,12 +218,14 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
       tags, security,
       summary: 'Active login sessions',
       querystring: Type.Object({ page: Type.Integer({ minimum: 1, default: 1 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), user_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
-      response: withErrors({ 200: Type.Object({ sessions: Type.Array(Type.Any()), pagination: PaginationSchema }) })
+      response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionRowSchema), pagination: PaginationSchema }) })
     }
   }, async (request) => {
     const { page, limit, user_id: userId } = request.query
     const { rows, total } = await app.repos.authSessions.listActive({ now: new Date(app.now()), userId, page, limit })
-    return { sessions: rows, pagination: pagination(page, limit, total) }
+    const iso = (d: Date) => d.toISOString()
+    const sessions = rows.map((r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), last_used_at: iso(r.last_used_at) }))
+    return { sessions, pagination: pagination(page, limit, total) }
   })
 
   app.delete('/sessions/:session_id', { ...superAdmin, schema: { tags, security, summary: 'Revoke a login session (super_admin)', params: Type.Object({ session_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {

@@ -3,7 +3,12 @@
  */
 import type { FastifyRequest } from 'fastify'
 import { LucidError } from '../../errors.js'
-import type { ClientInfo } from '../auth/service.js'
+/** Structurally the auth service's ClientInfo (routes/auth/service.ts), kept here so shared imports no route folder. */
+export interface ClientInfo {
+  ip: string
+  userAgent: string | null
+  requestId: string
+}
 
 /** Destructive operations demand `confirm=true` in the query or the body. */
 export function requireConfirm(request: FastifyRequest): void {

@@ -6,42 +6,15 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
-import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
+import { pagination, withErrors, PaginationQuerySchema, PaginationSchema } from '../../schemas/common.js'
 import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { canonicalJson } from '../../data/repositories/audit.js'
 import type { TrustPolicyRow as PolicyRow } from '../../data/repositories/trust-policies.js'
+import { PolicyBody, PolicySchema, Params, type PolicyInput } from './schema.js'
 
 const MAX_POLICIES_PER_USER = 50
-const RuleSchema = Type.Object(
-  {
-    rule_id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
-    type: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
-    condition: Type.String({ minLength: 1, maxLength: 1000 }),
-    action: Type.String({ minLength: 1, maxLength: 200 }),
-    priority: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
-    enabled: Type.Boolean({ default: true })
-  },
-  { additionalProperties: false }
-)
-const PolicyBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 255 }), description: Type.Optional(Type.String({ maxLength: 1000 })), rules: Type.Array(RuleSchema, { maxItems: 200, default: [] }), enabled: Type.Boolean({ default: true }) },
-  { additionalProperties: false }
-)
-type PolicyInput = Static<typeof PolicyBody>
-const PolicySchema = Type.Object({
-  policy_id: Type.String({ format: 'uuid' }),
-  user_id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  rules: Type.Array(RuleSchema),
-  enabled: Type.Boolean(),
-  policy_hash: Type.String(),
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' })
-})
-const Params = Type.Object({ policy_id: Type.String({ format: 'uuid' }) })
 
 const toPolicy = (r: PolicyRow) => ({ ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() })
 
@@ -75,7 +48,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
     return p
   }
 
-  app.get('/policies', { ...authed, schema: { tags, summary: 'My trust policies', querystring: PaginationQuerySchema, response: withErrors({ 200: Type.Object({ policies: Type.Array(PolicySchema), pagination: Type.Any() }) }) } }, async (request) => {
+  app.get('/policies', { ...authed, schema: { tags, summary: 'My trust policies', querystring: PaginationQuerySchema, response: withErrors({ 200: Type.Object({ policies: Type.Array(PolicySchema), pagination: PaginationSchema }) }) } }, async (request) => {
     const page = request.query.page ?? 1
     const limit = request.query.limit ?? 20
     const { rows, total } = await app.repos.trustPolicies.listForUser(request.user!.id, page, limit)

@@ -11,6 +11,7 @@ import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
 import { createVolumeService, VOLUME_NAME, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
 import { auditReads } from '../shared/audit-reads.js'
+import { NameParams, Quota, Status, VolumeSchema, VolumeHealthSchema } from './schema.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,10 +20,6 @@ declare module 'fastify' {
 }
 
 const PERIODS: Record<string, number> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 }
-const NameParams = Type.Object({ name: Type.String({ pattern: VOLUME_NAME }) })
-const Quota = Type.Integer({ minimum: 1_048_576, maximum: 1_125_899_906_842_624, description: 'bytes (1 MiB – 1 PiB)' })
-const Status = Type.Union([Type.Literal('active'), Type.Literal('readonly'), Type.Literal('maintenance')])
-const VolumeSchema = Type.Object({ name: Type.String(), path: Type.String(), quota_bytes: Type.Integer(), status: Type.String(), system: Type.Boolean(), used_bytes: Type.Integer(), files: Type.Integer(), used_ratio: Type.Number(), created_at: Type.String(), updated_at: Type.String() })
 
 export const volumeServicePlugin = fp(
   async function volumeService(app: FastifyInstance): Promise<void> {
@@ -87,7 +84,7 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
     return { name: v.name, period: request.query.period, quota_bytes: v.quota_bytes, current, history: history.map((h) => ({ ...h, sampled_at: new Date(h.sampled_at).toISOString() })) }
   })
 
-  app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: Type.Any() }) } }, async (request) => ({ name: request.params.name, ...(await app.volumes.health(request.params.name)) }))
+  app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: VolumeHealthSchema }) } }, async (request) => ({ name: request.params.name, ...(await app.volumes.health(request.params.name)) }))
 
   app.post('/:name/cleanup', { ...superAdmin, schema: { tags, summary: 'Remove orphaned and stale temporary files (super_admin)', params: NameParams, response: withErrors({ 200: Type.Object({ removed_files: Type.Integer(), freed_bytes: Type.Integer() }) }) } }, async (request) => {
     const r = await app.volumes.cleanup(request.params.name)
