@@ -121,6 +121,10 @@ export function createAuditRepository(db: Db) {
       ])
       return { rows: rows.rows.map((r) => ({ ...r, audit_id: Number(r.audit_id) })), total: Number(count.rows[0].n) }
     },
+    /** Recomputes the whole hash chain (verifyAuditChain over this repository's database). */
+    verify(onProgress?: (checked: number) => void): Promise<AuditVerification> {
+      return verifyAuditChain(db, onProgress)
+    },
     /** The newest entry and the number of entries; null for an empty log. */
     async head(): Promise<{ hash: string; audit_id: number; at: string; entries: number } | null> {
       const { rows } = await db.query<{ hash: string; audit_id: number; at: string; n: number }>(

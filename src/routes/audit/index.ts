@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
-import { GENESIS_HASH, verifyAuditChain } from '../../data/repositories/audit.js'
+import { GENESIS_HASH } from '../../data/repositories/audit.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { AuditEntrySchema, LogQuerySchema } from './schema.js'
 
@@ -24,7 +24,7 @@ export default async function auditRoutes(fastify: FastifyInstance): Promise<voi
   })
 
   app.get('/verify', { ...adminOnly, schema: { tags, summary: 'Recompute the hash chain; reports the first broken entry (admin)', response: withErrors({ 200: Type.Object({ valid: Type.Boolean(), entries: Type.Integer(), root: Type.String(), first_invalid_id: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }) }) } }, async (request) => {
-    const r = await verifyAuditChain(app.db)
+    const r = await app.repos.audit.verify()
     await app.audit(request, { action: 'audit.verified', target_type: 'audit_log', details: { valid: r.valid, entries: r.entries, first_invalid_id: r.first_invalid_id ?? null } })
     return r
   })
