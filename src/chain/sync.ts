@@ -7,7 +7,7 @@
 import type { Db } from '../data/db.js'
 import type { ChainRepository, RemoteBlock } from '../data/repositories/chain.js'
 import type { UpstreamClient } from '../proxy/upstream-client.js'
-import { json } from '../routes/manifests/anchor.js'
+import { json } from '../services/anchor.js'
 
 export interface SyncResult {
   height: number | null

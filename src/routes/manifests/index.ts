@@ -13,7 +13,7 @@ import { withErrors } from '../../schemas/common.js'
 import { merkleProof, merkleRoot } from '../../merkle/merkle.js'
 import type { ManifestRow } from '../../data/repositories/sessions.js'
 import { ManifestSchema } from '../shared/schema.js'
-import { createAnchorService, defineAnchorJob } from './anchor.js'
+import { createAnchorService, defineAnchorJob } from '../../services/anchor.js'
 
 const ManifestParams = Type.Object({ manifest_id: Type.String({ format: 'uuid' }) })
 

@@ -4,8 +4,8 @@
  * Idempotency-Key derived from the manifest id keeps a retry from anchoring twice.
  */
 import type { FastifyInstance } from 'fastify'
-import type { ManifestRow } from '../../data/repositories/sessions.js'
-import { UpstreamError } from '../../proxy/upstream-client.js'
+import type { ManifestRow } from '../data/repositories/sessions.js'
+import { UpstreamError } from '../proxy/upstream-client.js'
 
 export async function json(body: AsyncIterable<unknown>): Promise<unknown> {
   let text = ''
