@@ -33,6 +33,7 @@ import authRoutes, { authServicePlugin } from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
 import backupRoutes, { backupScheduleRoutes, backupServicePlugin } from './routes/backups/index.js'
+import services from './plugins/services.js'
 import retention from './plugins/retention.js'
 import chainPlugin from './plugins/chain.js'
 import volumeRoutes, { volumeServicePlugin } from './routes/volumes/index.js'
@@ -158,6 +159,7 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(volumeServicePlugin)
   await app.register(retention)
   await app.register(operatorServicesPlugin)
+  await app.register(services)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)

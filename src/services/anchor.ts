@@ -3,9 +3,16 @@
  * never lost: if lucid_blocks is down the submission is retried by the anchor job, and the
  * Idempotency-Key derived from the manifest id keeps a retry from anchoring twice.
  */
-import type { FastifyInstance } from 'fastify'
-import type { ManifestRow } from '../data/repositories/sessions.js'
-import { UpstreamError } from '../proxy/upstream-client.js'
+import type { ManifestRow, SessionsRepository } from '../data/repositories/sessions.js'
+import type { JobDefinition } from '../jobs/job-runner.js'
+import { UpstreamError, type UpstreamClient } from '../proxy/upstream-client.js'
+
+export interface AnchorServiceDeps {
+  sessions: SessionsRepository
+  /** The lucid_blocks upstream client, looked up per call (undefined when not configured). */
+  chainClient: () => UpstreamClient | undefined
+  log: { warn(obj: object, msg: string): void }
+}
 
 export async function json(body: AsyncIterable<unknown>): Promise<unknown> {
   let text = ''
@@ -13,10 +20,9 @@ export async function json(body: AsyncIterable<unknown>): Promise<unknown> {
   return JSON.parse(text)
 }
 
-export function createAnchorService({ app }: { app: FastifyInstance }) {
-  const repo = app.sessionsRepo
+export function createAnchorService({ sessions: repo, chainClient, log }: AnchorServiceDeps) {
   const chain = () => {
-    const c = app.upstreams.get('lucid_blocks')
+    const c = chainClient()
     if (c === undefined) throw new Error('no lucid_blocks upstream configured')
     return c
   }
@@ -40,7 +46,7 @@ export function createAnchorService({ app }: { app: FastifyInstance }) {
       }
     } catch (err) {
       const reason = err instanceof UpstreamError ? `lucid_blocks ${err.kind}` : 'lucid_blocks unreachable'
-      app.log.warn({ manifest_id: m.manifest_id, reason }, 'anchor submission failed; will retry')
+      log.warn({ manifest_id: m.manifest_id, reason }, 'anchor submission failed; will retry')
       await repo.updateAnchor(m.manifest_id, { anchor_error: reason })
     }
     return reload(m.manifest_id)
@@ -58,7 +64,7 @@ export function createAnchorService({ app }: { app: FastifyInstance }) {
         await repo.updateAnchor(m.manifest_id, { anchor_status: 'failed', anchor_error: 'transaction failed on lucid_blocks' })
       }
     } catch (err) {
-      app.log.warn({ manifest_id: m.manifest_id, err: (err as Error).message }, 'anchor status check failed; will retry')
+      log.warn({ manifest_id: m.manifest_id, err: (err as Error).message }, 'anchor status check failed; will retry')
     }
     return reload(m.manifest_id)
   }
@@ -73,18 +79,19 @@ export function createAnchorService({ app }: { app: FastifyInstance }) {
   return { anchor, refresh }
 }
 
+export type AnchorService = ReturnType<typeof createAnchorService>
+
 /** The background job: every pending anchor is submitted or checked until it settles. */
-export function defineAnchorJob(app: FastifyInstance): void {
-  const service = createAnchorService({ app })
-  app.jobs.define({
+export function anchorJob(service: AnchorService, sessions: SessionsRepository, everyMs: number): JobDefinition {
+  return {
     name: 'anchor-poll',
-    everyMs: app.config.anchorPollIntervalMs,
+    everyMs,
     leaseMs: 60_000,
     run: async (signal) => {
-      for (const m of await app.sessionsRepo.pendingAnchors(50)) {
+      for (const m of await sessions.pendingAnchors(50)) {
         if (signal.aborted) return
         await service.refresh(m)
       }
     }
-  })
+  }
 }

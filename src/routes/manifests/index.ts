@@ -13,7 +13,6 @@ import { withErrors } from '../../schemas/common.js'
 import { merkleProof, merkleRoot } from '../../merkle/merkle.js'
 import type { ManifestRow } from '../../data/repositories/sessions.js'
 import { ManifestSchema } from '../shared/schema.js'
-import { createAnchorService, defineAnchorJob } from '../../services/anchor.js'
 
 const ManifestParams = Type.Object({ manifest_id: Type.String({ format: 'uuid' }) })
 
@@ -23,8 +22,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
   const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
   const authed = { onRequest: [app.authenticate], security }
   const repo = app.sessionsRepo
-  const anchors = createAnchorService({ app })
-  defineAnchorJob(app)
+  const anchors = app.services.anchors
 
   /** The manifest if the caller owns its session or is an admin; 404 otherwise. */
   async function visibleManifest(request: FastifyRequest, id: string): Promise<ManifestRow> {
