@@ -153,13 +153,13 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(authServicePlugin)
   await app.register(rateLimit)
   await app.register(upstreams)
+  await app.register(services)
   await app.register(sessionsServicePlugin)
   await app.register(backupServicePlugin)
   await app.register(chainPlugin)
   await app.register(volumeServicePlugin)
   await app.register(retention)
   await app.register(operatorServicesPlugin)
-  await app.register(services)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)

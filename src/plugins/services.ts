@@ -14,9 +14,14 @@ declare module 'fastify' {
 
 export default fp(
   async function servicesPlugin(app: FastifyInstance): Promise<void> {
-    const { services, jobs } = createServices({ repos: app.repos, upstreams: app.upstreams, config: app.config, log: app.log })
+    const { services, jobs } = createServices({
+      db: app.db, repos: app.repos, upstreams: app.upstreams, config: app.config, now: app.now, log: app.log
+    })
     app.decorate('services', services)
     for (const job of jobs) app.jobs.define(job)
+    app.addHook('onReady', async () => {
+      await services.volumes.init().catch((err: Error) => app.log.error({ err }, 'could not register the system volumes'))
+    })
   },
   { name: 'lucid-services', dependencies: ['lucid-infrastructure', 'lucid-auth', 'lucid-upstreams'] }
 )

@@ -93,7 +93,6 @@ export const KNOWN_EXCEPTIONS: Array<Pick<Violation, 'rule' | 'file'> & { reason
   { rule: 'route-uses-db', file: 'src/routes/operator/index.ts', reason: 'operatorServicesPlugin builds its repository here; moves with the composition root (point 4)' },
   { rule: 'route-uses-db', file: 'src/routes/auth/index.ts', reason: 'authServicePlugin builds the auth service here; moves with the composition root (point 4)' },
   { rule: 'route-uses-db', file: 'src/routes/sessions/index.ts', reason: 'sessionsServicePlugin builds the sessions service here; moves with the composition root (point 4)' },
-  { rule: 'route-uses-db', file: 'src/routes/volumes/index.ts', reason: 'volumeServicePlugin builds the volume service here; moves with the composition root (point 4)' },
   { rule: 'route-uses-db', file: 'src/routes/backups/index.ts', reason: 'backupServicePlugin builds the backup service here; moves with the composition root (point 4)' }
 ]
 

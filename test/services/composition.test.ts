@@ -10,19 +10,22 @@ import { createSessionsRepository } from '../../src/data/repositories/sessions.j
 import { createServices } from '../../src/services/index.js'
 import { createTestDb } from '../helpers/stores.js'
 
-test('createServices: the anchor service and its job, with lucid_blocks not configured', async () => {
+test('createServices: anchor and volume services with their jobs, lucid_blocks not configured', async () => {
   const t = await createTestDb('embedded')
   try {
     await migrate(t.db)
     const sessions = createSessionsRepository(t.db)
     const warnings: string[] = []
     const { services, jobs } = createServices({
+      db: t.db,
       repos: { sessions },
       upstreams: new Map(),
-      config: { anchorPollIntervalMs: 5000 },
+      config: { anchorPollIntervalMs: 5000, volumesRoot: '/nonexistent/volumes', dataDir: '/nonexistent', backupDir: '/nonexistent/backups' },
+      now: Date.now,
       log: { warn: (_o, msg) => void warnings.push(msg) }
     })
-    assert.deepEqual(jobs.map((j) => [j.name, j.everyMs]), [['anchor-poll', 5000]])
+    assert.deepEqual(jobs.map((j) => [j.name, j.everyMs]), [['anchor-poll', 5000], ['volume-usage', 300_000]])
+    assert.equal(services.volumes.dirOf('chunks'), '/nonexistent/chunks', 'the chunk store is the system volume chunks')
     const user = (await createUsersRepository(t.db).createOrGet({ email: `${randomUUID()}@example.com`, role: 'user' })).user
     const s = await sessions.create({ session_id: randomUUID(), user_id: user.user_id, name: 's', description: null, max_size_bytes: 10, trust_policy_id: null, metadata: {} })
     const manifestId = randomUUID()

@@ -4,12 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import path from 'node:path'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
-import { createVolumeService, VOLUME_NAME, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
+import { VOLUME_NAME, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { NameParams, Quota, Status, VolumeSchema, VolumeHealthSchema } from './schema.js'
 
@@ -21,20 +20,15 @@ declare module 'fastify' {
 
 const PERIODS: Record<string, number> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 }
 
+/**
+ * Kept as an alias while src/app.ts (issue 12b/15 territory) still registers it: the volume
+ * service is built by createServices (src/services/index.ts); this only exposes it as `app.volumes`.
+ */
 export const volumeServicePlugin = fp(
   async function volumeService(app: FastifyInstance): Promise<void> {
-    const service = createVolumeService({
-      db: app.db,
-      root: app.config.volumesRoot,
-      systemDirs: { chunks: app.config.chunkStoreDir ?? path.join(app.config.dataDir, 'chunks'), backups: app.config.backupDir },
-      now: app.now,
-      sessionExists: (id) => app.repos.sessions.exists(id)
-    })
-    app.decorate('volumes', service)
-    app.addHook('onReady', async () => service.init().catch((err: Error) => app.log.error({ err }, 'could not register the system volumes')))
-    app.jobs.define({ name: 'volume-usage', everyMs: 300_000, run: async () => void (await service.sample()) })
+    app.decorate('volumes', app.services.volumes)
   },
-  { name: 'lucid-volumes', dependencies: ['lucid-infrastructure'] }
+  { name: 'lucid-volumes', dependencies: ['lucid-services'] }
 )
 
 export default async function volumeRoutes(fastify: FastifyInstance): Promise<void> {
