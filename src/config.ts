@@ -119,11 +119,12 @@ export interface Config {
     chainBlocks: number
     failureMode: RateLimitFailureMode
     /**
-     * Where a key's local share starts when the limiter degrades: `empty` (default; only what
-     * refills during the outage is admitted, so no over-admission is possible) or `last-known`
-     * (from the TAT this instance last got from Redis; an unseen key gets a full share).
+     * Where a key's local share starts when the limiter degrades (several live instances):
+     * `minimal` (default; one request, then only the refill: at most one request per instance
+     * and identity beyond the limit per outage) or `last-known` (from the TAT this instance last
+     * got from Redis; an unseen key gets a full share).
      */
-    degradedStart: 'empty' | 'last-known'
+    degradedStart: 'minimal' | 'last-known'
     /**
      * Wall-clock ms a limiter reply may be overdue (measured after the event loop has read its
      * sockets, so a busy loop never counts) before Redis is treated as failed; default 200.
@@ -294,9 +295,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`RATE_LIMIT_FAILURE_MODE must be degrade, open or closed, got "${failureMode}"`)
   }
 
-  const degradedStart = (r.raw('RATE_LIMIT_DEGRADED_START') ?? 'empty') as 'empty' | 'last-known'
-  if (!['empty', 'last-known'].includes(degradedStart)) {
-    problems.push(`RATE_LIMIT_DEGRADED_START must be empty or last-known, got "${degradedStart}"`)
+  const degradedStart = (r.raw('RATE_LIMIT_DEGRADED_START') ?? 'minimal') as 'minimal' | 'last-known'
+  if (!['minimal', 'last-known'].includes(degradedStart)) {
+    problems.push(`RATE_LIMIT_DEGRADED_START must be minimal or last-known, got "${degradedStart}"`)
   }
 
   const jwtAlgorithm = (r.raw('JWT_ALGORITHM') ?? 'HS256') as 'HS256' | 'EdDSA'
