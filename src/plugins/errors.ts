@@ -8,6 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { LucidError, envelope, type ValidationIssue } from '../errors.js'
 import { wrapDbError } from '../data/db.js'
 import { StateStoreUnavailableError } from '../stores/state-store.js'
+import { API_CSP, SECURITY_HEADERS } from './http-hygiene.js'
 
 interface AjvIssue {
   instancePath?: string
@@ -113,6 +114,20 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Luc
     .code(err.statusCode)
     .type('application/json; charset=utf-8')
     .send(envelope(request.id, err.code, err.message, err.details))
+}
+
+/**
+ * Fastify `frameworkErrors`: what the router refuses before any hook runs (a URL it cannot decode,
+ * an over-long parameter). The reply skips the onSend hooks, so the security headers are set here;
+ * the message never echoes the URL (issue 12 finding 10).
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400
+  const message = status === 414 ? 'Path parameter too long' : 'Malformed request URL'
+  reply.header('x-request-id', request.id)
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v)
+  reply.header('content-security-policy', API_CSP)
+  void sendError(request, reply, new LucidError('INVALID_REQUEST', message, { status }))
 }
 
 async function errorsPlugin(app: FastifyInstance): Promise<void> {

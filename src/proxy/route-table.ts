@@ -26,6 +26,8 @@ export interface ProxyRoute {
   writeRole: Role
   /** Send the client's Authorization header upstream (off: upstreams get X-Lucid-Identity). */
   forwardAuthorization: boolean
+  /** Relay the upstream's Set-Cookie to clients (default false; issue 12 finding 6). */
+  allowSetCookie?: boolean
   timeoutMs?: number
 }
 

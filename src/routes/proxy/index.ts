@@ -122,7 +122,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
         await idempotency.release(scope, idemKey).catch(() => undefined)
         throw err instanceof UpstreamError ? upstreamFailure(err) : err
       }
-      const responseHeaders = clientResponseHeaders(res.headers, route.upstream)
+      const responseHeaders = clientResponseHeaders(res.headers, route.upstream, { status: res.statusCode, allowSetCookie: route.allowSetCookie })
       let responseBody: Buffer
       try {
         responseBody = await readAll(res.body, MAX_STORED_RESPONSE_BYTES)
@@ -150,7 +150,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
           timeoutMs: route.timeoutMs
         })
       )
-      reply.code(res.statusCode).headers(clientResponseHeaders(res.headers, route.upstream))
+      reply.code(res.statusCode).headers(clientResponseHeaders(res.headers, route.upstream, { status: res.statusCode, allowSetCookie: route.allowSetCookie }))
       return reply.send(res.body)
     } catch (err) {
       if (tooLarge) throw new LucidError('REQUEST_TOO_LARGE')
