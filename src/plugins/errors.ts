@@ -9,6 +9,7 @@ import { LucidError, envelope, type ValidationIssue } from '../errors.js'
 import { wrapDbError } from '../data/db.js'
 import { StateStoreUnavailableError } from '../stores/state-store.js'
 import { API_CSP, SECURITY_HEADERS } from './http-hygiene.js'
+import { boundNumbers } from '../http/bounded-numbers.js'
 
 interface AjvIssue {
   instancePath?: string
@@ -135,6 +136,9 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
   // method does not" (405 + Allow), which Fastify's router does not distinguish.
   const shadow = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true })
   app.addHook('onRoute', (route) => {
+    // Request schemas only: every numeric input gets a bound before the validator is compiled.
+    const schema = route.schema as Record<string, unknown> | undefined
+    for (const part of ['querystring', 'params', 'headers', 'body']) if (schema?.[part] !== undefined) boundNumbers(schema[part])
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const m of methods) {
       try {

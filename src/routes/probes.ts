@@ -82,7 +82,8 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     })
     return
   }
-  app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: withErrors({ 200: Type.String() }) } }, async (request, reply) => {
+  const summary = token === undefined ? 'Prometheus metrics (text exposition format)' : 'Prometheus metrics; needs the METRICS_TOKEN bearer'
+  app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary, errors: token === undefined ? [] : [401], produces: ['text/plain'], response: withErrors({ 200: Type.String() }) } }, async (request, reply) => {
     if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
       reply.header('www-authenticate', 'Bearer realm="metrics"')
       throw new LucidError('AUTH_REQUIRED')
