@@ -65,12 +65,15 @@ async function tunnel(app: FastifyInstance, gate: UpgradeGate, req: http.Incomin
   const normal = normalisePath(req.url ?? '/')
   if (!normal.ok) return refuse(socket, new LucidError('INVALID_REQUEST', `Path not allowed: ${normal.reason}`, { status: 400 }), requestId)
   const url = new URL(normal.path + normal.query, 'http://gateway')
-  const hostname = hostnameOf(req.headers.host)
+  const { ip, peerTrusted, forwardedFor } = gate.clientAddress(req)
+  stripSpoofable(req.headers, peerTrusted)
+  // As `request.host` gives it: a configured proxy's X-Forwarded-Host (its last entry), else Host.
+  const forwardedHost = req.headers['x-forwarded-host']
+  const publicHost = peerTrusted && typeof forwardedHost === 'string' ? (forwardedHost.split(',').pop() ?? '').trim() : (req.headers.host ?? '')
+  const hostname = hostnameOf(publicHost)
   if (!gate.hostAllowed(hostname)) {
     return refuse(socket, new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host: hostname } }), requestId)
   }
-  const { ip, peerTrusted, forwardedFor } = gate.clientAddress(req)
-  stripSpoofable(req.headers, peerTrusted)
   const route = app.proxyTable.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`))
   if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(socket, new LucidError('NOT_FOUND', 'Route not found'), requestId)
   const verdict = checkProxyPath(url.pathname, route.prefix)
@@ -130,7 +133,7 @@ async function tunnel(app: FastifyInstance, gate: UpgradeGate, req: http.Incomin
     peerIp: req.socket.remoteAddress ?? '',
     trustedForwardedFor: forwardedFor,
     proto: (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
-    host: req.headers.host ?? '',
+    host: publicHost,
     identity: { userId: user.id, role: user.role, token: await app.identityToken(user, route.upstream) },
     forwardAuthorization: route.forwardAuthorization
   })
