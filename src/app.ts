@@ -134,7 +134,8 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
     exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: 600
   })
-  await app.register(httpHygiene, { allowedHosts: config.allowedHosts, trustProxy: config.trustProxy, docsPrefix: '/docs' })
+  const hygiene = { allowedHosts: config.allowedHosts, trustProxy: config.trustProxy, docsPrefix: '/docs' }
+  await app.register(httpHygiene, hygiene)
   if (config.sslCertPath !== undefined && config.httpRedirectToHttps) {
     // Plain HTTP → HTTPS, except what probes and Prometheus call over the pod network.
     const exempt = new Set(['/health', '/ready', '/metrics'])

@@ -334,9 +334,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
   // Without PUBLIC_URL the redirect would name whatever host the client sent (issue 12 finding 10).
   const httpRedirectToHttps = r.bool('HTTP_REDIRECT_TO_HTTPS', false)
-  if (sslCertPath !== undefined && httpRedirectToHttps && r.raw('PUBLIC_URL') === undefined && r.list('ALLOWED_HOSTS', ['*']).includes('*')) {
+  const anyHost = r.list('ALLOWED_HOSTS', ['*']).includes('*')
+  if (sslCertPath !== undefined && httpRedirectToHttps && r.raw('PUBLIC_URL') === undefined && anyHost) {
     problems.push(
-      'HTTP_REDIRECT_TO_HTTPS needs PUBLIC_URL, or ALLOWED_HOSTS without "*": the redirect target would otherwise come from the client\'s Host header'
+      'HTTP_REDIRECT_TO_HTTPS needs PUBLIC_URL, or ALLOWED_HOSTS without "*": ' +
+        "the redirect target would otherwise come from the client's Host header"
     )
   }
 

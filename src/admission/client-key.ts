@@ -21,7 +21,9 @@ export function clientKey(ip: string, ipv6PrefixBits = 64): string {
   const bare = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
   if (!isIPv6(bare)) return bare
   const expanded = expandIPv6(bare.split('%')[0])
-  if (ipv6PrefixBits === 64) return `${expanded.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`
+  if (ipv6PrefixBits === 64) {
+    return `${expanded.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`
+  }
   let n = 0n
   for (const g of expanded) n = (n << 16n) | BigInt(parseInt(g, 16) || 0)
   const masked = ipv6PrefixBits >= 128 ? n : (n >> BigInt(128 - ipv6PrefixBits)) << BigInt(128 - ipv6PrefixBits)

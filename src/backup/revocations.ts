@@ -42,7 +42,8 @@ export async function snapshotCredentials(tx: Queryable, restoredTables: string[
   const out: CredentialSnapshot[] = []
   for (const spec of CREDENTIALS) {
     if (!restoredTables.includes(spec.table)) continue
-    const { rows } = await tx.query<Record<string, unknown>>(`SELECT ${[spec.id, ...spec.present].join(', ')} FROM ${qualified(spec.table)}`)
+    const columns = [spec.id, ...spec.present].join(', ')
+    const { rows } = await tx.query<Record<string, unknown>>(`SELECT ${columns} FROM ${qualified(spec.table)}`)
     out.push({ spec, rows })
   }
   return out
@@ -58,7 +59,8 @@ export async function reapplyCredentials(tx: Queryable, snapshots: CredentialSna
       .map((c) => (c === 'revoked_at' ? `revoked_at = COALESCE(p.revoked_at, t.revoked_at)` : `${c} = p.${c}`))
       .join(', ')
     await tx.query(
-      `UPDATE ${t} AS t SET ${set} FROM json_populate_recordset(NULL::${t}, $1::json) AS p WHERE t.${spec.id} = p.${spec.id}`,
+      `UPDATE ${t} AS t SET ${set} FROM json_populate_recordset(NULL::${t}, $1::json) AS p
+        WHERE t.${spec.id} = p.${spec.id}`,
       [JSON.stringify(rows)]
     )
     const reason = spec.reason !== undefined ? `, ${spec.reason} = 'restored: not present before the restore'` : ''

@@ -23,7 +23,8 @@ export function boundNumbers<T>(schema: T, seen = new WeakSet<object>()): T {
   }
   for (const key of ['properties', 'patternProperties'] as const) {
     const children = s[key]
-    if (children !== null && typeof children === 'object') for (const c of Object.values(children)) boundNumbers(c, seen)
+    if (children === null || typeof children !== 'object') continue
+    for (const c of Object.values(children)) boundNumbers(c, seen)
   }
   for (const key of ['items', 'additionalProperties', 'not', 'if', 'then', 'else'] as const) boundNumbers(s[key], seen)
   for (const key of CHILD_LISTS) if (Array.isArray(s[key])) for (const c of s[key] as unknown[]) boundNumbers(c, seen)

@@ -28,6 +28,10 @@ export function createClientAddress(trustProxy: TrustProxy): (req: IncomingMessa
   return (req) => {
     const peer = req.socket.remoteAddress ?? ''
     const hops = proxyAddr.all(req, trust)
-    return { ip: hops[hops.length - 1] ?? peer, peerTrusted: peer !== '' && trust(peer, 0), forwardedFor: hops.slice(1).reverse() }
+    return {
+      ip: hops[hops.length - 1] ?? peer,
+      peerTrusted: peer !== '' && trust(peer, 0),
+      forwardedFor: hops.slice(1).reverse()
+    }
   }
 }

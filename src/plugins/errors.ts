@@ -138,7 +138,9 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
   app.addHook('onRoute', (route) => {
     // Request schemas only: every numeric input gets a bound before the validator is compiled.
     const schema = route.schema as Record<string, unknown> | undefined
-    for (const part of ['querystring', 'params', 'headers', 'body']) if (schema?.[part] !== undefined) boundNumbers(schema[part])
+    for (const part of ['querystring', 'params', 'headers', 'body']) {
+      if (schema?.[part] !== undefined) boundNumbers(schema[part])
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const m of methods) {
       try {

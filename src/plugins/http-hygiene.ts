@@ -54,7 +54,9 @@ async function httpHygiene(app: FastifyInstance, opts: HttpHygieneOptions): Prom
     // Method overrides, client-address claims, X-Forwarded-* of untrusted peers (issue 12 finding 7).
     stripSpoofable(request.raw.headers, trusted(request.raw.socket?.remoteAddress ?? '', 0))
     const host = (request.hostname ?? '').toLowerCase()
-    if (!hostAllowed(host)) throw new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host } })
+    if (!hostAllowed(host)) {
+      throw new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host } })
+    }
   })
 
   // While draining, each finished response closes its keep-alive connection, so shutdown does not

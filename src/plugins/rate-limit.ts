@@ -43,7 +43,12 @@ export interface RateLimitService {
    * The decision for a request outside Fastify's lifecycle (a WebSocket upgrade): the headers to
    * send, and the error to answer with when refused. `path` is the normalised path.
    */
-  decide(input: LimitInput): Promise<{ headers: Record<string, string>; error?: LucidError }>
+  decide(input: LimitInput): Promise<LimitDecision>
+}
+
+export interface LimitDecision {
+  headers: Record<string, string>
+  error?: LucidError
 }
 
 export interface LimitInput {
@@ -141,13 +146,14 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
       // Invalid credentials: limited as the public client it is; the route's guard answers 401.
     }
     // request.url is the normalised path (rewriteUrl, src/http/path.ts): the one the router matched.
-    const input = { ip: request.ip, user, method: request.method, path: pathOf(request.url), log: request.log, trace: request.trace }
-    const { headers, error } = await decide(input)
+    const { headers, error } = await decide({
+      ip: request.ip, user, method: request.method, path: pathOf(request.url), log: request.log, trace: request.trace
+    })
     reply.headers(headers)
     if (error !== undefined) throw error
   }
 
-  async function decide({ ip, user, method, path, log, trace }: LimitInput): Promise<{ headers: Record<string, string>; error?: LucidError }> {
+  async function decide({ ip, user, method, path, log, trace }: LimitInput): Promise<LimitDecision> {
     const v6 = cfg.ipv6PrefixBits
     const groups = new Map<string, RuleCheck[]>()
     const add = (identity: string, rule: RuleSpec) => {
@@ -166,7 +172,9 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
         })
       )
     )
-    if (results.some((d) => d.bypass === 'closed')) return { headers: {}, error: new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable') }
+    if (results.some((d) => d.bypass === 'closed')) {
+      return { headers: {}, error: new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable') }
+    }
     const outcomes = results.flatMap((d) => d.outcomes)
     if (outcomes.length === 0) return { headers: {} }
     const denied = outcomes.filter((o) => !o.allowed && o.retryAfterMs > 0)
@@ -178,7 +186,9 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
       const retryS = Math.max(1, Math.ceil(shown.retryAfterMs / 1000))
       log?.info({ policy: shown.rule.name, retry_after_s: retryS, user_id: user?.id }, 'rate limited')
       void recordViolation(identityOf(ip, user, 'user', v6))
-      const error = new LucidError('RATE_LIMITED', `Rate limit exceeded: ${shown.rule.limit} requests per ${Math.round(shown.rule.periodMs / 1000)} s (${shown.rule.name})`, {
+      const windowS = Math.round(shown.rule.periodMs / 1000)
+      const message = `Rate limit exceeded: ${shown.rule.limit} requests per ${windowS} s (${shown.rule.name})`
+      const error = new LucidError('RATE_LIMITED', message, {
         headers: { 'retry-after': String(retryS) },
         details: { policy: shown.rule.name, limit: shown.rule.limit, window_s: Math.round(shown.rule.periodMs / 1000), retry_after_s: retryS }
       })
@@ -189,7 +199,8 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
 
   app.decorate('rateLimit', {
     limiter,
-    decide: (input: LimitInput) => (cfg.enabled ? decide(input) : Promise.resolve({ headers: {} })),
+    decide: (input: LimitInput): Promise<LimitDecision> =>
+      cfg.enabled ? decide(input) : Promise.resolve({ headers: {} }),
     ruleNames: () => ['public', 'authenticated', 'node_operator', 'admin', 'chunk_bandwidth', ...rules.map((r) => r.name)],
     async shapeUpload(request: FastifyRequest, body: Readable): Promise<Readable> {
       if (!cfg.enabled) return body

@@ -77,7 +77,8 @@ const GATEWAY_OWNED = new Set([
 ])
 
 function gatewayOwned(n: string): boolean {
-  return GATEWAY_OWNED.has(n) || n.startsWith('access-control-') || n.startsWith('x-ratelimit-') || n.startsWith('ratelimit-')
+  if (GATEWAY_OWNED.has(n)) return true
+  return n.startsWith('access-control-') || n.startsWith('x-ratelimit-') || n.startsWith('ratelimit-')
 }
 
 /** Headers to return to the client. */
@@ -88,7 +89,8 @@ export function clientResponseHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionListed(incoming)
   const out: Record<string, string | string[]> = {}
-  const retryAfterMeant = policy.status === 429 || policy.status === 503 || (policy.status >= 300 && policy.status < 400)
+  const { status } = policy
+  const retryAfterMeant = status === 429 || status === 503 || (status >= 300 && status < 400)
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined) continue
     const n = name.toLowerCase()

@@ -70,7 +70,9 @@ export function loadProxyTable(config: Readonly<Config>): ProxyTable {
   }
   for (const r of raw.routes ?? []) {
     if (typeof r.prefix !== 'string' || !/^\/api\/v1\/[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(r.prefix)) throw new Error(`PROXY_ROUTES_FILE: route prefix "${r.prefix}" must look like /api/v1/name`)
-    if (r.allowSetCookie !== undefined && typeof r.allowSetCookie !== 'boolean') throw new Error(`PROXY_ROUTES_FILE: route ${r.prefix} allowSetCookie must be true or false`)
+    if (r.allowSetCookie !== undefined && typeof r.allowSetCookie !== 'boolean') {
+      throw new Error(`PROXY_ROUTES_FILE: route ${r.prefix} allowSetCookie must be true or false`)
+    }
     if (!table.services.some((s) => s.name === r.upstream)) throw new Error(`PROXY_ROUTES_FILE: route ${r.prefix} names unknown upstream "${r.upstream}"`)
     const i = table.routes.findIndex((x) => x.prefix === r.prefix)
     const defaults: Partial<ProxyRoute> = { readRole: 'user', writeRole: 'user', forwardAuthorization: false }

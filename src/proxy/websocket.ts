@@ -59,25 +59,37 @@ interface UpgradeGate {
  * the per-client bound), authentication, rate limits, then the route's role — its write role, as
  * a WebSocket carries writes as well as reads.
  */
-async function tunnel(app: FastifyInstance, gate: UpgradeGate, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+async function tunnel(
+  app: FastifyInstance,
+  gate: UpgradeGate,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer
+): Promise<void> {
   const requestId = requestIdFrom(req.headers['x-request-id'])
   socket.on('error', () => socket.destroy())
   const normal = normalisePath(req.url ?? '/')
-  if (!normal.ok) return refuse(socket, new LucidError('INVALID_REQUEST', `Path not allowed: ${normal.reason}`, { status: 400 }), requestId)
+  const badPath = (reason: string) => new LucidError('INVALID_REQUEST', `Path not allowed: ${reason}`, { status: 400 })
+  if (!normal.ok) return refuse(socket, badPath(normal.reason), requestId)
   const url = new URL(normal.path + normal.query, 'http://gateway')
   const { ip, peerTrusted, forwardedFor } = gate.clientAddress(req)
   stripSpoofable(req.headers, peerTrusted)
   // As `request.host` gives it: a configured proxy's X-Forwarded-Host (its last entry), else Host.
   const forwardedHost = req.headers['x-forwarded-host']
-  const publicHost = peerTrusted && typeof forwardedHost === 'string' ? (forwardedHost.split(',').pop() ?? '').trim() : (req.headers.host ?? '')
+  const publicHost = peerTrusted && typeof forwardedHost === 'string'
+    ? (forwardedHost.split(',').pop() ?? '').trim()
+    : (req.headers.host ?? '')
   const hostname = hostnameOf(publicHost)
   if (!gate.hostAllowed(hostname)) {
-    return refuse(socket, new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host: hostname } }), requestId)
+    const err = new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host: hostname } })
+    return refuse(socket, err, requestId)
   }
   const route = app.proxyTable.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`))
-  if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(socket, new LucidError('NOT_FOUND', 'Route not found'), requestId)
+  if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    return refuse(socket, new LucidError('NOT_FOUND', 'Route not found'), requestId)
+  }
   const verdict = checkProxyPath(url.pathname, route.prefix)
-  if (!verdict.ok) return refuse(socket, new LucidError('INVALID_REQUEST', `Path not allowed: ${verdict.reason}`, { status: 400 }), requestId)
+  if (!verdict.ok) return refuse(socket, badPath(verdict.reason), requestId)
 
   let ticket: AdmissionTicket
   try {
@@ -163,9 +175,8 @@ async function tunnel(app: FastifyInstance, gate: UpgradeGate, req: http.Incomin
     for (const [name, value] of Object.entries(relayed)) {
       for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`)
     }
-    for (const [name, value] of Object.entries({ ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...limits.headers })) {
-      lines.push(`${name}: ${value}`)
-    }
+    const own = { ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...limits.headers }
+    for (const [name, value] of Object.entries(own)) lines.push(`${name}: ${value}`)
     lines.push(`X-Request-ID: ${requestId}`)
     socket.write(`${lines.join('\r\n')}\r\n\r\n`)
     if (upstreamHead.length > 0) socket.write(upstreamHead)
@@ -180,7 +191,8 @@ async function tunnel(app: FastifyInstance, gate: UpgradeGate, req: http.Incomin
     release()
     host.done(res.statusCode !== undefined && res.statusCode < 500)
     attempt?.failed('upgrade_refused')
-    refuse(socket, new LucidError('BAD_UPSTREAM', `Upstream refused the WebSocket upgrade (${res.statusCode})`), requestId)
+    const err = new LucidError('BAD_UPSTREAM', `Upstream refused the WebSocket upgrade (${res.statusCode})`)
+    refuse(socket, err, requestId)
     res.resume()
   })
   upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('connect timeout')))

@@ -75,15 +75,26 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     // Its own listener (METRICS_PORT); the API port does not serve /metrics at all.
     let server: Server | undefined
     app.addHook('onReady', async () => {
-      server = await startMetricsServer({ host: metricsHost, port: metricsPort, token, contentType: registry.contentType, render: () => registry.metrics() })
+      const render = () => registry.metrics()
+      const contentType = registry.contentType
+      server = await startMetricsServer({ host: metricsHost, port: metricsPort, token, contentType, render })
     })
     app.addHook('onClose', async () => {
       await new Promise((resolve) => (server === undefined ? resolve(undefined) : server.close(resolve)))
     })
     return
   }
-  const summary = token === undefined ? 'Prometheus metrics (text exposition format)' : 'Prometheus metrics; needs the METRICS_TOKEN bearer'
-  app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary, errors: token === undefined ? [] : [401], produces: ['text/plain'], response: withErrors({ 200: Type.String() }) } }, async (request, reply) => {
+  const summary = token === undefined
+    ? 'Prometheus metrics (text exposition format)'
+    : 'Prometheus metrics; needs the METRICS_TOKEN bearer'
+  const schema = {
+    tags,
+    summary,
+    errors: token === undefined ? [] : [401],
+    produces: ['text/plain'],
+    response: withErrors({ 200: Type.String() })
+  }
+  app.get('/metrics', { config: { rateLimit: false }, schema }, async (request, reply) => {
     if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
       reply.header('www-authenticate', 'Bearer realm="metrics"')
       throw new LucidError('AUTH_REQUIRED')
