@@ -65,12 +65,14 @@ const SHAPE_GRANULE = 64 * 1024
 
 /**
  * The bucket owner. A user's API keys share the user's bucket (issue 12 finding 10: one bucket per
- * key let a user multiply their tier by minting keys); an IPv6 client is its /64 (RATE_LIMIT_IPV6_PREFIX).
+ * key let a user multiply their tier by minting keys); an IPv6 client is its /64 (RATE_LIMIT_IPV6_PREFIX),
+ * named by the network's address (`ip:2001:db8:1:2::`), the form the cache API's identity takes.
  */
-function identityOf(ip: string, user: AuthUser | null, key: 'ip' | 'user', ipv6PrefixBits: number): string {
+export function bucketIdentity(ip: string, user: AuthUser | null, key: 'ip' | 'user', ipv6PrefixBits: number): string {
   if (key === 'user' && user !== null) return `user:${user.id}`
-  return `ip:${clientKey(ip, ipv6PrefixBits)}`
+  return `ip:${clientKey(ip, ipv6PrefixBits).replace(/\/\d+$/, '')}`
 }
+const identityOf = bucketIdentity
 
 function headerValues(o: RuleOutcome) {
   const windowS = Math.round(o.rule.periodMs / 1000)

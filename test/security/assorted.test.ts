@@ -179,6 +179,11 @@ test('per-IP limits group IPv6 addresses by /64 (RATE_LIMIT_IPV6_PREFIX)', async
   for (const ip of same64) grouped.push(await from(gw.app, ip))
   assert.deepEqual(grouped, [200, 200, 200, 429], 'one /64 is one client')
   assert.equal(await from(gw.app, '2001:db8:1:3::1'), 200, 'the next /64 is another client')
+  // Admins find the bucket under the network's address.
+  const admin = await login(gw.app, { role: 'admin' })
+  const bucket = await gw.app.inject({ url: '/api/v1/cache/rate-limits/ip:2001:db8:1:2::', headers: admin.auth })
+  assert.equal(bucket.statusCode, 200, bucket.body)
+  assert.ok((bucket.json().rules as { rule: string }[]).some((r) => r.rule === 'public'), bucket.body)
   const separate: number[] = []
   for (const ip of same64) separate.push(await from(exact.app, ip))
   assert.deepEqual(separate, [200, 200, 200, 200], 'with a /128 prefix every address counts alone')
