@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
-import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
+import { MAX_PAGE, pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { GENESIS_HASH, verifyAuditChain } from '../../data/repositories/audit.js'
 import { auditReads } from '../audit-reads.js'
 
@@ -27,7 +27,7 @@ const AuditEntrySchema = Type.Object({
 
 const LogQuerySchema = Type.Object(
   {
-    page: Type.Integer({ minimum: 1, default: 1 }),
+    page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     action: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$', description: 'exact action, or a prefix ending in "." (e.g. "auth.")' })),
     actor_id: Type.Optional(Type.String({ format: 'uuid' })),
