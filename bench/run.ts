@@ -345,6 +345,7 @@ backend be
     { id: 'gateway', label: 'gateway: auth + revocation + limit + proxy + log + metrics', url: gwUrl + path1, headers: auth, pid: gw.pid! },
     ...(noLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimit.url + path1, headers: auth, pid: noLimit.pid }] : []),
     ...(noLog ? [{ id: 'gateway-nolog', label: 'gateway, LOG_LEVEL=warn (no access log)', url: noLog.url + path1, headers: auth, pid: noLog.pid }] : []),
+    { id: 'bare-json', label: 'bare Fastify local JSON route of the same size', url: `http://127.0.0.1:${barePort}/__json`, headers: {}, pid: bare.pid! },
     { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
     { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
     { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
