@@ -294,6 +294,10 @@ async function main(): Promise<void> {
   const barePort = await freePort()
   const bare = start('bare-fastify', process.execPath, [path.join(root, 'bench/bare-fastify.mjs')], { PORT: String(barePort), UPSTREAM: upUrl })
   await waitHttp(`http://127.0.0.1:${barePort}/x`)
+  // The floor (issue 15): ~20 lines of node:http + undici Pool.stream, hop-by-hop headers stripped.
+  const minimalPort = await freePort()
+  const minimal = start('minimal-proxy', process.execPath, [path.join(root, 'bench/minimal-proxy.mjs')], { PORT: String(minimalPort), UPSTREAM: upUrl })
+  await waitHttp(`http://127.0.0.1:${minimalPort}/x`)
 
   let haproxy: ChildProcess | undefined
   let haUrl = ''
@@ -335,11 +339,13 @@ backend be
   const path1 = '/api/v1/nodes/bench'
   const scenarios: { id: string; label: string; url: string; headers: Record<string, string>; pid: number; conns?: number; login?: boolean }[] = [
     { id: 'direct', label: 'upstream called directly', url: upUrl + path1, headers: {}, pid: upstream.pid! },
+    { id: 'minimal', label: 'minimal node:http + undici Pool.stream proxy, no features', url: `http://127.0.0.1:${minimalPort}${path1}`, headers: {}, pid: minimal.pid! },
     { id: 'bare', label: 'Fastify + reply-from, no auth/limit', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid! },
     ...(haproxy ? [{ id: 'haproxy', label: 'HAProxy 2.6: jwt_verify + stick table + proxy', url: haUrl + path1, headers: auth, pid: haproxy.pid! }] : []),
     { id: 'gateway', label: 'gateway: auth + revocation + limit + proxy + log + metrics', url: gwUrl + path1, headers: auth, pid: gw.pid! },
     ...(noLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimit.url + path1, headers: auth, pid: noLimit.pid }] : []),
     ...(noLog ? [{ id: 'gateway-nolog', label: 'gateway, LOG_LEVEL=warn (no access log)', url: noLog.url + path1, headers: auth, pid: noLog.pid }] : []),
+    { id: 'bare-json', label: 'bare Fastify local JSON route of the same size', url: `http://127.0.0.1:${barePort}/__json`, headers: {}, pid: bare.pid! },
     { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
     { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
     { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
@@ -368,12 +374,13 @@ backend be
 
   const bareRps = median(results.get('bare')?.map((r) => r.rps) ?? [NaN])
   const haRps = median(results.get('haproxy')?.map((r) => r.rps) ?? [NaN])
+  const minimalRps = median(results.get('minimal')?.map((r) => r.rps) ?? [NaN])
   const rows = scenarios.map((s) => {
     const rs = results.get(s.id)!
     const rps = rs.map((r) => r.rps)
     const m = median(rps)
     const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–')
-    return `| ${s.label} | ${Math.round(m)} (${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}) | ${f(median(rs.map((r) => r.p50)))} | ${f(median(rs.map((r) => r.p99)))} | ${f(median(rs.map((r) => r.p999)))} | ${median(rs.map((r) => r.errors))}/${median(rs.map((r) => r.non2xx))} | ${f(median(rs.map((r) => r.cpuMsPerReq * 1000)))} | ${Math.round(median(rs.map((r) => r.rss)))} | ${f(m / bareRps)} | ${f(m / haRps)} |`
+    return `| ${s.label} | ${Math.round(m)} (${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}) | ${f(median(rs.map((r) => r.p50)))} | ${f(median(rs.map((r) => r.p99)))} | ${f(median(rs.map((r) => r.p999)))} | ${median(rs.map((r) => r.errors))}/${median(rs.map((r) => r.non2xx))} | ${f(median(rs.map((r) => r.cpuMsPerReq * 1000)))} | ${Math.round(median(rs.map((r) => r.rss)))} | ${f(m / minimalRps)} | ${f(m / bareRps)} | ${f(m / haRps)} |`
   })
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim()
   const notes: string[] = []
@@ -387,8 +394,8 @@ backend be
   const table = [
     `Run ${new Date().toISOString()} · commit ${commit} · ${cpus().length} cores (${cpus()[0]?.model ?? '?'}) · ${has('wrk') ? 'wrk' : 'autocannon'} · ${CONNS} connections unless noted · ${DURATION} s × ${ROUNDS} interleaved rounds · gateway storage: ${production ? 'PostgreSQL + Redis (production configuration)' : 'embedded PGlite + in-process state'}`,
     '',
-    '| peer | req/s median (min–max) | p50 ms | p99 ms | p99.9 ms | errors/non-2xx | CPU µs/req | RSS MB | × bare Fastify | × HAProxy |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| peer | req/s median (min–max) | p50 ms | p99 ms | p99.9 ms | errors/non-2xx | CPU µs/req | RSS MB | × minimal | × bare Fastify | × HAProxy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     ...notes
   ].join('\n')

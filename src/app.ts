@@ -15,6 +15,8 @@ import { loggerOptions } from './logger.js'
 import errors from './plugins/errors.js'
 import jsonBody from './plugins/json-body.js'
 import httpHygiene, { requestIdFrom } from './plugins/http-hygiene.js'
+import { rewriteRequestUrl } from './http/path.js'
+import { answerFrameworkError } from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
 import admission, { answerClientError } from './plugins/admission.js'
 import tracingPlugin from './plugins/tracing.js'
@@ -82,6 +84,10 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
     // HEADERS_TIMEOUT_MS was cut only after up to 40 s).
     http: { connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
     clientErrorHandler: answerClientError,
+    // One normalised path for the router and every decision after it (issue 12 finding 2).
+    rewriteUrl: rewriteRequestUrl,
+    // Bad URLs the router cannot decode get the envelope, never the raw URL echoed (finding 10).
+    frameworkErrors: answerFrameworkError,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 200 },
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } }
@@ -129,7 +135,8 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
     exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: 600
   })
-  await app.register(httpHygiene, { allowedHosts: config.allowedHosts, docsPrefix: '/docs' })
+  const hygiene = { allowedHosts: config.allowedHosts, trustProxy: config.trustProxy, docsPrefix: '/docs' }
+  await app.register(httpHygiene, hygiene)
   if (config.sslCertPath !== undefined && config.httpRedirectToHttps) {
     // Plain HTTP → HTTPS, except what probes and Prometheus call over the pod network.
     const exempt = new Set(['/health', '/ready', '/metrics'])

@@ -119,11 +119,12 @@ export interface Config {
     chainBlocks: number
     failureMode: RateLimitFailureMode
     /**
-     * Where a key's local share starts when the limiter degrades: `empty` (default; only what
-     * refills during the outage is admitted, so no over-admission is possible) or `last-known`
-     * (from the TAT this instance last got from Redis; an unseen key gets a full share).
+     * Where a key's local share starts when the limiter degrades (several live instances):
+     * `minimal` (default; one request, then only the refill: at most one request per instance
+     * and identity beyond the limit per outage) or `last-known` (from the TAT this instance last
+     * got from Redis; an unseen key gets a full share).
      */
-    degradedStart: 'empty' | 'last-known'
+    degradedStart: 'minimal' | 'last-known'
     /**
      * Wall-clock ms a limiter reply may be overdue (measured after the event loop has read its
      * sockets, so a busy loop never counts) before Redis is treated as failed; default 200.
@@ -134,8 +135,16 @@ export interface Config {
     escalation: boolean
     /** Chunk upload bandwidth per user, bytes per second. */
     bandwidthBytesPerS: number
+    /** Leading bits of an IPv6 address that name one client for per-IP limits (default 64). */
+    ipv6PrefixBits: number
     rules: RouteRule[]
   }
+  /** Bearer token /metrics requires when set (compared in constant time); unset: no token. */
+  metricsToken?: string
+  /** Serve /metrics only on this separate port (default: on the API port); 0 or unset: off. */
+  metricsPort?: number
+  /** Bind address of the separate metrics listener (default 127.0.0.1). */
+  metricsHost: string
   /** Where chunk bytes are stored (default DATA_DIR/chunks); shared storage with several instances. */
   chunkStoreDir?: string
   maxSessionsPerUser: number
@@ -294,9 +303,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`RATE_LIMIT_FAILURE_MODE must be degrade, open or closed, got "${failureMode}"`)
   }
 
-  const degradedStart = (r.raw('RATE_LIMIT_DEGRADED_START') ?? 'empty') as 'empty' | 'last-known'
-  if (!['empty', 'last-known'].includes(degradedStart)) {
-    problems.push(`RATE_LIMIT_DEGRADED_START must be empty or last-known, got "${degradedStart}"`)
+  const degradedStart = (r.raw('RATE_LIMIT_DEGRADED_START') ?? 'minimal') as 'minimal' | 'last-known'
+  if (!['minimal', 'last-known'].includes(degradedStart)) {
+    problems.push(`RATE_LIMIT_DEGRADED_START must be minimal or last-known, got "${degradedStart}"`)
   }
 
   const jwtAlgorithm = (r.raw('JWT_ALGORITHM') ?? 'HS256') as 'HS256' | 'EdDSA'
@@ -337,6 +346,20 @@ export function loadConfig(env: Env = process.env): Config {
   const loadShedMaxInFlight = r.int('LOAD_SHED_MAX_IN_FLIGHT', 384, 0, 1_000_000)
   if (headersTimeoutMs > requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS')
 
+  const metricsToken = r.raw('METRICS_TOKEN')
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    problems.push('METRICS_TOKEN must be 16–256 visible ASCII characters')
+  }
+  // Without PUBLIC_URL the redirect would name whatever host the client sent (issue 12 finding 10).
+  const httpRedirectToHttps = r.bool('HTTP_REDIRECT_TO_HTTPS', false)
+  const anyHost = r.list('ALLOWED_HOSTS', ['*']).includes('*')
+  if (sslCertPath !== undefined && httpRedirectToHttps && r.raw('PUBLIC_URL') === undefined && anyHost) {
+    problems.push(
+      'HTTP_REDIRECT_TO_HTTPS needs PUBLIC_URL, or ALLOWED_HOSTS without "*": ' +
+        "the redirect target would otherwise come from the client's Host header"
+    )
+  }
+
   const config: Config = {
     httpPort: r.int('HTTP_PORT', 8080, 0, 65535),
     httpsPort: r.int('HTTPS_PORT', 8081, 0, 65535),
@@ -344,7 +367,7 @@ export function loadConfig(env: Env = process.env): Config {
     sslCertPath,
     sslKeyPath,
     dataDir: path.resolve(r.raw('DATA_DIR') ?? './data'),
-    httpRedirectToHttps: r.bool('HTTP_REDIRECT_TO_HTTPS', false),
+    httpRedirectToHttps,
     workers,
     backupDir: path.resolve(r.raw('BACKUP_DIR') ?? path.join(r.raw('DATA_DIR') ?? './data', 'backups')),
     volumesRoot: path.resolve(r.raw('VOLUMES_ROOT') ?? path.join(r.raw('DATA_DIR') ?? './data', 'volumes')),
@@ -416,8 +439,12 @@ export function loadConfig(env: Env = process.env): Config {
       instanceCount: r.raw('RATE_LIMIT_INSTANCE_COUNT') === undefined ? undefined : r.int('RATE_LIMIT_INSTANCE_COUNT', 1, 1, 10_000),
       escalation: r.bool('RATE_LIMIT_ESCALATION', false),
       bandwidthBytesPerS: r.int('RATE_LIMIT_BANDWIDTH_BYTES_PER_S', 10 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
+      ipv6PrefixBits: r.int('RATE_LIMIT_IPV6_PREFIX', 64, 1, 128),
       rules: parseRules(r.raw('RATE_LIMIT_RULES'), problems)
     },
+    metricsToken,
+    metricsPort: r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 0, 65535) || undefined,
+    metricsHost: r.raw('METRICS_HOST') ?? '127.0.0.1',
     tracing: readTracingSettings(env, problems),
     serverTiming: readServerTimingSettings(env, problems),
     proxyRoutesFile: r.raw('PROXY_ROUTES_FILE'),
@@ -469,7 +496,7 @@ export function loadConfig(env: Env = process.env): Config {
 /** Names of settings whose values must never be printed. */
 export const SECRET_SETTINGS = [
   'JWT_SECRET_KEY', 'JWT_PREVIOUS_SECRET_KEYS', 'JWT_SIGNING_KEY', 'IDENTITY_SIGNING_KEY', 'DATA_ENCRYPTION_KEY',
-  'DATABASE_URL', 'REDIS_URL', 'SMTP_URL',
+  'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'METRICS_TOKEN',
   'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'SERVER_TIMING_SECRET'
 ]
 

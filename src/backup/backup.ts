@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import { createInterface } from 'node:readline'
 import { quoteIdent, quoteQualified } from '../data/identifiers.js'
+import { reapplyCredentials, snapshotCredentials } from './revocations.js'
 import type { Db, Queryable } from '../data/db.js'
 import { loadMigrations, schemaVersion } from '../data/migrate.js'
 import { fsyncPath } from '../fsync.js'
@@ -427,6 +428,8 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
     }
     if (missing.length > 0) throw new BackupError('SCHEMA_MISMATCH', `tables ${missing.join(', ')} must be re-created before restoring`)
     restoredTables = tables.length
+    // Revocations survive the restore: the present credentials are read first (src/backup/revocations.ts).
+    const credentials = await snapshotCredentials(tx, tables)
     // drop_existing: the tables get exactly the backup's rows; otherwise rows the database lacks
     // are added and existing ones (same key) are kept.
     if (opts.dropExisting && tables.length > 0) {
@@ -480,6 +483,7 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
       if (s.seq === null || !tables.includes(s.tbl)) continue
       await tx.query(`SELECT setval($1::regclass, GREATEST(COALESCE((SELECT max(${quoteIdent(s.col)}) FROM ${qualified(s.tbl)}), 0), 1), (SELECT count(*) > 0 FROM ${qualified(s.tbl)}))`, [s.seq])
     }
+    await reapplyCredentials(tx, credentials)
   })
   const stateKeys = opts.state !== undefined && stateEntries.length > 0 ? await opts.state.restore(stateEntries) : 0
   return { backup_id: id, tables: restoredTables, rows: total, inserted, state_keys: stateKeys }

@@ -4,13 +4,14 @@
  */
 import type { Config } from '../config.js'
 
-const SECRETS = new Set(['JWT_SECRET_KEY', 'JWT_PREVIOUS_SECRET_KEYS', 'JWT_SIGNING_KEY', 'IDENTITY_SIGNING_KEY', 'DATA_ENCRYPTION_KEY'])
+const SECRETS = new Set(['METRICS_TOKEN', 'JWT_SECRET_KEY', 'JWT_PREVIOUS_SECRET_KEYS', 'JWT_SIGNING_KEY', 'IDENTITY_SIGNING_KEY', 'DATA_ENCRYPTION_KEY'])
 const URLS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL'])
 /** Config groups whose fields' variables share a prefix (`rateLimit.public` → RATE_LIMIT_PUBLIC). */
 const PREFIXES: Record<string, string> = { adminUi: 'ADMIN_UI_', rateLimit: 'RATE_LIMIT_', upstreamBreaker: 'UPSTREAM_BREAKER_', upstreams: '' }
 /** Fields whose variable is not their name in SCREAMING_SNAKE_CASE. */
 const NAMES: Record<string, string> = {
   environment: 'LUCID_ENV',
+  'rateLimit.ipv6PrefixBits': 'RATE_LIMIT_IPV6_PREFIX',
   'upstreamBreaker.failureThreshold': 'UPSTREAM_BREAKER_FAILURES',
   'upstreamBreaker.successThreshold': 'UPSTREAM_BREAKER_SUCCESSES',
   'upstreamBreaker.minimumRequests': 'UPSTREAM_BREAKER_MIN_REQUESTS',

@@ -13,6 +13,8 @@ export const TOKEN_AUDIENCE = 'lucid-blockchain'
 
 export type Role = 'user' | 'node_operator' | 'admin' | 'super_admin'
 export const ROLES: readonly Role[] = ['user', 'node_operator', 'admin', 'super_admin']
+/** How far a token's `iat` may lie ahead of this clock (instances' clocks differ slightly), ms. */
+export const MAX_CLOCK_SKEW_MS = 30_000
 export type TokenType = 'access' | 'refresh'
 
 export interface TokenClaims {
@@ -111,6 +113,10 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
         throw new LucidError(invalid, undefined, { cause: err })
       }
       if (payload.type !== type) throw new LucidError(invalid, `Expected a ${type} token`)
+      // A token "issued" in the future comes from a skewed clock or a forger (issue 12 finding 10).
+      if (typeof payload.iat !== 'number' || payload.iat * 1000 > now() + MAX_CLOCK_SKEW_MS) {
+        throw new LucidError(invalid, 'Token issued in the future')
+      }
       if (typeof payload.sid !== 'string' || !ROLES.includes(payload.role as Role)) throw new LucidError(invalid, 'Token claims are malformed')
       return payload as unknown as TokenClaims
     }

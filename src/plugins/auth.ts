@@ -151,7 +151,9 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
       const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header)
       if (m === null) throw new LucidError('TOKEN_INVALID', 'Authorization header must be "Bearer <token>"')
       const claims = await verifyAccess(m[1])
-      if (await identityState.sessionRevoked(claims.sid)) throw new LucidError('TOKEN_INVALID', 'Token has been revoked')
+      if (await identityState.sessionRevoked(claims.sid, claims.sub)) {
+        throw new LucidError('TOKEN_INVALID', 'Token has been revoked')
+      }
       const user = await identityState.user(claims.sub)
       const blocked = userBlockReason(user, app.now())
       if (blocked !== null) throw blocked

@@ -8,6 +8,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { LucidError, envelope, type ValidationIssue } from '../errors.js'
 import { mapDomainError as wrapDbError } from '../errors/domain.js'
 import { StateStoreUnavailableError } from '../stores/state-store.js'
+import { API_CSP, SECURITY_HEADERS } from './http-hygiene.js'
+import { boundNumbers } from '../http/bounded-numbers.js'
 
 interface AjvIssue {
   instancePath?: string
@@ -115,11 +117,30 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Luc
     .send(envelope(request.id, err.code, err.message, err.details))
 }
 
+/**
+ * Fastify `frameworkErrors`: what the router refuses before any hook runs (a URL it cannot decode,
+ * an over-long parameter). The reply skips the onSend hooks, so the security headers are set here;
+ * the message never echoes the URL (issue 12 finding 10).
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400
+  const message = status === 414 ? 'Path parameter too long' : 'Malformed request URL'
+  reply.header('x-request-id', request.id)
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v)
+  reply.header('content-security-policy', API_CSP)
+  void sendError(request, reply, new LucidError('INVALID_REQUEST', message, { status }))
+}
+
 async function errorsPlugin(app: FastifyInstance): Promise<void> {
   // A shadow router of every registered route, to tell "no such path" (404) from "path exists,
   // method does not" (405 + Allow), which Fastify's router does not distinguish.
   const shadow = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true })
   app.addHook('onRoute', (route) => {
+    // Request schemas only: every numeric input gets a bound before the validator is compiled.
+    const schema = route.schema as Record<string, unknown> | undefined
+    for (const part of ['querystring', 'params', 'headers', 'body']) {
+      if (schema?.[part] !== undefined) boundNumbers(schema[part])
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const m of methods) {
       try {

@@ -5,6 +5,11 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { LucidError } from '../errors.js'
+import { refusedPath } from '../http/path.js'
+import { createHostCheck } from '../http/hosts.js'
+import { stripSpoofable } from '../http/spoofable.js'
+import { createProxyTrust } from '../http/client-address.js'
+import type { TrustProxy } from '../config.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
 
@@ -33,19 +38,25 @@ export const ADMIN_CSP =
 
 export interface HttpHygieneOptions {
   allowedHosts: readonly string[]
+  trustProxy: TrustProxy
   docsPrefix: string
 }
 
 async function httpHygiene(app: FastifyInstance, opts: HttpHygieneOptions): Promise<void> {
-  const anyHost = opts.allowedHosts.includes('*')
-  const hosts = new Set(opts.allowedHosts)
+  const hostAllowed = createHostCheck(opts.allowedHosts)
+  const trusted = createProxyTrust(opts.trustProxy)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
-    if (anyHost) return
+    // A path `rewriteUrl` could not normalise safely (src/http/path.ts) is refused before any decision.
+    const badPath = refusedPath(request.raw)
+    if (badPath !== undefined) throw new LucidError('INVALID_REQUEST', `Path not allowed: ${badPath}`, { status: 400 })
+    // Method overrides, client-address claims, X-Forwarded-* of untrusted peers (issue 12 finding 7).
+    stripSpoofable(request.raw.headers, trusted(request.raw.socket?.remoteAddress ?? '', 0))
     const host = (request.hostname ?? '').toLowerCase()
-    const allowed = hosts.has(host) || [...hosts].some((h) => h.startsWith('*.') && host.endsWith(h.slice(1)))
-    if (!allowed) throw new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host } })
+    if (!hostAllowed(host)) {
+      throw new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host } })
+    }
   })
 
   // While draining, each finished response closes its keep-alive connection, so shutdown does not

@@ -26,6 +26,9 @@ export function jsonDepth(value: unknown): number {
 
 async function jsonBodyPlugin(app: FastifyInstance): Promise<void> {
   app.removeContentTypeParser('application/json')
+  // JSON only (CONTRACT.md section 3): Fastify's built-in text/plain parser let a text body reach
+  // the validator, a 422 where the contract says 415/1001 (issue 12 finding 10).
+  app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string
     if (text.length === 0) return done(new LucidError('INVALID_JSON', 'Body cannot be empty when content-type is application/json'), undefined)

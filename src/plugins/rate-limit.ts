@@ -16,6 +16,8 @@ import { defaultRules, matchingRules, tierRule, type RouteRule } from '../rateli
 import type { RuleCheck, RuleOutcome, RuleSpec } from '../ratelimit/gcra.js'
 import type { AuthUser } from './auth.js'
 import { inStage } from '../tracing/request.js'
+import { pathOf } from '../http/path.js'
+import { clientKey } from '../admission/client-key.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,15 +39,40 @@ export interface RateLimitService {
   shapeUpload(request: FastifyRequest, body: Readable): Promise<Readable>
   /** Every rule name that can hold state for an identity. */
   ruleNames(): string[]
+  /**
+   * The decision for a request outside Fastify's lifecycle (a WebSocket upgrade): the headers to
+   * send, and the error to answer with when refused. `path` is the normalised path.
+   */
+  decide(input: LimitInput): Promise<LimitDecision>
+}
+
+export interface LimitDecision {
+  headers: Record<string, string>
+  error?: LucidError
+}
+
+export interface LimitInput {
+  ip: string
+  user: AuthUser | null
+  method: string
+  path: string
+  log?: FastifyRequest['log']
+  trace?: FastifyRequest['trace']
 }
 
 const PRE_CHECK_DEBT_MS = 3_000
 const SHAPE_GRANULE = 64 * 1024
 
-function identityOf(request: FastifyRequest, user: AuthUser | null, key: 'ip' | 'user'): string {
-  if (key === 'user' && user !== null) return user.apiKeyId !== undefined ? `key:${user.apiKeyId}` : `user:${user.id}`
-  return `ip:${request.ip}`
+/**
+ * The bucket owner. A user's API keys share the user's bucket (issue 12 finding 10: one bucket per
+ * key let a user multiply their tier by minting keys); an IPv6 client is its /64 (RATE_LIMIT_IPV6_PREFIX),
+ * named by the network's address (`ip:2001:db8:1:2::`), the form the cache API's identity takes.
+ */
+export function bucketIdentity(ip: string, user: AuthUser | null, key: 'ip' | 'user', ipv6PrefixBits: number): string {
+  if (key === 'user' && user !== null) return `user:${user.id}`
+  return `ip:${clientKey(ip, ipv6PrefixBits).replace(/\/\d+$/, '')}`
 }
+const identityOf = bucketIdentity
 
 function headerValues(o: RuleOutcome) {
   const windowS = Math.round(o.rule.periodMs / 1000)
@@ -121,17 +148,26 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     } catch {
       // Invalid credentials: limited as the public client it is; the route's guard answers 401.
     }
-    const path = request.url.split('?')[0]
+    // request.url is the normalised path (rewriteUrl, src/http/path.ts): the one the router matched.
+    const { headers, error } = await decide({
+      ip: request.ip, user, method: request.method, path: pathOf(request.url), log: request.log, trace: request.trace
+    })
+    reply.headers(headers)
+    if (error !== undefined) throw error
+  }
+
+  async function decide({ ip, user, method, path, log, trace }: LimitInput): Promise<LimitDecision> {
+    const v6 = cfg.ipv6PrefixBits
     const groups = new Map<string, RuleCheck[]>()
     const add = (identity: string, rule: RuleSpec) => {
       const list = groups.get(identity) ?? []
       list.push({ rule, key: rule.name, cost: 1 })
       groups.set(identity, list)
     }
-    add(identityOf(request, user, 'user'), tierRule(cfg, user?.role))
-    for (const r of matchingRules(rules, request.method, path)) add(identityOf(request, user, r.key), r)
+    add(identityOf(ip, user, 'user', v6), tierRule(cfg, user?.role))
+    for (const r of matchingRules(rules, method, path)) add(identityOf(ip, user, r.key, v6), r)
 
-    const results: Decision[] = await inStage(request.trace, 'limit', () =>
+    const results: Decision[] = await inStage(trace, 'limit', () =>
       Promise.all(
         [...groups].map(async ([identity, checks]) => {
           const penalty = await penaltyFor(identity)
@@ -139,32 +175,40 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
         })
       )
     )
-    if (results.some((d) => d.bypass === 'closed')) throw new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable')
+    if (results.some((d) => d.bypass === 'closed')) {
+      return { headers: {}, error: new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable') }
+    }
     const outcomes = results.flatMap((d) => d.outcomes)
-    if (outcomes.length === 0) return
+    if (outcomes.length === 0) return { headers: {} }
     const denied = outcomes.filter((o) => !o.allowed && o.retryAfterMs > 0)
     for (const o of outcomes) decisions.inc({ policy: o.rule.name, result: denied.includes(o) ? 'limited' : 'allowed' })
     // Headers describe the rule closest to exhaustion (or the one that refused).
     const shown = denied.length > 0 ? denied.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a)) : outcomes.reduce((a, b) => (b.remaining / b.rule.limit < a.remaining / a.rule.limit ? b : a))
-    reply.headers(headerValues(shown))
+    const headers = headerValues(shown)
     if (denied.length > 0 || results.some((d) => !d.allowed)) {
       const retryS = Math.max(1, Math.ceil(shown.retryAfterMs / 1000))
-      request.log.info({ policy: shown.rule.name, retry_after_s: retryS, user_id: user?.id }, 'rate limited')
-      void recordViolation(identityOf(request, user, 'user'))
-      throw new LucidError('RATE_LIMITED', `Rate limit exceeded: ${shown.rule.limit} requests per ${Math.round(shown.rule.periodMs / 1000)} s (${shown.rule.name})`, {
+      log?.info({ policy: shown.rule.name, retry_after_s: retryS, user_id: user?.id }, 'rate limited')
+      void recordViolation(identityOf(ip, user, 'user', v6))
+      const windowS = Math.round(shown.rule.periodMs / 1000)
+      const message = `Rate limit exceeded: ${shown.rule.limit} requests per ${windowS} s (${shown.rule.name})`
+      const error = new LucidError('RATE_LIMITED', message, {
         headers: { 'retry-after': String(retryS) },
         details: { policy: shown.rule.name, limit: shown.rule.limit, window_s: Math.round(shown.rule.periodMs / 1000), retry_after_s: retryS }
       })
+      return { headers, error }
     }
+    return { headers }
   }
 
   app.decorate('rateLimit', {
     limiter,
+    decide: (input: LimitInput): Promise<LimitDecision> =>
+      cfg.enabled ? decide(input) : Promise.resolve({ headers: {} }),
     ruleNames: () => ['public', 'authenticated', 'node_operator', 'admin', 'chunk_bandwidth', ...rules.map((r) => r.name)],
     async shapeUpload(request: FastifyRequest, body: Readable): Promise<Readable> {
       if (!cfg.enabled) return body
       const user = request.user ?? (await app.resolveIdentity(request).catch(() => null))
-      const identity = identityOf(request, user, 'user')
+      const identity = identityOf(request.ip, user, 'user', cfg.ipv6PrefixBits)
       if ((await limiter.debtMs(identity, bandwidth.name)) > PRE_CHECK_DEBT_MS) {
         decisions.inc({ policy: bandwidth.name, result: 'limited' })
         throw new LucidError('BANDWIDTH_LIMITED', `Upload bandwidth above ${cfg.bandwidthBytesPerS} bytes/s; retry later`, { headers: { 'retry-after': String(Math.ceil(PRE_CHECK_DEBT_MS / 1000)) } })

@@ -10,6 +10,7 @@ import { createTrafficRecorder, type TrafficRecorder } from '../services/traffic
 import { defaultRules } from '../ratelimit/rules.js'
 import { errorCodeOf } from './errors.js'
 import type { AuthUser } from './auth.js'
+import { bucketIdentity } from './rate-limit.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,8 +36,7 @@ async function trafficPlugin(app: FastifyInstance): Promise<void> {
   const perIp = new Set(['public', ...ipRules])
   async function limitedIdentity(request: FastifyRequest, policy: string): Promise<string> {
     const user: AuthUser | null = request.user ?? (await request.authResolution?.catch(() => null)) ?? null
-    if (perIp.has(policy) || user === null) return `ip:${request.ip}`
-    return user.apiKeyId !== undefined ? `key:${user.apiKeyId}` : `user:${user.id}`
+    return bucketIdentity(request.ip, user, perIp.has(policy) ? 'ip' : 'user', cfg.ipv6PrefixBits)
   }
 
   // A callback hook, not an async one: the common path costs no promise per request.

@@ -26,6 +26,8 @@ export interface ProxyRoute {
   writeRole: Role
   /** Send the client's Authorization header upstream (off: upstreams get X-Lucid-Identity). */
   forwardAuthorization: boolean
+  /** Relay the upstream's Set-Cookie to clients (default false; issue 12 finding 6). */
+  allowSetCookie?: boolean
   timeoutMs?: number
 }
 
@@ -68,6 +70,9 @@ export function loadProxyTable(config: Readonly<Config>): ProxyTable {
   }
   for (const r of raw.routes ?? []) {
     if (typeof r.prefix !== 'string' || !/^\/api\/v1\/[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(r.prefix)) throw new Error(`PROXY_ROUTES_FILE: route prefix "${r.prefix}" must look like /api/v1/name`)
+    if (r.allowSetCookie !== undefined && typeof r.allowSetCookie !== 'boolean') {
+      throw new Error(`PROXY_ROUTES_FILE: route ${r.prefix} allowSetCookie must be true or false`)
+    }
     if (!table.services.some((s) => s.name === r.upstream)) throw new Error(`PROXY_ROUTES_FILE: route ${r.prefix} names unknown upstream "${r.upstream}"`)
     const i = table.routes.findIndex((x) => x.prefix === r.prefix)
     const defaults: Partial<ProxyRoute> = { readRole: 'user', writeRole: 'user', forwardAuthorization: false }

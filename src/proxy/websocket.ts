@@ -8,34 +8,102 @@ import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { roleAtLeast } from '../plugins/auth.js'
-import { LucidError } from '../errors.js'
+import { LucidError, envelope } from '../errors.js'
+import type { Role } from '../crypto/tokens.js'
+import type { AdmissionTicket } from '../admission/admission.js'
+import { API_CSP, SECURITY_HEADERS, requestIdFrom } from '../plugins/http-hygiene.js'
+import { normalisePath } from '../http/path.js'
+import { createHostCheck, hostnameOf } from '../http/hosts.js'
+import { stripSpoofable } from '../http/spoofable.js'
+import { createClientAddress } from '../http/client-address.js'
 import { checkProxyPath } from './path-safety.js'
-import { upstreamRequestHeaders } from './headers.js'
+import { upgradeResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { UpstreamError } from './upstream-client.js'
 import { incomingContext } from '../tracing/request.js'
 import { startAttempt } from '../tracing/upstream.js'
 
-function refuse(socket: Duplex, status: number, code: string, message: string, requestId: string): void {
-  const body = JSON.stringify({ error: { code, message, details: {}, request_id: requestId, timestamp: new Date().toISOString(), service: 'api-gateway', version: 'v1' } })
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`)
+/** An error answer on the raw socket, with the envelope, request id and security headers. */
+function refuse(socket: Duplex, err: LucidError, requestId: string, extra: Record<string, string> = {}): void {
+  const body = JSON.stringify(envelope(requestId, err.code, err.message, err.details))
+  const headers: Record<string, string> = {
+    ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...extra, ...err.headers,
+    'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)),
+    'x-request-id': requestId, connection: 'close'
+  }
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
+  socket.end(`HTTP/1.1 ${err.statusCode} ${http.STATUS_CODES[err.statusCode]}\r\n${head}\r\n\r\n${body}`)
 }
 
+const maxRole = (a: Role, b: Role): Role => (roleAtLeast(a, b) ? a : b)
+
 export function attachWebSocketProxy(app: FastifyInstance): void {
+  const gate: UpgradeGate = {
+    hostAllowed: createHostCheck(app.config.allowedHosts),
+    clientAddress: createClientAddress(app.config.trustProxy)
+  }
   app.addHook('onReady', async () => {
     app.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      void tunnel(app, req, socket, head)
+      void tunnel(app, gate, req, socket, head)
     })
   })
 }
 
-async function tunnel(app: FastifyInstance, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const requestId = crypto.randomUUID()
+interface UpgradeGate {
+  hostAllowed: (hostname: string) => boolean
+  clientAddress: ReturnType<typeof createClientAddress>
+}
+
+/**
+ * An upgrade meets what an HTTP request to the same route meets (issue 12 finding 7), in the same
+ * order: normalised path, allowed host, spoofable headers stripped, admission (load shedding and
+ * the per-client bound), authentication, rate limits, then the route's role — its write role, as
+ * a WebSocket carries writes as well as reads.
+ */
+async function tunnel(
+  app: FastifyInstance,
+  gate: UpgradeGate,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer
+): Promise<void> {
+  const requestId = requestIdFrom(req.headers['x-request-id'])
   socket.on('error', () => socket.destroy())
-  const url = new URL(req.url ?? '/', 'http://gateway')
+  const normal = normalisePath(req.url ?? '/')
+  const badPath = (reason: string) => new LucidError('INVALID_REQUEST', `Path not allowed: ${reason}`, { status: 400 })
+  if (!normal.ok) return refuse(socket, badPath(normal.reason), requestId)
+  const url = new URL(normal.path + normal.query, 'http://gateway')
+  const { ip, peerTrusted, forwardedFor } = gate.clientAddress(req)
+  stripSpoofable(req.headers, peerTrusted)
+  // As `request.host` gives it: a configured proxy's X-Forwarded-Host (its last entry), else Host.
+  const forwardedHost = req.headers['x-forwarded-host']
+  const publicHost = peerTrusted && typeof forwardedHost === 'string'
+    ? (forwardedHost.split(',').pop() ?? '').trim()
+    : (req.headers.host ?? '')
+  const hostname = hostnameOf(publicHost)
+  if (!gate.hostAllowed(hostname)) {
+    const err = new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host: hostname } })
+    return refuse(socket, err, requestId)
+  }
   const route = app.proxyTable.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`))
-  if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse(socket, 404, 'LUCID_ERR_4001', 'Route not found', requestId)
-  const verdict = checkProxyPath(req.url ?? '/', route.prefix)
-  if (!verdict.ok) return refuse(socket, 400, 'LUCID_ERR_1001', `Path not allowed: ${verdict.reason}`, requestId)
+  if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    return refuse(socket, new LucidError('NOT_FOUND', 'Route not found'), requestId)
+  }
+  const verdict = checkProxyPath(url.pathname, route.prefix)
+  if (!verdict.ok) return refuse(socket, badPath(verdict.reason), requestId)
+
+  let ticket: AdmissionTicket
+  try {
+    ticket = await app.admission.admitUpgrade(ip)
+  } catch (err) {
+    return refuse(socket, err instanceof LucidError ? err : new LucidError('SERVICE_UNAVAILABLE'), requestId)
+  }
+  // The slot covers the handshake, not the tunnel's lifetime (which may be hours).
+  let released = false
+  const release = () => {
+    if (!released) ticket.release()
+    released = true
+  }
+  socket.once('close', release)
 
   const token = url.searchParams.get('access_token')
   url.searchParams.delete('access_token')
@@ -43,25 +111,41 @@ async function tunnel(app: FastifyInstance, req: http.IncomingMessage, socket: D
   try {
     user = await app.identifyHeaders(token !== null ? { ...req.headers, authorization: `Bearer ${token}` } : req.headers)
   } catch (err) {
-    const e = err instanceof LucidError ? err : new LucidError('TOKEN_INVALID')
-    return refuse(socket, e.statusCode, e.code, e.message, requestId)
+    release()
+    return refuse(socket, err instanceof LucidError ? err : new LucidError('TOKEN_INVALID'), requestId)
   }
-  if (user === null) return refuse(socket, 401, 'LUCID_ERR_2001', 'Authentication required', requestId)
-  if (!roleAtLeast(user.role, route.readRole)) return refuse(socket, 403, 'LUCID_ERR_2004', 'Insufficient permissions', requestId)
+  const limits = await app.rateLimit.decide({ ip, user, method: 'GET', path: url.pathname }).catch(() => ({
+    headers: {},
+    error: new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable')
+  }))
+  if (limits.error !== undefined) {
+    release()
+    return refuse(socket, limits.error, requestId, limits.headers)
+  }
+  if (user === null) {
+    release()
+    return refuse(socket, new LucidError('AUTH_REQUIRED'), requestId, { 'www-authenticate': 'Bearer realm="lucid"' })
+  }
+  const needed = maxRole(route.readRole, route.writeRole)
+  if (!roleAtLeast(user.role, needed)) {
+    release()
+    return refuse(socket, new LucidError('FORBIDDEN', `Requires role ${needed} or above`), requestId)
+  }
 
   let host
   try {
     host = app.upstreams.get(route.upstream)!.acquireHost()
   } catch (err) {
+    release()
     const circuit = err instanceof UpstreamError && err.kind === 'circuit_open'
-    return refuse(socket, 503, circuit ? 'LUCID_ERR_5007' : 'LUCID_ERR_5008', circuit ? 'Upstream service circuit is open' : 'Service unavailable', requestId)
+    return refuse(socket, new LucidError(circuit ? 'CIRCUIT_OPEN' : 'SERVICE_UNAVAILABLE'), requestId)
   }
   const headers = upstreamRequestHeaders(req.headers, {
     requestId,
     peerIp: req.socket.remoteAddress ?? '',
-    trustedForwardedFor: [],
-    proto: 'http',
-    host: req.headers.host ?? '',
+    trustedForwardedFor: forwardedFor,
+    proto: (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
+    host: publicHost,
     identity: { userId: user.id, role: user.role, token: await app.identityToken(user, route.upstream) },
     forwardAuthorization: route.forwardAuthorization
   })
@@ -84,13 +168,16 @@ async function tunnel(app: FastifyInstance, req: http.IncomingMessage, socket: D
   upstreamReq.on('upgrade', (res, upstreamSocket, upstreamHead) => {
     host.done(true)
     attempt?.responded(101)
-    const lines = [`HTTP/1.1 101 Switching Protocols`]
-    for (let i = 0; i < res.rawHeaders.length; i += 2) {
-      const name = res.rawHeaders[i].toLowerCase()
-      if (name === 'server' || name === 'x-powered-by') continue
-      lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`)
+    release()
+    // The 101 passes the same response-header policy as any proxied answer (issue 12 finding 6).
+    const relayed = upgradeResponseHeaders(res.headers, route.upstream, { allowSetCookie: route.allowSetCookie })
+    const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade']
+    for (const [name, value] of Object.entries(relayed)) {
+      for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`)
     }
-    lines.push(`X-Upstream-Service: ${route.upstream}`, `X-Request-ID: ${requestId}`)
+    const own = { ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...limits.headers }
+    for (const [name, value] of Object.entries(own)) lines.push(`${name}: ${value}`)
+    lines.push(`X-Request-ID: ${requestId}`)
     socket.write(`${lines.join('\r\n')}\r\n\r\n`)
     if (upstreamHead.length > 0) socket.write(upstreamHead)
     if (head.length > 0) upstreamSocket.write(head)
@@ -101,16 +188,19 @@ async function tunnel(app: FastifyInstance, req: http.IncomingMessage, socket: D
   })
   upstreamReq.on('response', (res) => {
     // The upstream declined the upgrade: relay its answer.
+    release()
     host.done(res.statusCode !== undefined && res.statusCode < 500)
     attempt?.failed('upgrade_refused')
-    refuse(socket, 502, 'LUCID_ERR_5003', `Upstream refused the WebSocket upgrade (${res.statusCode})`, requestId)
+    const err = new LucidError('BAD_UPSTREAM', `Upstream refused the WebSocket upgrade (${res.statusCode})`)
+    refuse(socket, err, requestId)
     res.resume()
   })
   upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('connect timeout')))
   upstreamReq.on('error', () => {
+    release()
     host.done(false)
     attempt?.failed('unavailable')
-    if (!socket.destroyed) refuse(socket, 503, 'LUCID_ERR_5008', 'Service unavailable', requestId)
+    if (!socket.destroyed) refuse(socket, new LucidError('SERVICE_UNAVAILABLE'), requestId)
   })
   socket.on('close', () => upstreamReq.destroy())
   upstreamReq.end()

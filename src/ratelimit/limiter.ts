@@ -38,10 +38,10 @@ export interface LimiterOptions {
   deadlineMs: number
   failureMode: FailureMode
   /**
-   * Where a key's local share starts in a degraded period (RATE_LIMIT_DEGRADED_START): `empty`
+   * Where a key's local share starts in a degraded period (RATE_LIMIT_DEGRADED_START): `minimal`
    * (default) or `last-known` (the TAT Redis last reported to this instance).
    */
-  degradedStart?: 'empty' | 'last-known'
+  degradedStart?: 'minimal' | 'last-known'
   /** Overrides the heartbeat-learnt instance count. */
   instanceCount?: number
   /** Microsecond clock; undefined means Redis server time (exact across instances). */
@@ -181,7 +181,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     // the shares start from the mirror plus those decisions.
     watch.abandonAll()
     // Keys decided locally after single failed calls started from the mirror; an outage starts
-    // them all empty (the ledger keeps their debt for the merge).
+    // them all over from the minimal bucket (the ledger keeps their debt for the merge).
     if (opts.degradedStart !== 'last-known') local.reset()
     const e = err as Error | undefined
     opts.log.warn(
@@ -248,11 +248,13 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   }
 
   /**
-   * Where a key's first local decision in a degraded period starts. `empty` (the default): an
-   * empty bucket, so each instance admits only its share of what refills during the outage; this
-   * is the one start that cannot over-admit, since no instance knows what the others admitted
-   * through Redis since its last reply (or at all, for a key it never saw). `last-known`: from
-   * the TAT Redis last reported to this instance (README "Rate limiting" has its worst case).
+   * Where a key's first local decision in a degraded period starts. No instance knows what the
+   * others admitted through Redis since its last reply (or at all, for a key it never saw), so
+   * `minimal` (the default) with several live instances leaves one request in the bucket (less if
+   * Redis last said it was spent), then only the refill of the share: a fresh client is still
+   * served, and the outage can over-admit at most one request per instance and identity.
+   * With one live instance, and with `last-known`: from the TAT Redis last reported to this
+   * instance (README "Rate limiting" has the worst cases).
    */
   function seedLocal(k: string, check: RuleCheck, nowUs: number): void {
     if (local.peek(k) !== null) return
@@ -260,8 +262,9 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     ledger.touch(k, seen, liveInstances())
     // A single failed call while Redis is up (mode still 'redis') resumes from the mirror: Redis
     // learns of that decision at once (mergeLedger), and `fail` forgets it if an outage follows.
-    if (mode === 'degraded' && opts.degradedStart !== 'last-known')
-      local.set(k, Math.max(seen ?? 0, nowUs + toleranceUs(check.rule)), nowUs)
+    // With one live instance nobody else admitted through Redis: its mirror is the whole story.
+    if (mode === 'degraded' && opts.degradedStart !== 'last-known' && liveInstances() > 1)
+      local.set(k, Math.max(seen ?? 0, nowUs + toleranceUs(check.rule) - intervalUs(check.rule, check.penalty)), nowUs)
     else if (seen !== null) local.set(k, seen, nowUs)
   }
 

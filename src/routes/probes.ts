@@ -4,6 +4,9 @@ import { Type } from '@sinclair/typebox'
 import client from 'prom-client'
 import { withErrors } from '../schemas/common.js'
 import { LivenessSchema, ReadinessSchema } from './meta/schema.js'
+import type { Server } from 'node:http'
+import { LucidError } from '../errors.js'
+import { bearerMatches, startMetricsServer } from '../http/metrics-access.js'
 
 /** Kubernetes probes and the Prometheus scrape endpoint, outside /api/v1 and never limited. */
 export default async function probeRoutes(fastify: FastifyInstance): Promise<void> {
@@ -67,7 +70,35 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     }
   })
 
-  app.get('/metrics', { config: { rateLimit: false }, schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: withErrors({ 200: Type.String() }) } }, async (_request, reply) => {
+  const { metricsToken: token, metricsPort, metricsHost } = app.config
+  if (metricsPort !== undefined) {
+    // Its own listener (METRICS_PORT); the API port does not serve /metrics at all.
+    let server: Server | undefined
+    app.addHook('onReady', async () => {
+      const render = () => registry.metrics()
+      const contentType = registry.contentType
+      server = await startMetricsServer({ host: metricsHost, port: metricsPort, token, contentType, render })
+    })
+    app.addHook('onClose', async () => {
+      await new Promise((resolve) => (server === undefined ? resolve(undefined) : server.close(resolve)))
+    })
+    return
+  }
+  const summary = token === undefined
+    ? 'Prometheus metrics (text exposition format)'
+    : 'Prometheus metrics; needs the METRICS_TOKEN bearer'
+  const schema = {
+    tags,
+    summary,
+    errors: token === undefined ? [] : [401],
+    produces: ['text/plain'],
+    response: withErrors({ 200: Type.String() })
+  }
+  app.get('/metrics', { config: { rateLimit: false }, schema }, async (request, reply) => {
+    if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+      reply.header('www-authenticate', 'Bearer realm="metrics"')
+      throw new LucidError('AUTH_REQUIRED')
+    }
     reply.type(app.metrics.registry.contentType)
     return app.metrics.registry.metrics()
   })

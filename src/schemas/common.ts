@@ -25,8 +25,11 @@ export function withErrors<T extends Record<number, TSchema>>(success: T): T & {
 
 export const UuidSchema = Type.String({ format: 'uuid' })
 
+/** Highest `page` a list accepts (issue 12 finding 10: an unbounded page reached SQL as a 500). */
+export const MAX_PAGE = 1_000_000
+
 export const PaginationQuerySchema = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
 })
 

@@ -10,8 +10,11 @@ import type { UserRow, UsersRepository } from '../data/repositories/users.js'
 import type { StateStore, Unsubscribe } from '../stores/state-store.js'
 
 export interface IdentityState {
-  /** True when the login session is revoked or unknown. */
-  sessionRevoked(sid: string): Promise<boolean>
+  /**
+   * True when the login session is revoked or unknown, or — with `sub` — belongs to another user
+   * (a token whose `sid` names someone else's session is refused; issue 12 finding 10).
+   */
+  sessionRevoked(sid: string, sub?: string): Promise<boolean>
   user(id: string): Promise<UserRow | null>
   /** Call after changing a session in the database. */
   sessionChanged(sid: string): Promise<void>
@@ -34,7 +37,7 @@ export interface IdentityStateOptions {
 }
 
 export function createIdentityState(opts: IdentityStateOptions): IdentityState {
-  const sessions = new Map<string, { revoked: boolean; at: number }>()
+  const sessions = new Map<string, { revoked: boolean; userId: string | null; at: number }>()
   const users = new Map<string, { row: UserRow | null; at: number }>()
   let since: Date | undefined
   let timer: NodeJS.Timeout | undefined
@@ -81,13 +84,14 @@ export function createIdentityState(opts: IdentityStateOptions): IdentityState {
   }
 
   return {
-    async sessionRevoked(sid) {
-      const hit = sessions.get(sid)
-      if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS) return hit.revoked
-      const row = await opts.sessions.findById(sid)
-      const revoked = row === null || row.revoked_at !== null
-      bounded(sessions, sid, { revoked, at: Date.now() })
-      return revoked
+    async sessionRevoked(sid, sub) {
+      let hit = sessions.get(sid)
+      if (hit === undefined || Date.now() - hit.at >= ENTRY_TTL_MS) {
+        const row = await opts.sessions.findById(sid)
+        hit = { revoked: row === null || row.revoked_at !== null, userId: row?.user_id ?? null, at: Date.now() }
+        bounded(sessions, sid, hit)
+      }
+      return hit.revoked || (sub !== undefined && hit.userId !== sub)
     },
     async user(id) {
       const hit = users.get(id)

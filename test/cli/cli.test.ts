@@ -159,13 +159,21 @@ for (const kind of dbKinds()) describe(`lucid-gateway CLI on ${kind}`, () => {
 })
 
 test('config print masks every secret', async () => {
-  const r = await cli({ DATABASE_URL: 'postgres://gw:hunter2-password@db.internal:5432/lucid', JWT_SECRET_KEY: TEST_JWT_SECRET, DATA_ENCRYPTION_KEY: TEST_DATA_KEY, REDIS_URL: 'redis://:redis-pass@cache:6379' }, 'config', 'print')
+  const env = {
+    DATABASE_URL: 'postgres://gw:hunter2-password@db.internal:5432/lucid',
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
+    REDIS_URL: 'redis://:redis-pass@cache:6379',
+    METRICS_TOKEN: 'metrics-token-0123456789'
+  }
+  const r = await cli(env, 'config', 'print')
   assert.equal(r.code, 0, r.stderr)
   const printed = JSON.parse(r.stdout)
   assert.equal(printed.JWT_SECRET_KEY, '***')
   assert.equal(printed.DATA_ENCRYPTION_KEY, '***')
+  assert.equal(printed.METRICS_TOKEN, '***')
   assert.equal(printed.DATABASE_URL, 'postgres://gw:***@db.internal:5432/lucid')
-  for (const secret of [TEST_JWT_SECRET, TEST_DATA_KEY, 'hunter2-password', 'redis-pass']) assert.ok(!r.stdout.includes(secret), `${secret} leaked`)
+  for (const secret of [TEST_JWT_SECRET, TEST_DATA_KEY, 'hunter2-password', 'redis-pass', env.METRICS_TOKEN]) assert.ok(!r.stdout.includes(secret), `${secret} leaked`)
   assert.equal(printed.HTTP_PORT, 8080)
   assert.equal(printed.RATE_LIMIT_PUBLIC, 100)
   assert.equal(printed.UPSTREAM_BREAKER_FAILURES, 5)

@@ -154,7 +154,7 @@ describe('proxy over real sockets', () => {
     assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, 'LUCID_ERR_1010')
   })
 
-  test('WebSocket upgrades are authenticated and tunnelled', async () => {
+  test('WebSocket upgrades are authenticated and tunnelled (with the route\'s write role)', async () => {
     const port = Number(new URL(base).port)
     const refused = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/nodes/events`)
@@ -162,7 +162,8 @@ describe('proxy over real sockets', () => {
       ws.onopen = () => resolve(1)
     })
     assert.equal(refused, -1, 'no token, no tunnel')
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/nodes/events?access_token=${user.access}`)
+    // Node management's writes need node_operator, so its upgrades do too (issue 12 finding 7).
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/nodes/events?access_token=${operator.access}`)
     const reply = await new Promise<string>((resolve, reject) => {
       ws.onopen = () => ws.send('ping')
       ws.onmessage = (e) => resolve(String(e.data))
@@ -172,7 +173,7 @@ describe('proxy over real sockets', () => {
     assert.equal(reply, 'echo:ping')
     const upgrade = nodes.requests.filter((r) => r.method === 'UPGRADE').pop()!
     assert.equal(upgrade.url, '/api/v1/nodes/events', 'the token is stripped from the query')
-    assert.equal(upgrade.headers['x-lucid-user-id'], user.userId)
+    assert.equal(upgrade.headers['x-lucid-user-id'], operator.userId)
   })
 
   test('upstream timeout → 504/5006 naming the upstream; a client abort cancels the upstream request', async () => {

@@ -14,13 +14,17 @@ const realLimits = (extra: Record<string, string> = {}) => ({
 })
 
 describe(`rate limits on ${process.env.REDIS_URL ? 'Redis' : 'the in-process store'}`, () => {
-  test('101 requests sent together from one IP to a public route get exactly one 429, with correct headers', async () => {
+  test('110 requests sent together from one IP to a public route: exactly the limit plus the refill, 429s with correct headers', async () => {
     const t = await buildTestApp({ env: realLimits() })
     try {
-      const res = await Promise.all(Array.from({ length: 101 }, () => t.app.inject({ url: '/api/v1/meta/version' })))
+      const started = performance.now()
+      const res = await Promise.all(Array.from({ length: 110 }, () => t.app.inject({ url: '/api/v1/meta/version' })))
+      // GCRA refills one request per 0.6 s: a burst spread over more time (a loaded machine) may admit those.
+      const refill = Math.floor((performance.now() - started) / 600)
       const statuses = res.map((r) => r.statusCode)
-      assert.equal(statuses.filter((s) => s === 429).length, 1)
-      assert.equal(statuses.filter((s) => s === 200).length, 100)
+      const admitted = statuses.filter((s) => s === 200).length
+      assert.ok(admitted >= 100 && admitted <= 100 + refill, `admitted ${admitted}, limit 100 + refill ${refill}`)
+      assert.equal(statuses.filter((s) => s === 429).length, 110 - admitted)
       const ok = res.find((r) => r.statusCode === 200)!
       assert.equal(ok.headers['ratelimit-policy'], '"public";q=100;w=60')
       assert.match(String(ok.headers.ratelimit), /^"public";r=\d+;t=\d+$/)
@@ -32,7 +36,7 @@ describe(`rate limits on ${process.env.REDIS_URL ? 'Redis' : 'the in-process sto
       assert.ok(retry >= 1 && retry <= 1, `Retry-After is the emission interval (0.6 s → 1 s), got ${retry}`)
       assert.equal((await t.app.inject({ url: '/health' })).statusCode, 200, '/health is never limited')
       const metrics = (await t.app.inject({ url: '/metrics' })).body
-      assert.match(metrics, /rate_limit_decisions_total\{policy="public",result="limited"\} 1/)
+      assert.match(metrics, new RegExp(`rate_limit_decisions_total\\{policy="public",result="limited"\\} ${110 - admitted}\\b`))
     } finally {
       await t.close()
     }

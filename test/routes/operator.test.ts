@@ -264,7 +264,8 @@ test('GET /admin serves the built dashboard with its CSP, only listed assets; ca
       304
     )
     assert.equal((await t.app.inject({ url: '/ops/console/assets/manifest.json' })).statusCode, 404)
-    assert.equal((await t.app.inject({ url: '/ops/console/assets/..%2Fmanifest.json' })).statusCode, 404)
+    // An encoded slash is refused before routing (issue 12 finding 2: one normalised path).
+    assert.equal((await t.app.inject({ url: '/ops/console/assets/..%2Fmanifest.json' })).statusCode, 400)
     assert.equal((await t.app.inject({ url: '/admin' })).statusCode, 404)
     assert.equal((await off.app.inject({ url: '/admin' })).statusCode, 404)
   } finally {

@@ -48,7 +48,7 @@ test('HTTPS on HTTPS_PORT: TLS 1.2+ only, HTTP redirects, SIGHUP reloads the cer
   execFileSync('cp', [first.cert, live.cert])
   execFileSync('cp', [first.key, live.key])
   const [httpPort, httpsPort] = [await freePort(), await freePort()]
-  const g = spawnGateway(t, { DATA_DIR: path.join(dir, 'data'), HTTP_PORT: String(httpPort), HTTPS_PORT: String(httpsPort), SSL_CERT_PATH: live.cert, SSL_KEY_PATH: live.key, HTTP_REDIRECT_TO_HTTPS: 'true' })
+  const g = spawnGateway(t, { DATA_DIR: path.join(dir, 'data'), HTTP_PORT: String(httpPort), HTTPS_PORT: String(httpsPort), SSL_CERT_PATH: live.cert, SSL_KEY_PATH: live.key, HTTP_REDIRECT_TO_HTTPS: 'true', ALLOWED_HOSTS: '127.0.0.1' })
   await g.waitFor(/gateway listening/)
   const ca1 = await readFile(first.cert)
   const ca2 = await readFile(second.cert)

@@ -174,6 +174,9 @@ test('a job run is a root span and its lucid_blocks calls are traced and propaga
 
 test('WebSocket upgrades carry the trace: the upstream gets a child of the client traceparent', async (t) => {
   const { receiver, up, gw, li } = await tracedProxy(t)
+  // Node management's upgrades need its write role, node_operator (issue 12 finding 7).
+  await gw.app.db.query("UPDATE users SET role = 'node_operator', updated_at = now() WHERE user_id = $1", [li.userId])
+  await gw.app.identity.userChanged(li.userId)
   const traceId = hex(16)
   const parentId = hex(8)
   const ws = new WebSocket(`${gw.base.replace('http', 'ws')}/api/v1/nodes/stream`, {

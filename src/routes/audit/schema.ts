@@ -1,5 +1,6 @@
 /** Audit log request and response schemas. */
 import { Type } from '@sinclair/typebox'
+import { MAX_PAGE } from '../../schemas/common.js'
 
 export const AuditEntrySchema = Type.Object({
   audit_id: Type.Integer(),
@@ -19,7 +20,7 @@ export const AuditEntrySchema = Type.Object({
 
 export const LogQuerySchema = Type.Object(
   {
-    page: Type.Integer({ minimum: 1, default: 1 }),
+    page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     action: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$', description: 'exact action, or a prefix ending in "." (e.g. "auth.")' })),
     actor_id: Type.Optional(Type.String({ format: 'uuid' })),

@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
-import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
+import { MAX_PAGE, pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { BackupError, readManifest, verifyBackup } from '../../backup/backup.js'
 import { createBackupService, type BackupRow, type BackupService, type RestoreRow, type ScheduleRow } from '../../backup/service.js'
 import { validateCron } from '../../jobs/job-runner.js'
@@ -141,7 +141,7 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
       tags,
       summary: 'Backups, newest first',
       querystring: Type.Object({
-        page: Type.Integer({ minimum: 1, default: 1 }),
+        page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
         limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
         status: Type.Optional(Type.Union(['pending', 'running', 'completed', 'failed'].map((s) => Type.Literal(s)))),
         type: Type.Optional(Type.Literal('full'))

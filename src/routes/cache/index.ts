@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
+import { MAX_PAGE, pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
 import { requireConfirm } from '../shared/request.js'
 import { isProtectedKey, namespaceOf } from '../../stores/protected-keys.js'
@@ -217,7 +217,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     schema: {
       tags, security,
       summary: 'Active login sessions',
-      querystring: Type.Object({ page: Type.Integer({ minimum: 1, default: 1 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), user_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+      querystring: Type.Object({ page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), user_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
       response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionRowSchema), pagination: PaginationSchema }) })
     }
   }, async (request) => {

@@ -49,7 +49,11 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
       schema: {
         tags,
         summary: 'RFC 6962 inclusion proof of one chunk',
-        params: Type.Object({ manifest_id: Type.String({ format: 'uuid' }), index: Type.Integer({ minimum: 0 }) }),
+        params: Type.Object({
+          manifest_id: Type.String({ format: 'uuid' }),
+          // chunk_index is an integer column: beyond it is a 422, not a 500 from PostgreSQL.
+          index: Type.Integer({ minimum: 0, maximum: 2_147_483_647 })
+        }),
         response: withErrors({ 200: Type.Object({ manifest_id: Type.String(), chunk_index: Type.Integer(), chunk_hash: Type.String(), merkle_root: Type.String(), proof_hashes: Type.Array(Type.String()), proof_directions: Type.Array(Type.String()) }) })
       }
     },

@@ -23,6 +23,9 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const FAILURE_KIND: Record<UpstreamError['kind'], ErrorKind> = { unavailable: 'SERVICE_UNAVAILABLE', timeout: 'UPSTREAM_TIMEOUT', bad_response: 'BAD_UPSTREAM', circuit_open: 'CIRCUIT_OPEN' }
 
+/** The route's response-header policy for one upstream answer (issue 12 finding 6). */
+const policyOf = (route: ProxyRoute, status: number) => ({ status, allowSetCookie: route.allowSetCookie })
+
 export function upstreamFailure(err: UpstreamError): LucidError {
   const headers: Record<string, string> = err.kind === 'circuit_open' ? { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } : {}
   return new LucidError(FAILURE_KIND[err.kind], undefined, { details: { upstream: err.upstream }, headers, cause: err })
@@ -129,7 +132,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
         await idempotency.release(scope, idemKey).catch(() => undefined)
         throw err instanceof UpstreamError ? upstreamFailure(err) : err
       }
-      const responseHeaders = clientResponseHeaders(res.headers, route.upstream)
+      const responseHeaders = clientResponseHeaders(res.headers, route.upstream, policyOf(route, res.statusCode))
       let responseBody: Buffer
       try {
         responseBody = await readAll(res.body, MAX_STORED_RESPONSE_BYTES)
@@ -157,7 +160,8 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
           timeoutMs: route.timeoutMs
         })
       )
-      reply.code(res.statusCode).headers(clientResponseHeaders(res.headers, route.upstream))
+      const responseHeaders = clientResponseHeaders(res.headers, route.upstream, policyOf(route, res.statusCode))
+      reply.code(res.statusCode).headers(responseHeaders)
       return reply.send(res.body)
     } catch (err) {
       if (tooLarge) throw new LucidError('REQUEST_TOO_LARGE')

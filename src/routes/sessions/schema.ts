@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { SessionRow, ChunkRow } from '../../data/repositories/sessions.js'
-import { PaginationSchema } from '../../schemas/common.js'
+import { MAX_PAGE, PaginationSchema } from '../../schemas/common.js'
 
 export const MIB = 1024 * 1024
 export const GIB = 1024 * MIB
@@ -74,7 +74,7 @@ export const SessionParamsSchema = Type.Object({ session_id: Type.String({ forma
 export const ChunkParamsSchema = Type.Object({ session_id: Type.String({ format: 'uuid' }), index: Type.Integer({ minimum: 0, maximum: 10_000_000 }) })
 export const SessionListQuerySchema = Type.Object(
   {
-    page: Type.Integer({ minimum: 1, default: 1 }),
+    page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     status: Type.Optional(SessionStatusSchema),
     q: Type.Optional(Type.String({ maxLength: 200, description: 'full-text search over name and description' })),

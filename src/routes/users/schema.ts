@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { PaginationSchema } from '../../schemas/common.js'
+import { MAX_PAGE, PaginationSchema } from '../../schemas/common.js'
 
 export {
   RoleSchema, WalletTypeSchema, UserStatusSchema, TronAddressSchema, EmailSchema, UsernameSchema, UserSchema, toUser, type User
@@ -21,7 +21,7 @@ export const RoleChangeSchema = Type.Object({ role: RoleSchema }, { additionalPr
 export const UserIdParamsSchema = Type.Object({ user_id: Type.String({ format: 'uuid' }) })
 export const UserListQuerySchema = Type.Object(
   {
-    page: Type.Integer({ minimum: 1, default: 1 }),
+    page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     role: Type.Optional(RoleSchema),
     status: Type.Optional(UserStatusSchema),
