@@ -94,7 +94,7 @@ export interface Config {
   loadShedSustainMs: number
   /** Requests in progress per process above which new ones get a fast 503 (default 384; 0 = no cap). */
   loadShedMaxInFlight: number
-  /** Requests in progress per client (IP, IPv6 /64); more wait in a queue (default a quarter of the cap). */
+  /** Requests in progress per client (IP; IPv6 by RATE_LIMIT_IPV6_PREFIX, /64); more wait in a queue (default a quarter of the cap). */
   loadShedMaxInFlightPerClient: number
   /** Requests one client may have waiting for a slot; beyond, 429 (default 1024). */
   loadShedClientQueue: number

@@ -96,6 +96,8 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
 
 async function admissionPlugin(app: FastifyInstance, opts: { config: Readonly<Config> }): Promise<void> {
   const cfg = opts.config
+  // One client is what the rate limits call one (RATE_LIMIT_IPV6_PREFIX), so the bounds agree.
+  const clientOf = (ip: string) => clientKey(ip, cfg.rateLimit.ipv6PrefixBits)
   const overload =
     cfg.loadShedMaxEventLoopDelayMs > 0
       ? createOverloadDetector({ targetMs: cfg.loadShedMaxEventLoopDelayMs, sustainMs: cfg.loadShedSustainMs })
@@ -155,7 +157,7 @@ async function admissionPlugin(app: FastifyInstance, opts: { config: Readonly<Co
     if (request.routeOptions.config?.rateLimit === false) return done()
     let result
     try {
-      result = admission.admit(clientKey(request.ip))
+      result = admission.admit(clientOf(request.ip))
     } catch (err) {
       return done(refuse(err))
     }
@@ -196,7 +198,7 @@ async function admissionPlugin(app: FastifyInstance, opts: { config: Readonly<Co
   app.decorate('admission', {
     async admitUpgrade(ip: string) {
       try {
-        const r = admission.admit(clientKey(ip))
+        const r = admission.admit(clientOf(ip))
         return 'release' in r ? r : await r.ticket
       } catch (err) {
         throw refuse(err)

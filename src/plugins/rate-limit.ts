@@ -72,7 +72,6 @@ export function bucketIdentity(ip: string, user: AuthUser | null, key: 'ip' | 'u
   if (key === 'user' && user !== null) return `user:${user.id}`
   return `ip:${clientKey(ip, ipv6PrefixBits).replace(/\/\d+$/, '')}`
 }
-const identityOf = bucketIdentity
 
 function headerValues(o: RuleOutcome) {
   const windowS = Math.round(o.rule.periodMs / 1000)
@@ -164,8 +163,8 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
       list.push({ rule, key: rule.name, cost: 1 })
       groups.set(identity, list)
     }
-    add(identityOf(ip, user, 'user', v6), tierRule(cfg, user?.role))
-    for (const r of matchingRules(rules, method, path)) add(identityOf(ip, user, r.key, v6), r)
+    add(bucketIdentity(ip, user, 'user', v6), tierRule(cfg, user?.role))
+    for (const r of matchingRules(rules, method, path)) add(bucketIdentity(ip, user, r.key, v6), r)
 
     const results: Decision[] = await inStage(trace, 'limit', () =>
       Promise.all(
@@ -188,7 +187,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     if (denied.length > 0 || results.some((d) => !d.allowed)) {
       const retryS = Math.max(1, Math.ceil(shown.retryAfterMs / 1000))
       log?.info({ policy: shown.rule.name, retry_after_s: retryS, user_id: user?.id }, 'rate limited')
-      void recordViolation(identityOf(ip, user, 'user', v6))
+      void recordViolation(bucketIdentity(ip, user, 'user', v6))
       const windowS = Math.round(shown.rule.periodMs / 1000)
       const message = `Rate limit exceeded: ${shown.rule.limit} requests per ${windowS} s (${shown.rule.name})`
       const error = new LucidError('RATE_LIMITED', message, {
@@ -208,7 +207,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     async shapeUpload(request: FastifyRequest, body: Readable): Promise<Readable> {
       if (!cfg.enabled) return body
       const user = request.user ?? (await app.resolveIdentity(request).catch(() => null))
-      const identity = identityOf(request.ip, user, 'user', cfg.ipv6PrefixBits)
+      const identity = bucketIdentity(request.ip, user, 'user', cfg.ipv6PrefixBits)
       if ((await limiter.debtMs(identity, bandwidth.name)) > PRE_CHECK_DEBT_MS) {
         decisions.inc({ policy: bandwidth.name, result: 'limited' })
         throw new LucidError('BANDWIDTH_LIMITED', `Upload bandwidth above ${cfg.bandwidthBytesPerS} bytes/s; retry later`, { headers: { 'retry-after': String(Math.ceil(PRE_CHECK_DEBT_MS / 1000)) } })

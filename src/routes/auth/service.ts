@@ -240,7 +240,7 @@ export function createAuthService(d: AuthServiceDeps) {
 
   /** Send limits: per client and address first (a stranger exhausts only their own), then per address. */
   async function countSend(email: string, client: ClientInfo): Promise<void> {
-    const mine = `mail-rate:${clientKey(client.ip)}:${sha256hex(email)}`
+    const mine = `mail-rate:${clientKey(client.ip, d.config.rateLimit.ipv6PrefixBits)}:${sha256hex(email)}`
     if ((await d.store.incr(mine, 1, EMAIL_LIMITS.sendClientWindowMs)) > EMAIL_LIMITS.sendsPerClient) {
       throw tooMany('codes requested', await d.store.ttl(mine))
     }
@@ -326,7 +326,7 @@ export function createAuthService(d: AuthServiceDeps) {
    * rest of the hour while the unguessable magic link of the same mail keeps working for the owner).
    */
   async function guessBudget(email: string, client: ClientInfo): Promise<{ wrong(): Promise<void> }> {
-    const mine = `email-attempts:${clientKey(client.ip)}:${sha256hex(email)}`
+    const mine = `email-attempts:${clientKey(client.ip, d.config.rateLimit.ipv6PrefixBits)}:${sha256hex(email)}`
     const all = `email-attempts:${sha256hex(email)}`
     const [tried, total] = await Promise.all([d.store.get(mine), d.store.get(all)])
     if (Number(tried ?? 0) >= EMAIL_LIMITS.guessesPerClient) throw tooMany('wrong codes', await d.store.ttl(mine))
