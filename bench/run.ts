@@ -277,6 +277,9 @@ async function main(): Promise<void> {
   const otlpUrl = `http://127.0.0.1:${otlpPort}`
   start('otlp-receiver', process.execPath, [path.join(root, 'bench/otlp-receiver.mjs')], { PORT: String(otlpPort) }, '0')
   await waitHttp(otlpUrl)
+  // This code exactly as the baseline and tracing twins run (jobs off), so a twin is compared with
+  // a twin: the headline `gateway` also runs its background jobs.
+  const twinOff = await twin('gateway-twin', {})
   const traced = await twin('gateway-trace', { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' })
   // The same gateway built from the code before the change under test (tracing off there and here).
   const baselineRef = process.env.BENCH_BASELINE_REF
@@ -350,6 +353,7 @@ backend be
     { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
     { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
     ...(baseline ? [{ id: 'gateway-baseline', label: `gateway built from ${baselineRef} (${baselineSha}), the code before this change`, url: baseline.url + path1, headers: auth, pid: baseline.pid }] : []),
+    ...(twinOff ? [{ id: 'gateway-twin', label: 'gateway twin (jobs off like the twins below), tracing off', url: twinOff.url + path1, headers: auth, pid: twinOff.pid }] : []),
     ...(traced ? [{ id: 'gateway-trace', label: 'gateway, tracing on: 100% sampled, OTLP/HTTP export to a live receiver', url: traced.url + path1, headers: auth, pid: traced.pid }] : []),
     ...(workers2 ? [{ id: 'gateway-workers2', label: 'gateway, WORKERS=2 (sharing both cores with wrk)', url: workers2.url + path1, headers: auth, pid: workers2.pid }] : []),
     { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
