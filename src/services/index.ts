@@ -8,8 +8,9 @@
  *
  * Services: auth (login flows) and its TOTP secret box, sessions and the chunk store, manifest
  * anchors, backups, volumes, the lucid_blocks copy (chain), the operator views and retention.
- * Jobs, in this order: anchor-poll, volume-usage, session-retention, backup-schedules,
- * backup-retention, chain-sync (when CHAIN_SYNC_INTERVAL_MS > 0), auth-session-retention.
+ * Jobs, in this order: upstream-health (per instance), anchor-poll, volume-usage, session-retention,
+ * backup-schedules, backup-retention, chain-sync (when CHAIN_SYNC_INTERVAL_MS > 0),
+ * auth-session-retention.
  */
 import path from 'node:path'
 import client from 'prom-client'
@@ -122,6 +123,13 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
   })
 
   const jobs: JobDefinition[] = [
+    {
+      name: 'upstream-health',
+      everyMs: config.upstreamHealthIntervalMs,
+      // Every instance checks for itself: breaker state is per instance.
+      perInstance: true,
+      run: async () => void (await Promise.all([...deps.upstreams.values()].map((c) => c.checkHealth())))
+    },
     anchorJob(anchors, repos.sessions, config.anchorPollIntervalMs),
     { name: 'volume-usage', everyMs: 300_000, run: async () => void (await volumes.sample()) },
     // Soft-deleted sessions keep their chunks until they are older than SESSION_RETENTION_DAYS.

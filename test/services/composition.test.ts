@@ -90,7 +90,7 @@ test('createServices: every service and the one job list, from plain dependencie
     const { services, jobs } = createServices(f.deps)
     assert.deepEqual(Object.keys(services).sort(), ['anchors', 'auth', 'backups', 'chain', 'chunkStore', 'operator', 'retention', 'sessions', 'totpBox', 'volumes'])
     assert.deepEqual(jobs.map((j) => j.name), [
-      'anchor-poll', 'volume-usage', 'session-retention', 'backup-schedules', 'backup-retention', 'chain-sync', 'auth-session-retention'
+      'upstream-health', 'anchor-poll', 'volume-usage', 'session-retention', 'backup-schedules', 'backup-retention', 'chain-sync', 'auth-session-retention'
     ])
     assert.equal(jobs.find((j) => j.name === 'anchor-poll')?.everyMs, 5000, 'ANCHOR_POLL_INTERVAL_MS')
     assert.equal(services.volumes.dirOf('chunks'), path.join(f.deps.config.dataDir, 'chunks'), 'the chunk store is the system volume chunks')
@@ -104,7 +104,7 @@ test('createServices: without CHAIN_SYNC_INTERVAL_MS there is no chain-sync job'
   try {
     const names = createServices(f.deps).jobs.map((j) => j.name)
     assert.equal(names.includes('chain-sync'), false)
-    assert.equal(names.length, 6)
+    assert.equal(names.length, 7)
   } finally {
     await f.close()
   }
