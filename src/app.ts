@@ -31,22 +31,21 @@ import proxyRoutes from './routes/proxy/index.js'
 import { attachWebSocketProxy } from './proxy/websocket.js'
 import probeRoutes from './routes/probes.js'
 import metaRoutes from './routes/meta/index.js'
-import authRoutes, { authServicePlugin } from './routes/auth/index.js'
+import authRoutes from './routes/auth/index.js'
 import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
-import backupRoutes, { backupScheduleRoutes, backupServicePlugin } from './routes/backups/index.js'
+import backupRoutes, { backupScheduleRoutes } from './routes/backups/index.js'
 import services from './plugins/services.js'
-import retention from './plugins/retention.js'
-import chainPlugin from './plugins/chain.js'
 import volumeRoutes, { volumeServicePlugin } from './routes/volumes/index.js'
 import searchRoutes from './routes/search/index.js'
 import databaseRoutes from './routes/database/index.js'
 import cacheRoutes from './routes/cache/index.js'
-import sessionRoutes, { sessionsServicePlugin } from './routes/sessions/index.js'
+import sessionRoutes from './routes/sessions/index.js'
+import sessionHelpers from './routes/shared/sessions.js'
 import manifestRoutes from './routes/manifests/index.js'
 import trustRoutes from './routes/trust/index.js'
 import traffic from './plugins/traffic.js'
-import operatorRoutes, { operatorServicesPlugin } from './routes/operator/index.js'
+import operatorRoutes from './routes/operator/index.js'
 import adminIdentityRoutes from './routes/users/admin-identity.js'
 import adminUi from './plugins/admin-ui.js'
 
@@ -157,16 +156,11 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
 
   // Tier 2 — shared services.
   await app.register(auth)
-  await app.register(authServicePlugin)
   await app.register(rateLimit)
   await app.register(upstreams)
   await app.register(services)
-  await app.register(sessionsServicePlugin)
-  await app.register(backupServicePlugin)
-  await app.register(chainPlugin)
+  await app.register(sessionHelpers)
   await app.register(volumeServicePlugin)
-  await app.register(retention)
-  await app.register(operatorServicesPlugin)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)

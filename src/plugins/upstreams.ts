@@ -77,15 +77,7 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('upstreamMetrics', { replays })
   app.decorate('upstreamHistory', history)
 
-  app.jobs.define({
-    name: 'upstream-health',
-    everyMs: app.config.upstreamHealthIntervalMs,
-    // Every instance checks for itself: breaker state is per instance.
-    perInstance: true,
-    run: async () => {
-      await Promise.all([...clients.values()].map((c) => c.checkHealth()))
-    }
-  })
+  // Their periodic health check is the job upstream-health of createServices (src/services/index.ts).
   app.addHook('onReady', async () => {
     if (app.config.jobsEnabled) void Promise.all([...clients.values()].map((c) => c.checkHealth())).catch(() => undefined)
   })

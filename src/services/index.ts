@@ -1,55 +1,148 @@
 /**
  * The composition root of the service tier (issue 16): every service is built here from plain
- * dependencies (repositories, upstream clients, config, clock, logger), never from the Fastify
- * instance, and comes back with the list of background jobs it needs. src/plugins/services.ts
- * decorates the app with the result and registers the jobs; tests can call createServices
- * without a server.
+ * dependencies (database, repositories, state store, token service, identity state, upstream
+ * clients, rate limiter, traffic recorder, mailer, metrics registry, config, clock, logger), never
+ * from the Fastify instance, and comes back with the one list of background jobs. src/plugins/
+ * services.ts decorates `app.services` with the result and registers the jobs; tests call
+ * createServices without a server (test/services/composition.test.ts).
  *
- * Moved so far: the manifest anchor service and its job (from routes/manifests) and the volume
- * service with its usage sampler (from routes/volumes). Still built in route-file plugins, to move
- * next: authServicePlugin, sessionsServicePlugin, backupServicePlugin, operatorServicesPlugin.
+ * Services: auth (login flows) and its TOTP secret box, sessions and the chunk store, manifest
+ * anchors, backups, volumes, the lucid_blocks copy (chain), the operator views and retention.
+ * Jobs, in this order: upstream-health (per instance), anchor-poll, volume-usage, session-retention,
+ * backup-schedules, backup-retention, chain-sync (when CHAIN_SYNC_INTERVAL_MS > 0),
+ * auth-session-retention.
  */
 import path from 'node:path'
+import client from 'prom-client'
+import type { Config } from '../config.js'
 import type { Db } from '../data/db.js'
+import type { StateStore } from '../stores/state-store.js'
+import type { TokenService } from '../crypto/tokens.js'
+import { createSecretBox, type SecretBox } from '../crypto/secret-box.js'
+import type { UsersRepository } from '../data/repositories/users.js'
+import type { AuthSessionsRepository } from '../data/repositories/auth-sessions.js'
+import type { AuditRepository } from '../data/repositories/audit.js'
 import type { SessionsRepository } from '../data/repositories/sessions.js'
+import type { BackupsRepository } from '../data/repositories/backups.js'
+import { createChainRepository, type ChainRepository } from '../data/repositories/chain.js'
 import type { JobDefinition } from '../jobs/job-runner.js'
 import type { UpstreamClient } from '../proxy/upstream-client.js'
-import { anchorJob, createAnchorService, type AnchorService } from './anchor.js'
+import type { Limiter } from '../ratelimit/limiter.js'
+import { createFsChunkStore, type ChunkStore } from '../chunks/chunk-store.js'
+import { createBackupService, type BackupService } from '../backup/service.js'
+import { createChainSync, type ChainSync } from '../chain/sync.js'
 import { createVolumeService, type VolumeService } from '../volumes/volumes.js'
+import { anchorJob, createAnchorService, type AnchorService } from './anchor.js'
+import { createAuthService, type AuthService } from './auth/service.js'
+import { createSessionsService, type SessionsService } from './sessions.js'
+import { createOperatorServices, type OperatorServices } from './operator.js'
+import { createRetention, type Retention } from './retention.js'
+import type { IdentityState } from './identity-state.js'
+import type { Mailer } from './mailer.js'
+import type { TrafficRecorder } from './traffic.js'
 
 export interface ServiceDeps {
   db: Db
-  repos: { sessions: SessionsRepository }
+  stateStore: StateStore
+  repos: {
+    users: UsersRepository
+    authSessions: AuthSessionsRepository
+    audit: AuditRepository
+    sessions: SessionsRepository
+    backups: BackupsRepository
+  }
+  tokens: TokenService
+  identity: IdentityState
   upstreams: ReadonlyMap<string, UpstreamClient>
-  config: { anchorPollIntervalMs: number; volumesRoot: string; dataDir: string; backupDir: string; chunkStoreDir?: string }
+  limiter: Limiter
+  traffic: Pick<TrafficRecorder, 'report'>
+  mailer: Mailer
+  /** Where the auth_events_total counter is registered. */
+  metricsRegistry: client.Registry
+  config: Readonly<Config>
   now: () => number
-  log: { warn(obj: object, msg: string): void }
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void }
 }
 
 export interface Services {
+  auth: AuthService
+  /** Seals TOTP secrets (DATA_ENCRYPTION_KEY, its own HKDF label). */
+  totpBox: SecretBox
+  sessions: SessionsService
+  chunkStore: ChunkStore
   anchors: AnchorService
+  backups: BackupService
   volumes: VolumeService
+  chain: { repo: ChainRepository; sync: ChainSync }
+  operator: OperatorServices
+  retention: Retention
 }
 
 export function createServices(deps: ServiceDeps): { services: Services; jobs: JobDefinition[] } {
-  const anchors = createAnchorService({
-    sessions: deps.repos.sessions,
-    chainClient: () => deps.upstreams.get('lucid_blocks'),
-    log: deps.log
+  const { config, repos, db, now, log } = deps
+  const chainClient = () => deps.upstreams.get('lucid_blocks')
+
+  const totpBox = createSecretBox(config.dataEncryptionKey as Buffer, 'totp-secret')
+  const authEvents = new client.Counter({
+    name: 'auth_events_total',
+    help: 'Identity events (logins, failures, logouts, refreshes, accounts created) by event and outcome',
+    labelNames: ['event', 'outcome'],
+    registers: [deps.metricsRegistry]
   })
-  const { config } = deps
+  const auth = createAuthService({
+    config, db, store: deps.stateStore, tokens: deps.tokens, users: repos.users, sessions: repos.authSessions,
+    identity: deps.identity, mailer: deps.mailer, totpBox, now,
+    audit: (entry, info) => {
+      authEvents.inc({ event: entry.action, outcome: entry.outcome ?? 'success' })
+      return repos.audit.append({ ip: info.ip, request_id: info.requestId, ...entry })
+    }
+  })
+
+  const chunkStore = createFsChunkStore(config.chunkStoreDir ?? path.join(config.dataDir, 'chunks'))
+  const sessions = createSessionsService({
+    db, sessions: repos.sessions, store: chunkStore, user: (id) => deps.identity.user(id),
+    retentionDays: config.sessionRetentionDays, log
+  })
+  const anchors = createAnchorService({ sessions: repos.sessions, chainClient, log })
+  const backups = createBackupService({
+    db, stateStore: deps.stateStore, dir: config.backupDir, key: config.dataEncryptionKey, now,
+    audit: (e) => repos.audit.append(e), log
+  })
   const volumes = createVolumeService({
-    db: deps.db,
+    db,
     root: config.volumesRoot,
     systemDirs: { chunks: config.chunkStoreDir ?? path.join(config.dataDir, 'chunks'), backups: config.backupDir },
-    now: deps.now,
-    sessionExists: (id) => deps.repos.sessions.exists(id)
+    now,
+    sessionExists: (id) => repos.sessions.exists(id)
   })
+  const chainRepo = createChainRepository(db)
+  const chain = { repo: chainRepo, sync: createChainSync({ db, repo: chainRepo, client: chainClient, log }) }
+  const operator = createOperatorServices({ db, config, limiter: deps.limiter, traffic: deps.traffic, chainRepo, chainClient })
+  const retention = createRetention({
+    authSessions: repos.authSessions, backups: repos.backups, authSessionRetentionDays: config.authSessionRetentionDays, now, log
+  })
+
+  const jobs: JobDefinition[] = [
+    {
+      name: 'upstream-health',
+      everyMs: config.upstreamHealthIntervalMs,
+      // Every instance checks for itself: breaker state is per instance.
+      perInstance: true,
+      run: async () => void (await Promise.all([...deps.upstreams.values()].map((c) => c.checkHealth())))
+    },
+    anchorJob(anchors, repos.sessions, config.anchorPollIntervalMs),
+    { name: 'volume-usage', everyMs: 300_000, run: async () => void (await volumes.sample()) },
+    // Soft-deleted sessions keep their chunks until they are older than SESSION_RETENTION_DAYS.
+    { name: 'session-retention', everyMs: 3_600_000, run: async () => void (await sessions.purgeDeleted()) },
+    { name: 'backup-schedules', everyMs: 60_000, run: async () => void (await backups.runSchedules()) },
+    { name: 'backup-retention', everyMs: 3_600_000, run: async () => void (await backups.cleanup()) },
+    ...(config.chainSyncIntervalMs > 0
+      ? [{ name: 'chain-sync', everyMs: config.chainSyncIntervalMs, leaseMs: 5 * 60_000, run: async (signal: AbortSignal) => void (await chain.sync.run(signal)) }]
+      : []),
+    { name: 'auth-session-retention', everyMs: 3_600_000, run: async () => void (await retention.purgeExpired()) }
+  ]
   return {
-    services: { anchors, volumes },
-    jobs: [
-      anchorJob(anchors, deps.repos.sessions, config.anchorPollIntervalMs),
-      { name: 'volume-usage', everyMs: 300_000, run: async () => void (await volumes.sample()) }
-    ]
+    services: { auth, totpBox, sessions, chunkStore, anchors, backups, volumes, chain, operator, retention },
+    jobs
   }
 }

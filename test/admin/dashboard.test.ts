@@ -226,7 +226,7 @@ test('operator dashboard in headless Chromium', async (t) => {
         await page.locator('#volumes-list').getByText('backups').waitFor()
         await shot(page, 'backups')
 
-        await s.t.app.chain.sync.run()
+        await s.t.app.services.chain.sync.run()
         await page.getByRole('link', { name: 'Chain' }).click()
         await page.locator('[data-stat="lag"] .stat-value').getByText('0 blocks').waitFor({ timeout: 10_000 })
         await shot(page, 'chain')

@@ -70,7 +70,7 @@ describe('the magic-link page', () => {
       assert.match(await page.locator('#code-hint').innerText(), /6-digit code/)
       assert.equal(await page.locator('#go').isVisible(), false, 'no button that would spend the link for nothing')
       await page.close()
-      assert.equal(await t.app.authService.magicLinkUsable(token), true, 'the link was not used')
+      assert.equal(await t.app.services.auth.magicLinkUsable(token), true, 'the link was not used')
       const verified = await t.app.inject({ method: 'POST', url: '/api/v1/auth/verify', payload: { email, code } })
       assert.equal(verified.statusCode, 200, 'and the code works in the app')
     })
@@ -91,7 +91,7 @@ describe('the magic-link page', () => {
       const me = await t.app.inject({ url: '/api/v1/users/me', headers: { authorization: `Bearer ${data.tokens.access_token}` } })
       assert.equal(me.statusCode, 200)
       assert.match(await popup.locator('#out').innerText(), /Signed in as/)
-      assert.equal(await t.app.authService.magicLinkUsable(token), false, 'now the link is spent')
+      assert.equal(await t.app.services.auth.magicLinkUsable(token), false, 'now the link is spent')
     })
 
     await tc.test('with MAGIC_LINK_RETURN_URL the page signs in and sends the tokens to the app in the URL fragment', async () => {

@@ -150,7 +150,7 @@ test('config is shown with every secret masked; chain status and jobs come from 
     assert.equal(before.local_height, null)
     assert.equal(before.remote_height, chain.chain.length - 1)
     assert.equal(before.lag_blocks, chain.chain.length)
-    await t.app.chain.sync.run()
+    await t.app.services.chain.sync.run()
     const after = (await t.app.inject({ url: '/api/v1/meta/chain', headers: admin.auth })).json()
     assert.equal(after.local_height, chain.chain.length - 1)
     assert.equal(after.lag_blocks, 0)

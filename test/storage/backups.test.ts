@@ -166,7 +166,7 @@ for (const kind of dbKinds()) describe(`backups API on ${kind}`, () => {
   })
 
   test('teardown', async () => {
-    await t.app.backups.idle()
+    await t.app.services.backups.idle()
     await t.close()
     await t.testDb.close()
     await rm(backupDir, { recursive: true, force: true })
@@ -186,11 +186,11 @@ test('a schedule firing on two instances at once runs one backup', async () => {
     assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/backups/schedules', headers: admin.auth, payload: { name: 'hourly', cron: '5 * * * *' } })).statusCode, 409, 'the deprecated path is the same collection')
     assert.deepEqual((await t.app.inject({ url: '/api/v1/backup-schedules', headers: admin.auth })).json().schedules.map((x: { name: string }) => x.name), ['hourly'])
     const other = await t.sibling()
-    assert.deepEqual(await Promise.all([t.app.backups.runSchedules(), other.backups.runSchedules()]), [[], []], 'the current slot does not fire')
+    assert.deepEqual(await Promise.all([t.app.services.backups.runSchedules(), other.services.backups.runSchedules()]), [[], []], 'the current slot does not fire')
     now = Date.parse('2026-12-02T11:00:05Z')
-    const fired = await Promise.all([t.app.backups.runSchedules(), other.backups.runSchedules(), t.app.backups.runSchedules()])
+    const fired = await Promise.all([t.app.services.backups.runSchedules(), other.services.backups.runSchedules(), t.app.services.backups.runSchedules()])
     assert.equal(fired.flat().length, 1)
-    await Promise.all([t.app.backups.idle(), other.backups.idle()])
+    await Promise.all([t.app.services.backups.idle(), other.services.backups.idle()])
     const rows = (await t.app.db.query<{ status: string; schedule_id: string }>('SELECT status, schedule_id FROM backups')).rows
     assert.deepEqual(rows, [{ status: 'completed', schedule_id: s.json().schedule_id }])
   } finally {
@@ -212,8 +212,8 @@ for (const [from, to] of [['embedded', 'postgresql'], ['postgresql', 'embedded']
     try {
       const owner = await login(source.app)
       await source.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: owner.auth, payload: { name: 'crossing', description: `from ${from} to ${to}` } })
-      const row = await source.app.backups.start({ name: 'cross', compression: true, encryption: true, retention_days: 1 }, null)
-      await source.app.backups.idle()
+      const row = await source.app.services.backups.start({ name: 'cross', compression: true, encryption: true, retention_days: 1 }, null)
+      await source.app.services.backups.idle()
       await migrate(target.db)
       const r = await restoreBackup(target.db, backupDir, row.backup_id, source.config.dataEncryptionKey)
       assert.ok(r.rows > 0)

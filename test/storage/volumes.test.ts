@@ -4,7 +4,6 @@ import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { buildTestApp } from '../helpers/app.js'
 import { login } from '../helpers/identity.js'
-import { purgeExpired } from '../../src/plugins/retention.js'
 
 test('volumes: system volumes, create with quota, usage history, health, resize, cleanup of orphans, delete refused while in use', async () => {
   let now = Date.now()
@@ -109,14 +108,14 @@ test('privacy purge erases a user with their sessions and chunk files; retention
       const id = table === 'chunks' || table === 'sessions' ? s.session_id : victim.userId
       assert.equal((await t.app.db.query(`SELECT 1 FROM ${table} WHERE ${col} = $1`, [id])).rows.length, 0, table)
     }
-    assert.equal(await t.app.chunkStore.size(s.session_id, 0), null, 'chunk file removed')
+    assert.equal(await t.app.services.chunkStore.size(s.session_id, 0), null, 'chunk file removed')
     assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: victim.auth })).statusCode, 401)
     const entry = (await t.app.db.query<{ details: { sessions: number } }>("SELECT details FROM audit_log WHERE action = 'user.purged' AND target_id = $1", [victim.userId])).rows
     assert.equal(entry.length, 1)
     assert.equal(entry[0].details.sessions, 1)
 
     await t.app.db.query("UPDATE auth_sessions SET expires_at = now() - interval '40 days' WHERE user_id = $1", [admin.userId])
-    const purged = await purgeExpired(t.app)
+    const purged = await t.app.services.retention.purgeExpired()
     assert.equal(purged.auth_sessions, 1)
     assert.equal((await t.app.db.query('SELECT 1 FROM auth_sessions WHERE user_id = $1', [superAdmin.userId])).rows.length, 1, 'live sessions stay')
   } finally {

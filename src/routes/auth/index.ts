@@ -3,28 +3,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { ErrorEnvelopeSchema, withErrors } from '../../schemas/common.js'
-import fp from 'fastify-plugin'
-import client from 'prom-client'
-import { createSecretBox, type SecretBox } from '../../crypto/secret-box.js'
 import { newTotpSecret, totpQrSvg, totpUri, checkTotp } from '../../crypto/totp.js'
 import { isTronAddress } from '../../crypto/tron.js'
-import { createMailer } from '../../services/mailer.js'
 import { toUser, UserSchema, WalletTypeSchema, EmailSchema, TronAddressSchema } from '../shared/schema.js'
 import type { UserRow } from '../../data/repositories/users.js'
-import { createAuthService } from './service.js'
 import { clientInfo } from '../shared/request.js'
 import { magicErrorPage, magicPage, MAGIC_PAGE_CSP } from './magic-page.js'
 import {
   AuthResponseSchema, AuthStatusSchema, ChallengeRequestSchema, ChallengeResponseSchema, LoginSessionListSchema, LogoutRequestSchema,
   MAGIC_TOKEN, MagicLinkSentSchema, MagicQuerySchema, MessageSchema, RefreshRequestSchema, SessionParamsSchema, TotpCodeSchema, TotpSetupSchema
 } from './schema.js'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    authService: ReturnType<typeof createAuthService>
-    totpBox: SecretBox
-  }
-}
 
 const TotpCode = Type.String({ pattern: '^[0-9]{6}$' })
 // One body for both login kinds, so each missing field gets its own clear validation error.
@@ -53,51 +41,11 @@ function tokensBody(result: { access_token: string; refresh_token: string; token
   return { access_token: result.access_token, refresh_token: result.refresh_token, token_type: result.token_type, expires_in: result.expires_in, user: toUser(result.user) }
 }
 
-/** Shared service tier: the login flows, the mailer and the TOTP secret box, for every route group. */
-export const authServicePlugin = fp(
-  async function authService(fastify: FastifyInstance): Promise<void> {
-    const app = fastify
-    const mailer = createMailer({ smtpUrl: app.config.smtpUrl, from: app.config.mailFrom, dataDir: app.config.dataDir, log: app.log })
-    app.addHook('onClose', async () => mailer.close())
-    const totpBox = createSecretBox(app.config.dataEncryptionKey as Buffer, 'totp-secret')
-    const authEvents = new client.Counter({ name: 'auth_events_total', help: 'Identity events (logins, failures, logouts, refreshes, accounts created) by event and outcome', labelNames: ['event', 'outcome'], registers: [app.metrics.registry] })
-    const service = createAuthService({
-      config: app.config,
-      db: app.db,
-      store: app.stateStore,
-      tokens: app.tokens,
-      users: app.repos.users,
-      sessions: app.repos.authSessions,
-      identity: app.identity,
-      mailer,
-      totpBox,
-      now: app.now,
-      audit: (entry, info) => {
-        authEvents.inc({ event: entry.action, outcome: entry.outcome ?? 'success' })
-        return app.repos.audit.append({ ip: info.ip, request_id: info.requestId, ...entry })
-      }
-    })
-    app.decorate('authService', service)
-    app.decorate('totpBox', totpBox)
-    // BOOTSTRAP_SUPER_ADMINS applies to an account's first login only; an address that already
-    // has an account keeps its role, which used to happen silently (issue 13).
-    app.addHook('onReady', async () => {
-      for (const address of app.config.bootstrapSuperAdmins) {
-        const user = await app.repos.users.findByAddress(address).catch(() => null)
-        if (user !== null && user.role !== 'super_admin') {
-          app.log.warn({ setting: 'BOOTSTRAP_SUPER_ADMINS', tron_address: address, role: user.role }, `BOOTSTRAP_SUPER_ADMINS: ${address} already has an account (role ${user.role}); the setting only applies to a first login. Promote it with: npx lucid-gateway grant-role ${address} super_admin`)
-        }
-      }
-    })
-  },
-  { name: 'lucid-auth-service', dependencies: ['lucid-auth'] }
-)
-
 export default async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['auth']
-  const service = app.authService
-  const totpBox = app.totpBox
+  const service = app.services.auth
+  const totpBox = app.services.totpBox
   const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }] }
 
   app.post('/challenge', { config: { rateLimitRule: 'auth' }, schema: { tags, summary: 'Start a wallet login: get a message to sign (TIP-191)', body: ChallengeRequestSchema, response: withErrors({ 200: ChallengeResponseSchema }) } }, async (request) => {

@@ -3,17 +3,12 @@
  * upstream breakers with their history, limits in force and the most limited identities, the
  * effective configuration (secrets masked), chain sync status and background jobs. All for admins,
  * each read audited like the storage API's (they expose operational data). Thin handlers over the
- * services built in `operatorServicesPlugin`.
+ * operator services built by createServices (`app.services.operator`, src/services/operator.ts).
  */
 import type { FastifyInstance } from 'fastify'
-import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { withErrors } from '../../schemas/common.js'
 import { maskedConfig } from '../../cli/mask.js'
-import { defaultRules } from '../../ratelimit/rules.js'
-import { createOperationsRepository, type OperationsRepository } from '../../data/repositories/operations.js'
-import { createLimitsOverview, type LimitsOverview } from '../../services/limits-overview.js'
-import { createChainStatus, type ChainStatusService } from '../../services/chain-status.js'
 import { auditReads } from '../shared/audit-reads.js'
 import {
   BreakersSchema,
@@ -25,40 +20,6 @@ import {
   TrafficQuerySchema,
   TrafficSchema
 } from './schema.js'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    operator: { limits: LimitsOverview; chainStatus: ChainStatusService; operations: OperationsRepository }
-  }
-}
-
-/** Window of the traffic history the "most limited" view counts refusals in, seconds. */
-const REFUSALS_WINDOW_S = 300
-
-export const operatorServicesPlugin = fp(
-  async function operatorServices(app: FastifyInstance): Promise<void> {
-    const cfg = app.config.rateLimit
-    const bps = cfg.bandwidthBytesPerS
-    const operations = createOperationsRepository(app.db)
-    const limits = createLimitsOverview({
-      limiter: app.rateLimit.limiter,
-      enabled: cfg.enabled,
-      failureMode: cfg.failureMode,
-      tiers: cfg,
-      rules: [...defaultRules(cfg), ...cfg.rules],
-      bandwidth: { name: 'chunk_bandwidth', limit: bps, periodMs: 1_000, burst: bps },
-      recentlyRefused: () => app.traffic.recorder.report(REFUSALS_WINDOW_S).limited
-    })
-    const chainStatus = createChainStatus({
-      localHeight: () => app.chain.repo.chainHeight(),
-      operations,
-      client: () => app.upstreams.get('lucid_blocks'),
-      syncIntervalMs: app.config.chainSyncIntervalMs
-    })
-    app.decorate('operator', { limits, chainStatus, operations })
-  },
-  { name: 'lucid-operator', dependencies: ['lucid-rate-limit', 'lucid-traffic', 'lucid-chain', 'lucid-upstreams'] }
-)
 
 /** JSON-safe: RegExps (rule paths) as their source; the masking itself is the CLI's. */
 function jsonSafe(v: unknown): unknown {
@@ -152,9 +113,9 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
     },
     async (request) => ({
       scope: scope(),
-      ...app.operator.limits.status(),
-      rules: app.operator.limits.rules(),
-      identities: await app.operator.limits.mostLimited(request.query.top, request.query.scan)
+      ...app.services.operator.limits.status(),
+      rules: app.services.operator.limits.rules(),
+      identities: await app.services.operator.limits.mostLimited(request.query.top, request.query.scan)
     })
   )
 
@@ -186,7 +147,7 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
         response: withErrors({ 200: ChainStatusSchema })
       }
     },
-    async () => app.operator.chainStatus.status()
+    async () => app.services.operator.chainStatus.status()
   )
 
   app.get(
@@ -202,7 +163,7 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
     },
     async () => {
       const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
-      const rows = await app.operator.operations.jobRuns()
+      const rows = await app.services.operator.operations.jobRuns()
       return {
         defined: [...app.jobs.jobs],
         jobs: rows.map((r) => ({

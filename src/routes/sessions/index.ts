@@ -1,83 +1,25 @@
 import { randomUUID } from 'node:crypto'
-import path from 'node:path'
 import type { Readable } from 'node:stream'
-import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
-import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
-import { createFsChunkStore, type ChunkStore } from '../../chunks/chunk-store.js'
-import { type ManifestRow, type SessionRow, type SessionsRepository } from '../../data/repositories/sessions.js'
-import { createSessionsService, assertTransition, MAX_CHUNK_BYTES, type SessionsService } from './service.js'
+import { roleAtLeast } from '../../auth/roles.js'
+import type { SessionRow } from '../../data/repositories/sessions.js'
+import { assertTransition, MAX_CHUNK_BYTES } from '../../services/sessions.js'
 import {
   ChunkListSchema, ChunkParamsSchema, ChunkSchema, CreateSessionSchema, GIB, SessionListQuerySchema, SessionListSchema, SessionParamsSchema,
-  SessionSchema, TerminateSchema, UpdateSessionSchema, ManifestSchema, toChunk, toManifest, toSession
+  SessionSchema, TerminateSchema, UpdateSessionSchema, ManifestSchema, toChunk, toSession
 } from './schema.js'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    chunkStore: ChunkStore
-    sessionsRepo: SessionsRepository
-    manifestBody(m: ManifestRow): Promise<ReturnType<typeof toManifest>>
-    sessionsService: SessionsService
-    /**
-     * The session if the caller owns it or is an admin; 404 otherwise (ids cannot be probed).
-     * With intent 'write', an admin acting on another user's session must also pass mayManage
-     * (403 on an admin's or super_admin's session, issue 12 finding 8).
-     */
-    visibleSession(request: FastifyRequest, id: string, intent?: 'read' | 'write'): Promise<SessionRow>
-  }
-}
-
-export const sessionsServicePlugin = fp(
-  async function sessionsServices(app: FastifyInstance): Promise<void> {
-    const store = createFsChunkStore(app.config.chunkStoreDir ?? path.join(app.config.dataDir, 'chunks'))
-    const repo = app.repos.sessions
-    app.decorate('chunkStore', store)
-    app.decorate('sessionsRepo', repo)
-    app.decorate('sessionsService', createSessionsService({ db: app.db, sessions: repo, store }))
-    app.addSchema(ManifestSchema)
-    app.decorate('manifestBody', async (m: ManifestRow) => toManifest(m, (await repo.chunks(m.session_id)).rows))
-    app.decorate('visibleSession', async (request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read') => {
-      const s = await repo.findVisible(id)
-      if (s === null || (s.user_id !== request.user!.id && !roleAtLeast(request.user!.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Session not found')
-      if (intent === 'write' && s.user_id !== request.user!.id) {
-        const owner = await app.identity.user(s.user_id)
-        if (owner !== null) assertMayManage(request.user!, owner)
-      }
-      return s
-    })
-    // Soft-deleted sessions keep their chunks until they are older than SESSION_RETENTION_DAYS.
-    app.jobs.define({
-      name: 'session-retention',
-      everyMs: 3_600_000,
-      run: async () => {
-        const ids = await repo.deletedBefore(app.config.sessionRetentionDays, 500)
-        for (const id of ids) {
-          await store.removeSession(id)
-          await repo.purge(id)
-        }
-        if (ids.length > 0) app.log.info({ purged: ids.length }, 'purged soft-deleted sessions past retention')
-      }
-    })
-    // Uploads killed mid-way (process crash) leave temporary files; they are never recorded.
-    app.addHook('onReady', async () => {
-      const n = await store.sweepTemporary()
-      if (n > 0) app.log.warn({ removed: n }, 'removed partial chunk uploads left by an interrupted process')
-    })
-  },
-  { name: 'lucid-sessions-service', dependencies: ['lucid-auth'] }
-)
 
 export default async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['sessions']
   const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
   const authed = { onRequest: [app.authenticate], security }
-  const repo = app.sessionsRepo
-  const svc = app.sessionsService
+  const repo = app.repos.sessions
+  const svc = app.services.sessions
   const isAdmin = (r: FastifyRequest) => roleAtLeast(r.user!.role, 'admin')
 
   // Chunk bodies are raw bytes, streamed (never buffered) to the chunk store.
@@ -191,7 +133,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     if (c === null) throw new LucidError('NOT_FOUND', 'Chunk not found')
     const etag = `"${c.sha256}"`
     if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).send('')
-    return reply.header('content-type', 'application/octet-stream').header('content-length', String(c.size_bytes)).header('etag', etag).send(app.chunkStore.read(s.session_id, c.chunk_index) as unknown as string)
+    return reply.header('content-type', 'application/octet-stream').header('content-length', String(c.size_bytes)).header('etag', etag).send(app.services.chunkStore.read(s.session_id, c.chunk_index) as unknown as string)
   })
 
   app.get('/:session_id/manifest', { ...authed, schema: { tags, summary: 'The manifest of a completed session', params: SessionParamsSchema, response: withErrors({ 200: Type.Ref(ManifestSchema) }) } }, async (request) => {

@@ -3,12 +3,9 @@
  */
 import type { FastifyRequest } from 'fastify'
 import { LucidError } from '../../errors.js'
-/** Structurally the auth service's ClientInfo (routes/auth/service.ts), kept here so shared imports no route folder. */
-export interface ClientInfo {
-  ip: string
-  userAgent: string | null
-  requestId: string
-}
+import type { ClientInfo } from '../../services/auth/common.js'
+
+export type { ClientInfo }
 
 /** Destructive operations demand `confirm=true` in the query or the body. */
 export function requireConfirm(request: FastifyRequest): void {

@@ -62,11 +62,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.post('/me/wallet/challenge', { ...authed, schema: { tags, summary: 'Challenge to sign for linking a TRON address', body: Type.Object({ tron_address: TronAddressSchema }, { additionalProperties: false }), response: withErrors({ 200: ChallengeResponseSchema }) } }, async (request) => {
     if (!isTronAddress(request.body.tron_address)) throw new LucidError('INVALID_REQUEST', 'tron_address is not a valid TRON address', { details: { validation_errors: [{ field: 'tron_address', message: 'invalid checksum or version' }] } })
-    return app.authService.challenge(request.body.tron_address, 'link')
+    return app.services.auth.challenge(request.body.tron_address, 'link')
   })
 
   app.post('/me/wallet', { ...authed, schema: { tags, errors: [409], summary: 'Link a TRON address proven by a signed link challenge', body: LinkWalletSchema, response: withErrors({ 200: UserSchema }) } }, async (request) =>
-    toUser(await app.authService.linkWallet(request.user!.id, request.body, clientInfo(request)))
+    toUser(await app.services.auth.linkWallet(request.user!.id, request.body, clientInfo(request)))
   )
 
   // The same answer whether or not another account has the address (issue 12 finding 9): the
@@ -74,9 +74,9 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
   app.post('/me/email', { ...authed, schema: { tags, summary: 'Link an email: sends a magic link that completes it (the answer never says whether the address is taken)', body: LinkEmailSchema, response: withErrors({ 200: MagicLinkSentSchema }) } }, async (request) => {
     const other = await app.repos.users.findByEmail(request.body.email)
     if (other !== null && other.user_id !== request.user!.id) {
-      return app.authService.sendLinkNotice(request.body.email, clientInfo(request), request.user!.id)
+      return app.services.auth.sendLinkNotice(request.body.email, clientInfo(request), request.user!.id)
     }
-    return app.authService.sendEmailCode(request.body.email, 'link', clientInfo(request), request.user!.id)
+    return app.services.auth.sendEmailCode(request.body.email, 'link', clientInfo(request), request.user!.id)
   })
 
   app.get('/me/api-keys', { ...authed, schema: { tags, summary: 'My API keys (never the secret)', response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) }) } }, async (request) => ({
@@ -156,7 +156,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
       await app.repos.users.deleteById(target.user_id, tx)
       await app.repos.audit.append({ actor_id: request.user!.id, actor_role: request.user!.role, ip: request.ip, request_id: request.id, action: 'user.purged', target_type: 'user', target_id: target.user_id, details: { sessions: sessions.length, chunks } }, tx)
     })
-    for (const id of sessions) await app.chunkStore.removeSession(id).catch((err: Error) => request.log.warn({ err, session_id: id }, 'chunk files left for the volume cleanup'))
+    for (const id of sessions) await app.services.chunkStore.removeSession(id).catch((err: Error) => request.log.warn({ err, session_id: id }, 'chunk files left for the volume cleanup'))
     await app.identity.userChanged(target.user_id)
     return { user_id: target.user_id, sessions: sessions.length, chunks }
   })

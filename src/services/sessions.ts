@@ -3,14 +3,17 @@
  * stream to a temporary file (hashing and counting as bytes arrive) → fsync → in one transaction
  * with the session row locked: state, duplicate index, size limit, insert the row, rename the file
  * into place → commit. A crash at any point leaves no row without its file; leftovers are swept.
+ * Also: who may see a session (owner or admin), and the retention purge of soft-deleted sessions.
  */
 import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { LucidError } from '../../errors.js'
-import type { Db } from '../../data/db.js'
-import type { ChunkStore } from '../../chunks/chunk-store.js'
-import type { SessionRow, SessionStatus, SessionsRepository, ChunkRow } from '../../data/repositories/sessions.js'
-import { merkleRoot } from '../../merkle/merkle.js'
+import { LucidError } from '../errors.js'
+import type { Db } from '../data/db.js'
+import type { ChunkStore } from '../chunks/chunk-store.js'
+import type { SessionRow, SessionStatus, SessionsRepository, ChunkRow } from '../data/repositories/sessions.js'
+import { merkleRoot } from '../merkle/merkle.js'
+import { assertMayManage, roleAtLeast, type Actor } from '../auth/roles.js'
+import type { UserRow } from '../data/repositories/users.js'
 
 export const MAX_CHUNK_BYTES = 10 * 1024 * 1024
 
@@ -28,7 +31,44 @@ export function assertTransition(from: SessionStatus, to: SessionStatus): void {
   }
 }
 
-export function createSessionsService(d: { db: Db; sessions: SessionsRepository; store: ChunkStore }) {
+export interface SessionsServiceDeps {
+  db: Db
+  sessions: SessionsRepository
+  store: ChunkStore
+  /** The cached account of a session's owner (identity state), for the admin-on-admin rule. */
+  user: (id: string) => Promise<UserRow | null>
+  /** SESSION_RETENTION_DAYS: soft-deleted sessions keep their chunks this long. */
+  retentionDays: number
+  log: { info(obj: object, msg: string): void }
+}
+
+export function createSessionsService(d: SessionsServiceDeps) {
+  /**
+   * The session if the caller owns it or is an admin; 404 otherwise (ids cannot be probed).
+   * With intent 'write', an admin acting on another user's session must also pass mayManage
+   * (403 on an admin's or super_admin's session, issue 12 finding 8).
+   */
+  async function visible(caller: Actor, id: string, intent: 'read' | 'write' = 'read'): Promise<SessionRow> {
+    const s = await d.sessions.findVisible(id)
+    if (s === null || (s.user_id !== caller.id && !roleAtLeast(caller.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Session not found')
+    if (intent === 'write' && s.user_id !== caller.id) {
+      const owner = await d.user(s.user_id)
+      if (owner !== null) assertMayManage(caller, owner)
+    }
+    return s
+  }
+
+  /** Soft-deleted sessions past SESSION_RETENTION_DAYS: their chunk files, then their rows. */
+  async function purgeDeleted(): Promise<number> {
+    const ids = await d.sessions.deletedBefore(d.retentionDays, 500)
+    for (const id of ids) {
+      await d.store.removeSession(id)
+      await d.sessions.purge(id)
+    }
+    if (ids.length > 0) d.log.info({ purged: ids.length }, 'purged soft-deleted sessions past retention')
+    return ids.length
+  }
+
   async function uploadChunk(session: SessionRow, index: number, body: Readable, expectedSha: string | undefined): Promise<{ chunk: ChunkRow; created: boolean }> {
     // Only an active session takes chunks: initializing → active is POST /start (CONTRACT.md
     // section 3); an upload used to start it silently (issue 13).
@@ -90,6 +130,6 @@ export function createSessionsService(d: { db: Db; sessions: SessionsRepository;
     })
   }
 
-  return { uploadChunk, complete }
+  return { visible, uploadChunk, complete, purgeDeleted }
 }
 export type SessionsService = ReturnType<typeof createSessionsService>
