@@ -30,19 +30,17 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
     const last_check = new Date().toISOString()
     const kind = catalog.kind
     const database = await catalog.ping().then(
-      async (ms) => ({ status: 'healthy' as const, kind, version: await catalog.version() as string | null, latency_ms: round2(ms) as number | null, last_check }),
+      async (ms) => ({ status: 'healthy' as const, kind, version: await catalog.version(), latency_ms: round2(ms), last_check }),
       (err: Error) => ({ status: 'unhealthy' as const, kind, version: null, error: err.message, latency_ms: null, last_check })
     )
     const cacheStats = await app.stateStore.stats().catch(() => undefined)
     const cache = await app.stateStore.ping().then(
-      (ms) => ({ status: 'healthy' as const, kind: app.stateStore.kind, version: cacheStats?.version ?? null, latency_ms: round2(ms) as number | null, last_check }),
+      (ms) => ({ status: 'healthy' as const, kind: app.stateStore.kind, version: cacheStats?.version ?? null, latency_ms: round2(ms), last_check }),
       (err: Error) => ({ status: 'unhealthy' as const, kind: app.stateStore.kind, error: err.message, latency_ms: null, last_check })
     )
-    let search: { status: 'healthy' | 'unhealthy'; engine: 'postgresql-fts'; version?: string | null; suggestions?: 'pg_trgm' | 'prefix'; latency_ms?: number | null; last_check: string } = { status: 'unhealthy', engine: 'postgresql-fts', last_check }
-    if (database.status === 'healthy') {
-      const trigram = await catalog.hasExtension('pg_trgm').catch(() => false)
-      search = { status: 'healthy', engine: 'postgresql-fts', version: database.version, suggestions: trigram ? 'pg_trgm' : 'prefix', latency_ms: database.latency_ms, last_check }
-    }
+    const search = database.status === 'healthy'
+      ? { status: 'healthy' as const, engine: 'postgresql-fts' as const, version: database.version, suggestions: (await catalog.hasExtension('pg_trgm').catch(() => false)) ? 'pg_trgm' as const : 'prefix' as const, latency_ms: database.latency_ms, last_check }
+      : { status: 'unhealthy' as const, engine: 'postgresql-fts' as const, last_check }
     const status = database.status !== 'healthy' ? 'unhealthy' : cache.status !== 'healthy' ? 'degraded' : 'healthy'
     return reply.code(database.status === 'healthy' ? 200 : 503).send({ status, database, cache, search })
   })

@@ -53,16 +53,30 @@ export const ValidationSchema = Type.Object({ name: Type.String(), valid: Type.B
 export const ReindexSchema = Type.Object({ name: Type.String(), indexes: Type.Integer() })
 export const RecommendedSchema = Type.Object({ created: Type.Array(Type.String()), existing: Type.Array(Type.String()) })
 
-const Component = Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')])
 const checkedAt = Type.String({ format: 'date-time' })
-/** 200 when the database answers, 503 when it does not; `error` only on an unhealthy component. */
+const healthy = Type.Literal('healthy')
+const unhealthy = Type.Literal('unhealthy')
+// Each component is healthy or unhealthy with its own fields; one variant per state keeps the
+// properties in the order the handler writes them (the serializer puts optional ones last).
+const DatabaseHealth = Type.Union([
+  Type.Object({ status: healthy, kind: Type.String(), version: Type.String(), latency_ms: Type.Number(), last_check: checkedAt }),
+  Type.Object({ status: unhealthy, kind: Type.String(), version: Type.Null(), error: Type.String(), latency_ms: Type.Null(), last_check: checkedAt })
+])
+const CacheHealth = Type.Union([
+  Type.Object({ status: healthy, kind: Type.String(), version: nullable(Type.String()), latency_ms: Type.Number(), last_check: checkedAt }),
+  Type.Object({ status: unhealthy, kind: Type.String(), error: Type.String(), latency_ms: Type.Null(), last_check: checkedAt })
+])
+// Search runs on the database: without it there is nothing to report but the engine's name.
+const SearchHealth = Type.Union([
+  Type.Object({ status: healthy, engine: Type.Literal('postgresql-fts'), version: Type.String(), suggestions: Type.Union([Type.Literal('pg_trgm'), Type.Literal('prefix')]), latency_ms: Type.Number(), last_check: checkedAt }),
+  Type.Object({ status: unhealthy, engine: Type.Literal('postgresql-fts'), last_check: checkedAt })
+])
+/** 200 when the database answers (degraded without the cache), 503 when it does not. */
 export const HealthSchema = Type.Object({
-  status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
-  // Properties in the order the handler writes them, so the JSON reads as it did untyped.
-  database: Type.Object({ status: Component, kind: Type.String(), version: nullable(Type.String()), error: Type.Optional(Type.String()), latency_ms: nullable(Type.Number()), last_check: checkedAt }),
-  cache: Type.Object({ status: Component, kind: Type.String(), version: Type.Optional(nullable(Type.String())), error: Type.Optional(Type.String()), latency_ms: nullable(Type.Number()), last_check: checkedAt }),
-  // Without a database the search engine has nothing to report but its name.
-  search: Type.Object({ status: Component, engine: Type.Literal('postgresql-fts'), version: Type.Optional(nullable(Type.String())), suggestions: Type.Optional(Type.Union([Type.Literal('pg_trgm'), Type.Literal('prefix')])), latency_ms: Type.Optional(nullable(Type.Number())), last_check: checkedAt })
+  status: Type.Union([healthy, Type.Literal('degraded'), unhealthy]),
+  database: DatabaseHealth,
+  cache: CacheHealth,
+  search: SearchHealth
 })
 
 const counter = Type.Optional(Type.Integer())
