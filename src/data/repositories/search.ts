@@ -139,10 +139,12 @@ export function createSearchRepository(db: Db) {
       const like = `${prefix.replace(/[\\%_]/g, '\\$&')}%`
       // ts_stat takes the statement as text: it is built only from this file's constants.
       const stat = `SELECT to_tsvector('simple', ${ix.doc}) FROM ${ix.from} WHERE ${ix.where}`
-      const rank = trigram ? 'similarity(word, $2) DESC, ndoc DESC' : 'ndoc DESC, word'
+      // Without pg_trgm the prefix is not bound at all: an unused parameter has no type and
+      // PostgreSQL refuses the statement (the prefix mode used to answer 500).
+      const [rank, params] = trigram ? ['similarity(word, $3) DESC, ndoc DESC', [stat, like, prefix]] : ['ndoc DESC, word', [stat, like]]
       const { rows } = await db.query<{ word: string; ndoc: number }>(
-        `SELECT word, ndoc FROM ts_stat($1) WHERE word LIKE $3 ORDER BY ${rank} LIMIT ${Math.trunc(size)}`,
-        [stat, prefix, like]
+        `SELECT word, ndoc FROM ts_stat($1) WHERE word LIKE $2 ORDER BY ${rank} LIMIT ${Math.trunc(size)}`,
+        params
       )
       return rows.map((r) => ({ text: r.word, documents: Number(r.ndoc) }))
     },
