@@ -1,7 +1,7 @@
 /**
  * /api/v1/database/collections: tables and their indexes. A name is looked up in user_data first,
  * then among the gateway's own tables, which are read-only here; every name in a body or path
- * matches IDENT (schema.ts) before any SQL is built.
+ * matches IDENT (src/data/ddl.ts) before any SQL is built.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'

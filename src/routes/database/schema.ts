@@ -3,7 +3,6 @@ import { Type, type TSchema } from '@sinclair/typebox'
 import { COLUMN_TYPES, IDENT } from '../../data/ddl.js'
 import { StoreStatsSchema } from '../shared/schema.js'
 
-export { IDENT }
 const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
 export const ColumnSchema = Type.Object({
