@@ -8,6 +8,7 @@
  * 3. No core module (ratelimit, crypto, merkle, backup, proxy, data, stores, jobs, services, chain,
  *    volumes, chunks, errors) imports Fastify (fastify, fastify-plugin, @fastify/*), src/routes or
  *    src/plugins.
+ * 4. No route file holds SQL: statements live in src/data/repositories/ (DDL built by src/data/ddl.ts).
  *
  * Known exceptions are listed below with the reason; the test fails on any violation that is not
  * listed and on any listed exception that no longer occurs, so the list can only shrink.
@@ -27,7 +28,7 @@ export interface SourceFile {
 }
 
 export interface Violation {
-  rule: 'route-imports-route' | 'route-uses-db' | 'core-imports-framework'
+  rule: 'route-imports-route' | 'route-uses-db' | 'core-imports-framework' | 'route-has-sql'
   file: string
   detail: string
 }
@@ -54,6 +55,8 @@ const topFolder = (file: string): string | undefined => {
   const m = /^src\/([^/]+)(\/|\.ts$)/.exec(file)
   return m === null ? undefined : m[1]
 }
+// Statement shapes, upper case as the code base writes SQL; prose in summaries ("Drop a table") does not match.
+const SQL_RE = /\b(?:SELECT\s[\s\S]*?\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|(?:CREATE|DROP|ALTER)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|SCHEMA|VIEW)|REINDEX\s+(?:TABLE|INDEX)|ANALYZE\s)/g
 const isFramework = (spec: string) => spec === 'fastify' || spec === 'fastify-plugin' || spec.startsWith('@fastify/')
 
 export function checkDependencies(files: SourceFile[]): Violation[] {
@@ -75,6 +78,8 @@ export function checkDependencies(files: SourceFile[]): Violation[] {
       const code = stripComments(source)
       const n = [...code.matchAll(/\b(?:app|fastify|instance|server)\.db\b/g)].length
       if (n > 0) out.push({ rule: 'route-uses-db', file, detail: `${n} use(s) of the database handle` })
+      const sql = [...code.matchAll(SQL_RE)].length
+      if (sql > 0) out.push({ rule: 'route-has-sql', file, detail: `${sql} SQL statement(s)` })
     }
   }
   return out
@@ -86,8 +91,8 @@ export function checkDependencies(files: SourceFile[]): Violation[] {
  */
 export const KNOWN_EXCEPTIONS: Array<Pick<Violation, 'rule' | 'file'> & { reason: string }> = [
   { rule: 'core-imports-framework', file: 'src/proxy/websocket.ts', reason: 'the WebSocket tunnel is S2/P territory (issue 12b/15); it takes Fastify types and roleAtLeast from plugins/auth' },
-  { rule: 'route-uses-db', file: 'src/routes/database/index.ts', reason: 'the database admin API is catalogue SQL and DDL over the handle itself; a catalog repository is the next step' },
-  { rule: 'route-uses-db', file: 'src/routes/search/index.ts', reason: 'search builds full-text queries over several tables; a search repository is the next step' },
+  { rule: 'route-uses-db', file: 'src/routes/database/index.ts', reason: 'builds its catalogue repository (data/repositories/database-catalog.ts) from the handle, once; goes when app.repos (plugins/auth.ts) builds it' },
+  { rule: 'route-uses-db', file: 'src/routes/search/index.ts', reason: 'builds its search repository (data/repositories/search.ts) from the handle, once; goes when app.repos (plugins/auth.ts) builds it' },
   { rule: 'route-uses-db', file: 'src/routes/users/index.ts', reason: 'the privacy purge deletes the user and writes the audit entry in one transaction (repositories, app.db.transaction)' },
   { rule: 'route-uses-db', file: 'src/routes/probes.ts', reason: 'the readiness probe pings the handle to time the database' },
 ]
@@ -121,7 +126,8 @@ test('the checker reports deliberately wrong imports and database access', () =>
     { file: 'src/data/repositories/x.ts', source: "export { y } from '../../routes/meta/schema.js'" },
     { file: 'src/services/health.ts', source: "const m = await import('../plugins/auth.js')" },
     { file: 'src/jobs/job-runner.ts', source: "import fp from 'fastify-plugin'" },
-    { file: 'src/stores/x.ts', source: "import '@fastify/cors'" }
+    { file: 'src/stores/x.ts', source: "import '@fastify/cors'" },
+    { file: 'src/routes/search/index.ts', source: "const q = `SELECT count(*) FROM ${t}`\nconst d = 'DROP INDEX CONCURRENTLY x'" }
   ]
   assert.deepEqual(checkDependencies(wrong).map((v) => `${v.rule} ${v.file} ${v.detail}`), [
     'route-imports-route src/routes/users/index.ts src/routes/backups/index.ts',
@@ -131,7 +137,8 @@ test('the checker reports deliberately wrong imports and database access', () =>
     'core-imports-framework src/data/repositories/x.ts src/routes/meta/schema.ts',
     'core-imports-framework src/services/health.ts src/plugins/auth.ts',
     'core-imports-framework src/jobs/job-runner.ts fastify-plugin',
-    'core-imports-framework src/stores/x.ts @fastify/cors'
+    'core-imports-framework src/stores/x.ts @fastify/cors',
+    'route-has-sql src/routes/search/index.ts 2 SQL statement(s)'
   ])
 })
 
@@ -140,7 +147,9 @@ test('the checker accepts the allowed shapes', () => {
     { file: 'src/routes/users/index.ts', source: "import { a } from './schema.js'\nimport { b } from '../shared/schema.js'\nimport { c } from '../../errors.js'" },
     { file: 'src/routes/users/index.ts', source: "// app.db is not used here\n/* app.db */ const s = 'x'" },
     { file: 'src/plugins/auth.ts', source: "import fp from 'fastify-plugin'\nconst r = app.db" },
-    { file: 'src/ratelimit/gcra.ts', source: "import { x } from '../data/db.js'" }
+    { file: 'src/ratelimit/gcra.ts', source: "import { x } from '../data/db.js'" },
+    { file: 'src/routes/database/index.ts', source: "const summary = 'Drop a table; run CREATE EXTENSION x to select from it'\n// SELECT * FROM users" },
+    { file: 'src/data/repositories/x.ts', source: "db.query('SELECT 1 FROM users')" }
   ]
   assert.deepEqual(checkDependencies(fine), [])
 })

@@ -1,48 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { MAX_PAGE, pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
+import { pagination, withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
 import { requireConfirm } from '../shared/request.js'
 import { isProtectedKey, namespaceOf } from '../../stores/protected-keys.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { assertMayManage } from '../../auth/roles.js'
-
-const nullableString = Type.Union([Type.String(), Type.Null()])
-/** One active login session (auth_sessions row, without token ids). */
-const LoginSessionRowSchema = Type.Object({
-  session_id: Type.String({ format: 'uuid' }),
-  user_id: Type.String({ format: 'uuid' }),
-  created_at: Type.String({ format: 'date-time' }),
-  expires_at: Type.String({ format: 'date-time' }),
-  last_used_at: Type.String({ format: 'date-time' }),
-  ip: nullableString,
-  user_agent: nullableString
-})
-
-// Keys as the API accepts them: printable, no spaces, bounded.
-const KeyParams = Type.Object({ key: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }) })
-const PatternSchema = Type.String({ pattern: '^[\\x21-\\x7e]{1,200}$', default: '*' })
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
-const KeyInfoSchema = Type.Object({
-  key: Type.String(),
-  type: Type.String(),
-  ttl_ms: Nullable(Type.Integer()),
-  value: Nullable(Type.String()),
-  size_bytes: Nullable(Type.Integer()),
-  protected: Type.Boolean()
-})
-// A listing entry: never a value, for any key (issue 12 finding 1).
-const KeyEntrySchema = Type.Object({
-  key: Type.String(),
-  namespace: Type.String(),
-  protected: Type.Boolean({ description: 'security state: its value is never shown and it cannot be written here' }),
-  ttl_ms: Nullable(Type.Integer()),
-  size_bytes: Nullable(Type.Integer())
-})
-
-// ip:ADDRESS (v4 or v6), user:UUID or key:UUID: the identities the limiter keys by.
-const IdentitySchema = Type.String({ pattern: '^(ip:[0-9a-fA-F:.]{2,45}|(user|key):[0-9a-f-]{36})$', description: 'ip:ADDRESS, user:UUID or key:UUID' })
+import {
+  CacheMemorySchema, CacheStatsSchema, FlushBody, FlushSchema, IdentitiesQuerystring, IdentitiesSchema, IdentityParams, KeyInfoSchema, KeyParams, KeysPageSchema, KeysQuerystring,
+  LimiterClearedSchema, LimiterStateSchema, SessionParams, SessionsPageSchema, SessionsQuerystring, SetKeyBody
+} from './schema.js'
 
 /**
  * /api/v1/cache: the state store for admins (issue 4 limiter view, issue 7 cache API). Admins read;
@@ -66,7 +34,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/rate-limits/:key',
-    { onRequest: [app.authenticate, app.requireRole('admin')], schema: { tags, security, summary: 'Limiter state of one identity (admin)', params: Type.Object({ key: IdentitySchema }), response: withErrors({ 200: Type.Object({ key: Type.String(), mode: Type.String(), penalised: Type.Boolean(), rules: Type.Array(Type.Object({ rule: Type.String(), tat_ahead_ms: Type.Number() })) }) }) } },
+    { onRequest: [app.authenticate, app.requireRole('admin')], schema: { tags, security, summary: 'Limiter state of one identity (admin)', params: IdentityParams, response: withErrors({ 200: LimiterStateSchema }) } },
     async (request) => {
       const rules = (await app.rateLimit.limiter.inspect(request.params.key, app.rateLimit.ruleNames())).filter((r) => r.tat_ahead_ms > 0)
       const penalised = (await app.stateStore.get(`rl-penalty:${request.params.key}`)) !== null
@@ -76,7 +44,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.delete(
     '/rate-limits/:key',
-    { onRequest: [app.authenticate, app.requireRole('super_admin')], schema: { tags, security, summary: 'Clear limiter state and any escalation of one identity (super_admin)', params: Type.Object({ key: IdentitySchema }), response: withErrors({ 200: Type.Object({ key: Type.String(), cleared: Type.Integer() }) }) } },
+    { onRequest: [app.authenticate, app.requireRole('super_admin')], schema: { tags, security, summary: 'Clear limiter state and any escalation of one identity (super_admin)', params: IdentityParams, response: withErrors({ 200: LimiterClearedSchema }) } },
     async (request) => {
       const cleared = await app.rateLimit.limiter.clear(request.params.key, app.rateLimit.ruleNames())
       await app.stateStore.del(`rl-penalty:${request.params.key}`)
@@ -89,9 +57,9 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
 
-  app.get('/stats', { ...admin, schema: { tags, security, summary: 'Store statistics: keys, memory, clients, hit rate', response: withErrors({ 200: Type.Any() }) } }, async () => ({ ...(await app.stateStore.stats()), key_prefix: app.stateStore.kind === 'redis' ? app.config.stateKeyPrefix : null }))
+  app.get('/stats', { ...admin, schema: { tags, security, summary: 'Store statistics: keys, memory, clients, hit rate', response: withErrors({ 200: CacheStatsSchema }) } }, async () => ({ ...(await app.stateStore.stats()), key_prefix: app.stateStore.kind === 'redis' ? app.config.stateKeyPrefix : null }))
 
-  app.get('/memory', { ...admin, schema: { tags, security, summary: 'Memory use and the key count per namespace (sampled, at most 10,000 keys)', response: withErrors({ 200: Type.Any() }) } }, async () => {
+  app.get('/memory', { ...admin, schema: { tags, security, summary: 'Memory use and the key count per namespace (sampled, at most 10,000 keys)', response: withErrors({ 200: CacheMemorySchema }) } }, async () => {
     const stats = await app.stateStore.stats()
     const namespaces: Record<string, number> = {}
     let cursor = '0'
@@ -113,8 +81,8 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     schema: {
       tags, security,
       summary: 'Keys matching a glob (SCAN, never KEYS): namespace, TTL and size, never a value; page with next_cursor',
-      querystring: Type.Object({ pattern: PatternSchema, cursor: Type.String({ pattern: '^[0-9]{1,20}(:[0-9]{1,20})?$', default: '0' }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false }),
-      response: withErrors({ 200: Type.Object({ keys: Type.Array(KeyEntrySchema), next_cursor: Type.String() }) })
+      querystring: KeysQuerystring,
+      response: withErrors({ 200: KeysPageSchema })
     }
   }, async (request) => {
     const { pattern, limit } = request.query
@@ -158,7 +126,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
       tags, security,
       errors: [409], summary: 'Set a key (super_admin; never a security key)',
       params: KeyParams,
-      body: Type.Object({ value: Type.Unknown(), encoding: Type.Union([Type.Literal('json'), Type.Literal('raw'), Type.Literal('base64')], { default: 'json' }), ttl_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })), nx: Type.Boolean({ default: false }) }, { additionalProperties: false }),
+      body: SetKeyBody,
       response: withErrors({ 200: KeyInfoSchema })
     }
   }, async (request) => {
@@ -192,8 +160,8 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     schema: {
       tags, security,
       summary: "Delete the gateway's own cache keys matching a pattern (super_admin, confirm); security keys are kept, other applications' keys are never touched",
-      body: Type.Object({ confirm: Type.Boolean(), pattern: PatternSchema }, { additionalProperties: false }),
-      response: withErrors({ 200: Type.Object({ deleted: Type.Integer(), kept_protected: Type.Integer() }) })
+      body: FlushBody,
+      response: withErrors({ 200: FlushSchema })
     }
   }, async (request) => {
     requireConfirm(request)
@@ -217,8 +185,8 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     schema: {
       tags, security,
       summary: 'Active login sessions',
-      querystring: Type.Object({ page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), user_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
-      response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionRowSchema), pagination: PaginationSchema }) })
+      querystring: SessionsQuerystring,
+      response: withErrors({ 200: SessionsPageSchema })
     }
   }, async (request) => {
     const { page, limit, user_id: userId } = request.query
@@ -228,7 +196,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     return { sessions, pagination: pagination(page, limit, total) }
   })
 
-  app.delete('/sessions/:session_id', { ...superAdmin, schema: { tags, security, summary: 'Revoke a login session (super_admin)', params: Type.Object({ session_id: Type.String({ format: 'uuid' }) }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+  app.delete('/sessions/:session_id', { ...superAdmin, schema: { tags, security, summary: 'Revoke a login session (super_admin)', params: SessionParams, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
     const session = await app.repos.authSessions.findById(request.params.session_id)
     const owner = session === null ? null : await app.repos.users.findById(session.user_id)
     if (owner !== null) assertMayManage(request.user!, owner)
@@ -238,7 +206,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     return reply.code(204).send(null)
   })
 
-  app.get('/rate-limits', { ...admin, schema: { tags, security, summary: 'Identities with limiter state (at most 1,000)', querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }), response: withErrors({ 200: Type.Object({ identities: Type.Array(Type.String()), mode: Type.String() }) }) } }, async (request) => ({
+  app.get('/rate-limits', { ...admin, schema: { tags, security, summary: 'Identities with limiter state (at most 1,000)', querystring: IdentitiesQuerystring, response: withErrors({ 200: IdentitiesSchema }) } }, async (request) => ({
     identities: await app.rateLimit.limiter.identities(request.query.limit),
     mode: app.rateLimit.limiter.mode
   }))

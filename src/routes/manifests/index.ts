@@ -7,14 +7,11 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import { merkleProof, merkleRoot } from '../../merkle/merkle.js'
 import type { ManifestRow } from '../../data/repositories/sessions.js'
-import { ManifestSchema } from '../shared/schema.js'
-
-const ManifestParams = Type.Object({ manifest_id: Type.String({ format: 'uuid' }) })
+import { AnchorQuerystring, CreateManifestBody, ManifestParams, ManifestRef, ProofParams, ProofSchema, VerificationSchema } from './schema.js'
 
 export default async function manifestRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -34,13 +31,13 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     return m
   }
 
-  app.post('/', { ...authed, schema: { tags, errors: [403, 404, 409], summary: 'Complete a session and build its manifest', body: Type.Object({ session_id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: withErrors({ 201: Type.Ref(ManifestSchema) }) } }, async (request, reply) => {
+  app.post('/', { ...authed, schema: { tags, errors: [403, 404, 409], summary: 'Complete a session and build its manifest', body: CreateManifestBody, response: withErrors({ 201: ManifestRef }) } }, async (request, reply) => {
     const s = await app.visibleSession(request, request.body.session_id, 'write')
     const id = await app.sessionsService.complete(s.session_id)
     return reply.code(201).send(await app.manifestBody((await repo.manifestById(id)) as ManifestRow))
   })
 
-  app.get('/:manifest_id', { ...authed, schema: { tags, summary: 'A manifest', params: ManifestParams, response: withErrors({ 200: Type.Ref(ManifestSchema) }) } }, async (request) => app.manifestBody(await visibleManifest(request, request.params.manifest_id)))
+  app.get('/:manifest_id', { ...authed, schema: { tags, summary: 'A manifest', params: ManifestParams, response: withErrors({ 200: ManifestRef }) } }, async (request) => app.manifestBody(await visibleManifest(request, request.params.manifest_id)))
 
   app.get(
     '/:manifest_id/chunks/:index/proof',
@@ -49,12 +46,8 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
       schema: {
         tags,
         summary: 'RFC 6962 inclusion proof of one chunk',
-        params: Type.Object({
-          manifest_id: Type.String({ format: 'uuid' }),
-          // chunk_index is an integer column: beyond it is a 422, not a 500 from PostgreSQL.
-          index: Type.Integer({ minimum: 0, maximum: 2_147_483_647 })
-        }),
-        response: withErrors({ 200: Type.Object({ manifest_id: Type.String(), chunk_index: Type.Integer(), chunk_hash: Type.String(), merkle_root: Type.String(), proof_hashes: Type.Array(Type.String()), proof_directions: Type.Array(Type.String()) }) })
+        params: ProofParams,
+        response: withErrors({ 200: ProofSchema })
       }
     },
     async (request) => {
@@ -75,7 +68,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
         tags,
         summary: 'Re-read every chunk from disk and check its hash and the Merkle root',
         params: ManifestParams,
-        response: withErrors({ 200: Type.Object({ valid: Type.Boolean(), manifest_id: Type.String(), merkle_root: Type.String(), computed_root: Type.String(), chunk_count: Type.Integer(), corrupted_chunks: Type.Array(Type.Integer()), missing_chunks: Type.Array(Type.Integer()) }) })
+        response: withErrors({ 200: VerificationSchema })
       }
     },
     async (request) => {
@@ -102,14 +95,14 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     }
   )
 
-  app.post('/:manifest_id/anchor', { ...authed, schema: { tags, summary: 'Anchor the Merkle root on lucid_blocks (stays pending and is retried if lucid_blocks is down)', params: ManifestParams, response: withErrors({ 202: Type.Ref(ManifestSchema), 200: Type.Ref(ManifestSchema) }) } }, async (request, reply) => {
+  app.post('/:manifest_id/anchor', { ...authed, schema: { tags, summary: 'Anchor the Merkle root on lucid_blocks (stays pending and is retried if lucid_blocks is down)', params: ManifestParams, response: withErrors({ 202: ManifestRef, 200: ManifestRef }) } }, async (request, reply) => {
     const m = await visibleManifest(request, request.params.manifest_id)
     const updated = await anchors.anchor(m)
     await app.audit(request, { action: 'manifest.anchor_requested', target_type: 'manifest', target_id: m.manifest_id, details: { status: updated.anchor_status } })
     return reply.code(updated.anchor_status === 'confirmed' ? 200 : 202).send(await app.manifestBody(updated))
   })
 
-  app.get('/:manifest_id/anchor', { ...authed, schema: { tags, summary: 'Anchor status; refresh=true asks lucid_blocks now', params: ManifestParams, querystring: Type.Object({ refresh: Type.Optional(Type.Boolean()) }), response: withErrors({ 200: Type.Ref(ManifestSchema) }) } }, async (request) => {
+  app.get('/:manifest_id/anchor', { ...authed, schema: { tags, summary: 'Anchor status; refresh=true asks lucid_blocks now', params: ManifestParams, querystring: AnchorQuerystring, response: withErrors({ 200: ManifestRef }) } }, async (request) => {
     let m = await visibleManifest(request, request.params.manifest_id)
     if (request.query.refresh === true && m.anchor_status === 'pending') m = await anchors.refresh(m)
     return app.manifestBody(m)

@@ -3,7 +3,7 @@
  * wallet challenge and magic-link replies; sessions and manifests: the Manifest). A group's own
  * schemas stay in its schema.ts, which re-exports these where it used to define them.
  */
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { UserRow } from '../../data/repositories/users.js'
 import type { ChunkRow, ManifestRow } from '../../data/repositories/sessions.js'
 
@@ -93,3 +93,20 @@ export function toManifest(m: ManifestRow, chunks: ChunkRow[]) {
         : { status: m.anchor_status, transaction_id: m.anchor_txid, block_height: m.anchor_block_height, confirmed_at: m.anchor_confirmed_at?.toISOString() ?? null, ...(m.anchor_error ? { error: m.anchor_error } : {}) }
   }
 }
+
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+/** The state store's admin view (StoreStats of src/stores/state-store.ts): database stats and cache stats answer with it. */
+export const StoreStatsSchema = Type.Object({
+  kind: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
+  version: nullable(Type.String()),
+  keys: Type.Integer(),
+  memory_bytes: nullable(Type.Integer()),
+  peak_memory_bytes: nullable(Type.Integer()),
+  max_memory_bytes: nullable(Type.Integer()),
+  clients: nullable(Type.Integer()),
+  hits: nullable(Type.Integer()),
+  misses: nullable(Type.Integer()),
+  hit_rate: nullable(Type.Number()),
+  evicted_keys: nullable(Type.Integer()),
+  uptime_s: nullable(Type.Integer())
+})

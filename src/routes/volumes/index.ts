@@ -5,20 +5,17 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
-import { VOLUME_NAME, type VolumeRow, type VolumeService } from '../../volumes/volumes.js'
+import type { VolumeRow, VolumeService } from '../../volumes/volumes.js'
 import { auditReads } from '../shared/audit-reads.js'
-import { NameParams, Quota, Status, VolumeSchema, VolumeHealthSchema } from './schema.js'
+import { CleanupSchema, Confirm, CreateVolumeBody, NameParams, Periods, ResizeBody, StatusBody, UsageQuerystring, UsageSchema, VolumeHealthSchema, VolumeSchema, VolumesSchema, NoContent } from './schema.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     volumes: VolumeService
   }
 }
-
-const PERIODS: Record<string, number> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 }
 
 /**
  * Kept as an alias while src/app.ts (issue 12b/15 territory) still registers it: the volume
@@ -42,9 +39,9 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
     return { name: v.name, path: app.volumes.dirOf(v.name), quota_bytes: v.quota_bytes, status: v.status, system: v.system, used_bytes: u.used_bytes, files: u.files, used_ratio: Math.round((u.used_bytes / v.quota_bytes) * 1e6) / 1e6, created_at: new Date(v.created_at).toISOString(), updated_at: new Date(v.updated_at).toISOString() }
   }
 
-  app.get('/', { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: Type.Object({ volumes: Type.Array(VolumeSchema) }) }) } }, async () => ({ volumes: await Promise.all((await app.volumes.list()).map(view)) }))
+  app.get('/', { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: VolumesSchema }) } }, async () => ({ volumes: await Promise.all((await app.volumes.list()).map(view)) }))
 
-  app.post('/', { ...superAdmin, schema: { tags, errors: [409], summary: 'Create a volume under VOLUMES_ROOT (super_admin)', body: Type.Object({ name: Type.String({ pattern: VOLUME_NAME }), quota_bytes: Quota }, { additionalProperties: false }), response: withErrors({ 201: VolumeSchema }) } }, async (request, reply) => {
+  app.post('/', { ...superAdmin, schema: { tags, errors: [409], summary: 'Create a volume under VOLUMES_ROOT (super_admin)', body: CreateVolumeBody, response: withErrors({ 201: VolumeSchema }) } }, async (request, reply) => {
     const v = await app.volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
     await app.audit(request, { action: 'volume.created', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
     return reply.code(201).send(await view(v))
@@ -52,35 +49,35 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get('/:name', { ...admin, schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) } }, async (request) => view(await app.volumes.get(request.params.name)))
 
-  app.put('/:name', { ...superAdmin, schema: { tags, summary: 'Change a volume\'s status (super_admin)', params: NameParams, body: Type.Object({ status: Status }, { additionalProperties: false }), response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
+  app.put('/:name', { ...superAdmin, schema: { tags, summary: 'Change a volume\'s status (super_admin)', params: NameParams, body: StatusBody, response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
     const v = await app.volumes.update(request.params.name, { status: request.body.status })
     await app.audit(request, { action: 'volume.status_changed', target_type: 'volume', target_id: v.name, details: { status: v.status } })
     return view(v)
   })
 
-  app.post('/:name/resize', { ...superAdmin, schema: { tags, summary: 'Change the quota; never below what is in use (super_admin)', params: NameParams, body: Type.Object({ quota_bytes: Quota }, { additionalProperties: false }), response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
+  app.post('/:name/resize', { ...superAdmin, schema: { tags, summary: 'Change the quota; never below what is in use (super_admin)', params: NameParams, body: ResizeBody, response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
     const v = await app.volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes })
     await app.audit(request, { action: 'volume.resized', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
     return view(v)
   })
 
-  app.delete('/:name', { ...superAdmin, schema: { tags, errors: [409], summary: 'Delete an empty, non-system volume (super_admin, confirm=true)', params: NameParams, querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
+  app.delete('/:name', { ...superAdmin, schema: { tags, errors: [409], summary: 'Delete an empty, non-system volume (super_admin, confirm=true)', params: NameParams, querystring: Confirm, response: withErrors({ 204: NoContent }) } }, async (request, reply) => {
     requireConfirm(request)
     await app.volumes.remove(request.params.name)
     await app.audit(request, { action: 'volume.deleted', target_type: 'volume', target_id: request.params.name })
     return reply.code(204).send(null)
   })
 
-  app.get('/:name/usage', { ...admin, schema: { tags, summary: 'Current usage and sampled history', params: NameParams, querystring: Type.Object({ period: Type.Union(Object.keys(PERIODS).map((p) => Type.Literal(p)), { default: '24h' }) }, { additionalProperties: false }), response: withErrors({ 200: Type.Any() }) } }, async (request) => {
+  app.get('/:name/usage', { ...admin, schema: { tags, summary: 'Current usage and sampled history', params: NameParams, querystring: UsageQuerystring, response: withErrors({ 200: UsageSchema }) } }, async (request) => {
     const v = await app.volumes.get(request.params.name)
     const current = await app.volumes.usage(v.name)
-    const history = await app.volumes.history(v.name, PERIODS[request.query.period])
+    const history = await app.volumes.history(v.name, Periods[request.query.period])
     return { name: v.name, period: request.query.period, quota_bytes: v.quota_bytes, current, history: history.map((h) => ({ ...h, sampled_at: new Date(h.sampled_at).toISOString() })) }
   })
 
   app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: VolumeHealthSchema }) } }, async (request) => ({ name: request.params.name, ...(await app.volumes.health(request.params.name)) }))
 
-  app.post('/:name/cleanup', { ...superAdmin, schema: { tags, summary: 'Remove orphaned and stale temporary files (super_admin)', params: NameParams, response: withErrors({ 200: Type.Object({ removed_files: Type.Integer(), freed_bytes: Type.Integer() }) }) } }, async (request) => {
+  app.post('/:name/cleanup', { ...superAdmin, schema: { tags, summary: 'Remove orphaned and stale temporary files (super_admin)', params: NameParams, response: withErrors({ 200: CleanupSchema }) } }, async (request) => {
     const r = await app.volumes.cleanup(request.params.name)
     await app.audit(request, { action: 'volume.cleaned', target_type: 'volume', target_id: request.params.name, details: r })
     return r

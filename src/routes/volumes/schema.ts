@@ -16,3 +16,23 @@ export const VolumeHealthSchema = Type.Object({
   quota_bytes: Type.Integer(),
   write_test: Type.Object({ ok: Type.Boolean(), latency_ms: Type.Union([Type.Number(), Type.Null()]), error: Type.Optional(Type.String()) })
 })
+
+export const Periods = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const
+export type Period = keyof typeof Periods
+export const UsageQuerystring = Type.Object({ period: Type.Union(Object.keys(Periods).map((p) => Type.Literal(p as Period)), { default: '24h' }) }, { additionalProperties: false })
+const UsageFigures = { used_bytes: Type.Integer(), files: Type.Integer() }
+/** Usage now (walked on disk) and as sampled every five minutes by the volume-usage job. */
+export const UsageSchema = Type.Object({
+  name: Type.String(),
+  period: Type.String(),
+  quota_bytes: Type.Integer(),
+  current: Type.Object(UsageFigures),
+  history: Type.Array(Type.Object({ sampled_at: Type.String({ format: 'date-time' }), ...UsageFigures }))
+})
+export const CreateVolumeBody = Type.Object({ name: Type.String({ pattern: VOLUME_NAME }), quota_bytes: Quota }, { additionalProperties: false })
+export const StatusBody = Type.Object({ status: Status }, { additionalProperties: false })
+export const ResizeBody = Type.Object({ quota_bytes: Quota }, { additionalProperties: false })
+export const Confirm = Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false })
+export const CleanupSchema = Type.Object({ removed_files: Type.Integer(), freed_bytes: Type.Integer() })
+export const VolumesSchema = Type.Object({ volumes: Type.Array(VolumeSchema) })
+export const NoContent = Type.Null()

@@ -3,7 +3,14 @@
  * admin queries (audit filters, time-range searches, retention sweeps) whose cost grows with the
  * data. Constant SQL: nothing here comes from a request.
  */
-export const RECOMMENDED_INDEXES: readonly { name: string; table: string; definition: string }[] = [
+export interface RecommendedIndex {
+  name: string
+  table: string
+  /** Constant SQL after `ON public.table`. */
+  definition: string
+}
+
+export const RECOMMENDED_INDEXES: readonly RecommendedIndex[] = [
   { name: 'audit_log_target_idx', table: 'audit_log', definition: '(target_type, target_id, audit_id DESC)' },
   { name: 'audit_log_occurred_idx', table: 'audit_log', definition: '(occurred_at)' },
   { name: 'sessions_deleted_idx', table: 'sessions', definition: '(deleted_at) WHERE deleted_at IS NOT NULL' },
