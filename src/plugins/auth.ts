@@ -10,13 +10,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandle
 import { LucidError } from '../errors.js'
 import { createTokenService, type Role, type TokenClaims, type TokenService, type TokenServiceOptions } from '../crypto/tokens.js'
 import { identityKey, loadPublicKey, loadSigningKey, toJwk, type PublicJwk, type SigningKey } from '../crypto/keys.js'
-import { createUsersRepository, type UsersRepository, type UserRow } from '../data/repositories/users.js'
-import { createAuthSessionsRepository, type AuthSessionsRepository } from '../data/repositories/auth-sessions.js'
-import { createApiKeysRepository, type ApiKeysRepository } from '../data/repositories/api-keys.js'
-import { createAuditRepository, type AuditEntry, type AuditRepository } from '../data/repositories/audit.js'
-import { createSessionsRepository, type SessionsRepository } from '../data/repositories/sessions.js'
-import { createTrustPoliciesRepository, type TrustPoliciesRepository } from '../data/repositories/trust-policies.js'
-import { createBackupsRepository, type BackupsRepository } from '../data/repositories/backups.js'
+import type { UserRow } from '../data/repositories/users.js'
+import type { AuditEntry } from '../data/repositories/audit.js'
+import { createRepositories, type Repositories } from '../data/repositories/index.js'
 import { lowerRole, roleAtLeast, userBlockReason } from '../auth/roles.js'
 import { createIdentityState, type IdentityState } from '../services/identity-state.js'
 import { inStage } from '../tracing/request.js'
@@ -37,15 +33,7 @@ declare module 'fastify' {
     identityKey: SigningKey
     /** The public keys published at /.well-known/jwks.json. */
     jwks(): { keys: PublicJwk[] }
-    repos: {
-      users: UsersRepository
-      authSessions: AuthSessionsRepository
-      apiKeys: ApiKeysRepository
-      audit: AuditRepository
-      sessions: SessionsRepository
-      trustPolicies: TrustPoliciesRepository
-      backups: BackupsRepository
-    }
+    repos: Repositories
     authenticate: onRequestHookHandler
     authenticateOptional: onRequestHookHandler
     /** Verifies the request's credentials once; null when none were sent; rejects when invalid. */
@@ -74,15 +62,7 @@ export const hashApiKey = (key: string) => createHash('sha256').update(key).dige
 
 async function authPlugin(app: FastifyInstance): Promise<void> {
   const config = app.config
-  const repos = {
-    users: createUsersRepository(app.db),
-    authSessions: createAuthSessionsRepository(app.db),
-    apiKeys: createApiKeysRepository(app.db),
-    audit: createAuditRepository(app.db),
-    sessions: createSessionsRepository(app.db),
-    trustPolicies: createTrustPoliciesRepository(app.db),
-    backups: createBackupsRepository(app.db)
-  }
+  const repos = createRepositories(app.db, app.log)
   app.decorate('repos', repos)
   // Key files are read once here; a bad key is a start-up error naming its variable.
   let eddsa: TokenServiceOptions['eddsa']

@@ -7,7 +7,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { withErrors } from '../../schemas/common.js'
-import { createDatabaseCatalogRepository } from '../../data/repositories/database-catalog.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { HealthSchema, PerformanceQuery, PerformanceSchema, RecommendedSchema, StatsSchema } from './schema.js'
 import collectionRoutes from './collections.js'
@@ -16,9 +15,7 @@ const round2 = (ms: number) => Math.round(ms * 100) / 100
 
 export default async function databaseRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  // The one use of the handle: the catalogue is built here until app.repos carries it (see
-  // KNOWN_EXCEPTIONS in test/architecture/dependencies.test.ts); handlers only call `catalog`.
-  const catalog = createDatabaseCatalogRepository(app.db, { log: app.log })
+  const catalog = app.repos.databaseCatalog
   auditReads(app, 'database', ['/api/v1/database/collections/:name/validate'])
   const tags = ['database']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
-import { createSearchRepository, fieldsOf, SEARCH_INDEX_NAMES, type SearchQuery } from '../../data/repositories/search.js'
+import { fieldsOf, SEARCH_INDEX_NAMES, type SearchQuery } from '../../data/repositories/search.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { AggregateBody, BucketsSchema, IndexQuerystring, IndicesSchema, QueryBody, ReindexedSchema, ResultSchema, SuggestionsSchema, SuggestQuerystring } from './schema.js'
 
@@ -20,9 +20,7 @@ function offeredField(index: string, field: string, what: 'filter' | 'field'): v
 
 export default async function searchRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  // The one use of the handle: the repository is built here until app.repos carries it (see
-  // KNOWN_EXCEPTIONS in test/architecture/dependencies.test.ts); handlers only call `repo`.
-  const repo = createSearchRepository(app.db)
+  const repo = app.repos.search
   auditReads(app, 'search', ['/api/v1/search/query', '/api/v1/search/aggregate'])
   const tags = ['search']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }

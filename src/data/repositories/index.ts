@@ -1,0 +1,32 @@
+/**
+ * Every table's repository, built once from the database handle (issue 16): the app decorates
+ * `app.repos` with this object, and routes and services reach tables only through it.
+ */
+import type { Db } from '../db.js'
+import { createUsersRepository } from './users.js'
+import { createAuthSessionsRepository } from './auth-sessions.js'
+import { createApiKeysRepository } from './api-keys.js'
+import { createAuditRepository } from './audit.js'
+import { createSessionsRepository } from './sessions.js'
+import { createTrustPoliciesRepository } from './trust-policies.js'
+import { createBackupsRepository } from './backups.js'
+import { createDatabaseCatalogRepository } from './database-catalog.js'
+import { createSearchRepository } from './search.js'
+
+export function createRepositories(db: Db, log: { warn(obj: object, msg: string): void }) {
+  return {
+    users: createUsersRepository(db),
+    authSessions: createAuthSessionsRepository(db),
+    apiKeys: createApiKeysRepository(db),
+    audit: createAuditRepository(db),
+    sessions: createSessionsRepository(db),
+    trustPolicies: createTrustPoliciesRepository(db),
+    backups: createBackupsRepository(db),
+    /** The database admin API's catalogue queries and DDL (routes/database). */
+    databaseCatalog: createDatabaseCatalogRepository(db, { log }),
+    /** Full-text search over the searchable tables (routes/search). */
+    search: createSearchRepository(db)
+  }
+}
+
+export type Repositories = ReturnType<typeof createRepositories>
