@@ -184,6 +184,17 @@ test('config print masks every secret', async () => {
   assert.deepEqual(unknown, [], 'config print names only environment variables')
 })
 
+test('config print --sources: every variable with its value, unit and source, secrets masked', async () => {
+  const token = 'metrics-token-0123456789'
+  const r = await cli({ HTTP_PORT: '9000', METRICS_TOKEN: token }, 'config', 'print', '--sources')
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^HTTP_PORT\s+9000\s+env$/m)
+  assert.match(r.stdout, /^KEEP_ALIVE_TIMEOUT_MS\s+72000 ms\s+default$/m)
+  assert.match(r.stdout, /^METRICS_TOKEN\s+"\*\*\*"\s+env$/m)
+  assert.ok(!r.stdout.includes(token), 'the token leaked')
+  assert.equal((await cli({}, 'config', 'print', '--everything')).code, 2)
+})
+
 test('config print reports every configuration problem at once', async () => {
   const r = await cli({ WORKERS: '2', JWT_SECRET_KEY: 'short' }, 'config', 'print')
   assert.equal(r.code, 1)
