@@ -195,10 +195,9 @@ export interface Variable extends Extra {
   type: string
   doc: string
   section?: string
-  /** `rateLimit.public`; undefined for a reader's input-only variables. */
+  /** `rateLimit.public`; undefined for a reader's input-only variables (OTEL_EXPORTER_OTLP_ENDPOINT). */
   path?: string
-  default?: unknown
-  /** The reader's variable form, for variables without a parser of their own. */
+  /** The table entry, for a variable with a parser of its own (not one read by a `Reader`). */
   entry?: Setting<unknown>
 }
 
@@ -206,9 +205,14 @@ export function variables(table: Table, prefix = ''): Variable[] {
   const out: Variable[] = []
   for (const [key, e] of Object.entries(table)) {
     const path = `${prefix}${key}`
-    if (isSetting(e)) out.push({ ...e, path, entry: e })
-    else if (isReader(e)) for (const v of e.vars) out.push({ ...v, path: v.field === undefined ? undefined : `${path}.${v.field}` })
-    else out.push(...variables(e as Table, `${path}.`))
+    if (isSetting(e)) {
+      const { env, type, doc, section, unit, secret, example, shown } = e
+      out.push({ env, type, doc, section, unit, secret, example, shown, path, entry: e })
+    } else if (isReader(e)) {
+      for (const v of e.vars) out.push({ ...v, path: v.field === undefined ? undefined : `${path}.${v.field}` })
+    } else {
+      out.push(...variables(e as Table, `${path}.`))
+    }
   }
   return out
 }
