@@ -21,7 +21,7 @@ import { ROLES, type Role } from '../crypto/tokens.js'
 import { BackupError, restoreBackup, verifyBackup } from '../backup/backup.js'
 import { createBackupService } from '../backup/service.js'
 import { formatTable, runDoctor } from './doctor.js'
-import { maskedConfig } from './mask.js'
+import { configSources, formatSources, maskedConfig } from './mask.js'
 import { progress } from './progress.js'
 
 const USAGE = `Usage: lucid-gateway <command> [options]
@@ -39,7 +39,8 @@ Commands:
                                          log is never rolled back: the restore is appended to it)
   audit verify                           check the audit log's hash chain
   doctor                                 check configuration, database, Redis, upstreams, disk, clock
-  config print                           effective configuration, secrets masked
+  config print [--sources]               effective configuration, secrets masked (--sources: every
+                                         variable with its value and whether env or default set it)
 
 Settings come from the environment and ./.env (see .env.example).`
 
@@ -217,6 +218,12 @@ async function cmdAuditVerify(): Promise<void> {
   })
 }
 
+function cmdConfigPrint(args: string[]): void {
+  if (args[0] !== 'print' || args.length > 2 || (args[1] !== undefined && args[1] !== '--sources')) throw new UsageError('config needs print [--sources]')
+  const cfg = config()
+  console.log(args[1] === '--sources' ? formatSources(configSources(cfg, process.env)) : JSON.stringify(maskedConfig(cfg, process.env), null, 2))
+}
+
 async function cmdDoctor(): Promise<void> {
   loadDotEnv()
   const results = await runDoctor(process.env)
@@ -246,9 +253,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'doctor':
       return cmdDoctor()
     case 'config':
-      if (rest[0] !== 'print') throw new UsageError('config needs print')
-      console.log(JSON.stringify(maskedConfig(config()), null, 2))
-      return
+      return cmdConfigPrint(rest)
     case undefined:
     case 'help':
     case '--help':

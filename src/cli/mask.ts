@@ -1,33 +1,14 @@
 /**
- * `config print`: the effective configuration under the environment variable names people set
- * (issue 13: it printed the camelCase fields of Config), with every secret masked.
+ * `config print` and the dashboard's Configuration: the effective configuration under the
+ * environment variable names people set (issue 13), every variable the table marks `secret`
+ * masked — a URL keeps all but its password, a list or map keeps its shape.
  */
 import type { Config } from '../config.js'
+import { variables, type Env, type Variable } from '../config/schema.js'
+import { CONFIG_TABLE } from '../config/table.js'
+import { rawReader } from '../config/load.js'
 
-const SECRETS = new Set(['METRICS_TOKEN', 'JWT_SECRET_KEY', 'JWT_PREVIOUS_SECRET_KEYS', 'JWT_SIGNING_KEY', 'IDENTITY_SIGNING_KEY', 'DATA_ENCRYPTION_KEY'])
-const URLS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL'])
-/** Config groups whose fields' variables share a prefix (`rateLimit.public` → RATE_LIMIT_PUBLIC). */
-const PREFIXES: Record<string, string> = { adminUi: 'ADMIN_UI_', rateLimit: 'RATE_LIMIT_', upstreamBreaker: 'UPSTREAM_BREAKER_', upstreams: '' }
-/** Fields whose variable is not their name in SCREAMING_SNAKE_CASE. */
-const NAMES: Record<string, string> = {
-  environment: 'LUCID_ENV',
-  'rateLimit.ipv6PrefixBits': 'RATE_LIMIT_IPV6_PREFIX',
-  'upstreamBreaker.failureThreshold': 'UPSTREAM_BREAKER_FAILURES',
-  'upstreamBreaker.successThreshold': 'UPSTREAM_BREAKER_SUCCESSES',
-  'upstreamBreaker.minimumRequests': 'UPSTREAM_BREAKER_MIN_REQUESTS',
-  'upstreamBreaker.halfOpenMaxProbes': 'UPSTREAM_BREAKER_HALF_OPEN_PROBES',
-  'upstreams.connectTimeoutMs': 'UPSTREAM_CONNECT_TIMEOUT_MS',
-  'upstreams.timeoutMs': 'UPSTREAM_TIMEOUT_MS'
-}
-
-const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
-
-/** The environment variable a Config field (path such as `rateLimit.public`) is read from. */
-export function envName(path: string): string {
-  if (NAMES[path] !== undefined) return NAMES[path]
-  const [group, field] = path.includes('.') ? path.split('.', 2) : [undefined, path]
-  return group === undefined ? snake(field) : `${PREFIXES[group] ?? `${snake(group)}_`}${snake(field)}`
-}
+const VARIABLES = variables(CONFIG_TABLE)
 
 function maskUrl(v: string): string {
   try {
@@ -39,51 +20,58 @@ function maskUrl(v: string): string {
   }
 }
 
-function printable(name: string, v: unknown): unknown {
-  if (SECRETS.has(name)) return Array.isArray(v) ? v.map(() => '***') : '***'
-  if (URLS.has(name) && typeof v === 'string') return maskUrl(v)
+/** A secret's printable form: nothing of the credential, enough to see what is configured. */
+export function maskSecret(v: unknown, type: string): unknown {
+  if (typeof v === 'string' && type.startsWith('url')) return maskUrl(v)
+  if (Array.isArray(v)) return v.map(() => '***')
+  if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) return Object.fromEntries(Object.keys(v).map((k) => [k, '***']))
+  return '***'
+}
+
+function valueAt(config: Readonly<Config>, path: string): unknown {
+  let v: unknown = config
+  for (const key of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[key]
   return v
 }
 
-/** Tracing and Server-Timing settings under the OTEL_* / SERVER_TIMING* variables they come from. */
-const TRACING_NAMES: Record<string, string> = {
-  tracesUrl: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
-  serviceName: 'OTEL_SERVICE_NAME',
-  sampler: 'OTEL_TRACES_SAMPLER',
-  samplerRatio: 'OTEL_TRACES_SAMPLER_ARG',
-  resourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
-  // Export headers carry collector credentials.
-  headers: 'OTEL_EXPORTER_OTLP_HEADERS',
-  exportTimeoutMs: 'OTEL_EXPORTER_OTLP_TIMEOUT',
-  maxQueueSize: 'OTEL_BSP_MAX_QUEUE_SIZE',
-  maxExportBatchSize: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
-  scheduleDelayMs: 'OTEL_BSP_SCHEDULE_DELAY'
-}
-const SERVER_TIMING_NAMES: Record<string, string> = { mode: 'SERVER_TIMING', header: 'SERVER_TIMING_HEADER', secret: 'SERVER_TIMING_SECRET' }
-
-function printTracing(out: Record<string, unknown>, t: Config['tracing'], st: Config['serverTiming'] | undefined): void {
-  for (const [f, v] of Object.entries(t)) {
-    if (v === undefined) continue
-    const name = TRACING_NAMES[f] ?? `OTEL_${envName(f)}`
-    if (f === 'headers') out[name] = Object.fromEntries(Object.keys(v as Record<string, string>).map((h) => [h, '***']))
-    else out[name] = f === 'tracesUrl' ? maskUrl(v as string) : v
-  }
-  if (st === undefined) return
-  for (const [f, v] of Object.entries(st)) if (v !== undefined) out[SERVER_TIMING_NAMES[f] ?? envName(f)] = f === 'secret' ? '***' : v
+/** The variable's effective value, masked if secret; undefined when unset and without a default. */
+function printable(v: Variable, config: Readonly<Config>, env: Env | undefined): unknown {
+  // A reader's input-only variable (OTEL_EXPORTER_OTLP_ENDPOINT…) is shown as given.
+  const value = v.path !== undefined ? valueAt(config, v.path) : env === undefined ? undefined : rawReader(env)(v.env)
+  if (value === undefined) return undefined
+  return v.secret === true ? maskSecret(value, v.type) : value
 }
 
-/** `{ HTTP_PORT: 8080, RATE_LIMIT_PUBLIC: 100, … }`: unset optional settings are left out. */
-export function maskedConfig(config: Readonly<Config>): Record<string, unknown> {
+/**
+ * `{ HTTP_PORT: 8080, RATE_LIMIT_PUBLIC: 100, … }`: unset optional settings are left out. With
+ * `env`, the variables a reader folds into another setting are shown as set too.
+ */
+export function maskedConfig(config: Readonly<Config>, env?: Env): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(config)) {
-    if (v === undefined) continue
-    if (k === 'tracing') printTracing(out, v as Config['tracing'], config.serverTiming)
-    else if (k === 'serverTiming') continue
-    else if (PREFIXES[k] !== undefined && v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [f, fv] of Object.entries(v as Record<string, unknown>)) if (fv !== undefined) out[envName(`${k}.${f}`)] = printable(envName(`${k}.${f}`), fv)
-    } else {
-      out[envName(k)] = printable(envName(k), v)
-    }
+  for (const v of VARIABLES) {
+    const value = printable(v, config, env)
+    if (value !== undefined) out[v.env] = value
   }
   return out
+}
+
+export interface ConfigSource {
+  name: string
+  /** Masked like maskedConfig; undefined while unset. */
+  value: unknown
+  source: 'env' | 'default'
+  unit?: string
+}
+
+/** Every variable of the table with its effective value and where it came from (`config print --sources`). */
+export function configSources(config: Readonly<Config>, env: Env): ConfigSource[] {
+  const raw = rawReader(env)
+  return VARIABLES.map((v) => ({ name: v.env, value: printable(v, config, env), source: raw(v.env) === undefined ? 'default' : 'env', unit: v.unit }))
+}
+
+/** NAME  VALUE  SOURCE, one variable a line (values as JSON, so a string and a number differ). */
+export function formatSources(rows: ConfigSource[]): string {
+  const cells = rows.map((r) => [r.name, r.value === undefined ? '(unset)' : `${JSON.stringify(r.value)}${r.unit === undefined ? '' : ` ${r.unit}`}`, r.source])
+  const widths = [0, 1].map((i) => Math.max(...cells.map((c) => c[i].length), i === 0 ? 4 : 5))
+  return [['NAME', 'VALUE', 'SOURCE'], ...cells].map((c) => `${c[0].padEnd(widths[0])}  ${c[1].padEnd(widths[1])}  ${c[2]}`.trimEnd()).join('\n')
 }

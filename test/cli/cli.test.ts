@@ -179,9 +179,20 @@ test('config print masks every secret', async () => {
   assert.equal(printed.UPSTREAM_BREAKER_FAILURES, 5)
   assert.equal(printed.BLOCKCHAIN_CORE_URL, 'http://lucid-blocks:8084')
   // Every name printed is a variable the configuration reads (issue 13: it printed camelCase fields).
-  const source = (await Promise.all(['config.ts', 'tracing/settings.ts'].map((f) => readFile(new URL(`../../src/${f}`, import.meta.url), 'utf8')))).join('\n')
+  const source = (await Promise.all(['config/table.ts', 'tracing/settings.ts'].map((f) => readFile(new URL(`../../src/${f}`, import.meta.url), 'utf8')))).join('\n')
   const unknown = Object.keys(printed).filter((name) => !source.includes(`'${name}'`))
   assert.deepEqual(unknown, [], 'config print names only environment variables')
+})
+
+test('config print --sources: every variable with its value, unit and source, secrets masked', async () => {
+  const token = 'metrics-token-0123456789'
+  const r = await cli({ HTTP_PORT: '9000', METRICS_TOKEN: token }, 'config', 'print', '--sources')
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^HTTP_PORT\s+9000\s+env$/m)
+  assert.match(r.stdout, /^KEEP_ALIVE_TIMEOUT_MS\s+72000 ms\s+default$/m)
+  assert.match(r.stdout, /^METRICS_TOKEN\s+"\*\*\*"\s+env$/m)
+  assert.ok(!r.stdout.includes(token), 'the token leaked')
+  assert.equal((await cli({}, 'config', 'print', '--everything')).code, 2)
 })
 
 test('config print reports every configuration problem at once', async () => {
