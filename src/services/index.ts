@@ -7,7 +7,8 @@
  * createServices without a server (test/services/composition.test.ts).
  *
  * Services: auth (login flows) and its TOTP secret box, sessions and the chunk store, manifest
- * anchors, backups, volumes, the lucid_blocks copy (chain), the operator views and retention.
+ * anchors, backups, volumes, the lucid_blocks copy (chain), the operator views, retention and the
+ * account lifecycle (users: the privacy purge).
  * Jobs, in this order: upstream-health (per instance), anchor-poll, volume-usage, session-retention,
  * backup-schedules, backup-retention, chain-sync (when CHAIN_SYNC_INTERVAL_MS > 0),
  * auth-session-retention.
@@ -37,6 +38,7 @@ import { createAuthService, type AuthService } from './auth/service.js'
 import { createSessionsService, type SessionsService } from './sessions.js'
 import { createOperatorServices, type OperatorServices } from './operator.js'
 import { createRetention, type Retention } from './retention.js'
+import { createUserService, type UserService } from './users.js'
 import type { IdentityState } from './identity-state.js'
 import type { Mailer } from './mailer.js'
 import type { TrafficRecorder } from './traffic.js'
@@ -76,6 +78,8 @@ export interface Services {
   chain: { repo: ChainRepository; sync: ChainSync }
   operator: OperatorServices
   retention: Retention
+  /** Account lifecycle across tables and files (the privacy purge). */
+  users: UserService
 }
 
 export function createServices(deps: ServiceDeps): { services: Services; jobs: JobDefinition[] } {
@@ -122,6 +126,10 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
     authSessions: repos.authSessions, backups: repos.backups, authSessionRetentionDays: config.authSessionRetentionDays, now, log
   })
 
+  const users = createUserService({
+    db, users: repos.users, sessions: repos.sessions, audit: repos.audit, chunkStore, identity: deps.identity, log
+  })
+
   const jobs: JobDefinition[] = [
     {
       name: 'upstream-health',
@@ -142,7 +150,7 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
     { name: 'auth-session-retention', everyMs: 3_600_000, run: async () => void (await retention.purgeExpired()) }
   ]
   return {
-    services: { auth, totpBox, sessions, chunkStore, anchors, backups, volumes, chain, operator, retention },
+    services: { auth, totpBox, sessions, chunkStore, anchors, backups, volumes, chain, operator, retention, users },
     jobs
   }
 }

@@ -91,7 +91,6 @@ export function checkDependencies(files: SourceFile[]): Violation[] {
  */
 export const KNOWN_EXCEPTIONS: Array<Pick<Violation, 'rule' | 'file'> & { reason: string }> = [
   { rule: 'core-imports-framework', file: 'src/proxy/websocket.ts', reason: 'the WebSocket tunnel is S2/P territory (issue 12b/15); it takes Fastify types and roleAtLeast from plugins/auth' },
-  { rule: 'route-uses-db', file: 'src/routes/users/index.ts', reason: 'the privacy purge deletes the user and writes the audit entry in one transaction (repositories, app.db.transaction)' },
   { rule: 'route-uses-db', file: 'src/routes/probes.ts', reason: 'the readiness probe pings the handle to time the database' },
 ]
 

@@ -88,7 +88,7 @@ test('createServices: every service and the one job list, from plain dependencie
   const f = await fixture()
   try {
     const { services, jobs } = createServices(f.deps)
-    assert.deepEqual(Object.keys(services).sort(), ['anchors', 'auth', 'backups', 'chain', 'chunkStore', 'operator', 'retention', 'sessions', 'totpBox', 'volumes'])
+    assert.deepEqual(Object.keys(services).sort(), ['anchors', 'auth', 'backups', 'chain', 'chunkStore', 'operator', 'retention', 'sessions', 'totpBox', 'users', 'volumes'])
     assert.deepEqual(jobs.map((j) => j.name), [
       'upstream-health', 'anchor-poll', 'volume-usage', 'session-retention', 'backup-schedules', 'backup-retention', 'chain-sync', 'auth-session-retention'
     ])

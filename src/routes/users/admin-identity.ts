@@ -12,7 +12,7 @@ import type { AuthSessionRow } from '../../data/repositories/auth-sessions.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { assertMayManage } from '../../auth/roles.js'
 import { ApiKeyParamsSchema, ApiKeySchema, UserIdParamsSchema } from './schema.js'
-import { toApiKey } from './index.js'
+import { toApiKey } from './schema.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 const LoginSessionSchema = Type.Object({

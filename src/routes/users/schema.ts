@@ -1,3 +1,4 @@
+import type { ApiKeyRow } from '../../data/repositories/api-keys.js'
 import { Type } from '@sinclair/typebox'
 import { MAX_PAGE, PaginationSchema } from '../../schemas/common.js'
 
@@ -52,3 +53,13 @@ export const ApiKeySchema = Type.Object({
 })
 export const ApiKeyCreatedSchema = Type.Intersect([ApiKeySchema, Type.Object({ key: Type.String({ description: 'shown once; send as X-API-Key' }) })])
 export const ApiKeyParamsSchema = Type.Object({ key_id: Type.String({ format: 'uuid' }) })
+
+export const toApiKey = (k: ApiKeyRow) => ({
+  key_id: k.key_id,
+  name: k.name,
+  prefix: k.prefix,
+  role: k.role,
+  created_at: k.created_at.toISOString(),
+  expires_at: k.expires_at?.toISOString() ?? null,
+  last_used_at: k.last_used_at?.toISOString() ?? null
+})
