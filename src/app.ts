@@ -36,7 +36,7 @@ import userRoutes from './routes/users/index.js'
 import auditRoutes from './routes/audit/index.js'
 import backupRoutes, { backupScheduleRoutes } from './routes/backups/index.js'
 import services from './plugins/services.js'
-import volumeRoutes, { volumeServicePlugin } from './routes/volumes/index.js'
+import volumeRoutes from './routes/volumes/index.js'
 import searchRoutes from './routes/search/index.js'
 import databaseRoutes from './routes/database/index.js'
 import cacheRoutes from './routes/cache/index.js'
@@ -160,7 +160,6 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(upstreams)
   await app.register(services)
   await app.register(sessionHelpers)
-  await app.register(volumeServicePlugin)
 
   // Tier 3 — routes.
   await app.register(probeRoutes)

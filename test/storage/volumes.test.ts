@@ -39,10 +39,10 @@ test('volumes: system volumes, create with quota, usage history, health, resize,
 
     const base = now
     now = base - 2 * 3_600_000 // a sample two hours ago…
-    await t.app.volumes.sample()
+    await t.app.services.volumes.sample()
     now = base
     await writeFile(path.join(dir, 'b.bin'), Buffer.alloc(1_000_000))
-    await t.app.volumes.sample() // …and one now
+    await t.app.services.volumes.sample() // …and one now
     const usageRes = await call(admin, 'GET', '/media/usage?period=24h')
     assert.equal(usageRes.statusCode, 200, usageRes.body)
     const usage = usageRes.json()
@@ -66,7 +66,7 @@ test('volumes: system volumes, create with quota, usage history, health, resize,
     assert.deepEqual((await readdir(dir)).sort(), ['a.bin', 'b.bin', 'fresh.tmp'])
 
     // The chunks volume: directories of sessions the database does not know are orphans.
-    const chunks = t.app.volumes.dirOf('chunks')
+    const chunks = t.app.services.volumes.dirOf('chunks')
     const orphan = path.join(chunks, 'ab', 'abababab-0000-4000-8000-000000000000')
     await mkdir(orphan, { recursive: true })
     await writeFile(path.join(orphan, '00000000.chunk'), Buffer.alloc(500))

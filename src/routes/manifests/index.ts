@@ -18,7 +18,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
   const tags = ['manifests']
   const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
   const authed = { onRequest: [app.authenticate], security }
-  const repo = app.sessionsRepo
+  const repo = app.repos.sessions
   const anchors = app.services.anchors
 
   /** The manifest if the caller owns its session or is an admin; 404 otherwise. */
@@ -33,7 +33,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
 
   app.post('/', { ...authed, schema: { tags, errors: [403, 404, 409], summary: 'Complete a session and build its manifest', body: CreateManifestBody, response: withErrors({ 201: ManifestRef }) } }, async (request, reply) => {
     const s = await app.visibleSession(request, request.body.session_id, 'write')
-    const id = await app.sessionsService.complete(s.session_id)
+    const id = await app.services.sessions.complete(s.session_id)
     return reply.code(201).send(await app.manifestBody((await repo.manifestById(id)) as ManifestRow))
   })
 
@@ -80,7 +80,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
       for (const c of rows) {
         const h = createHash('sha256')
         try {
-          for await (const part of app.chunkStore.read(m.session_id, c.chunk_index)) h.update(part as Buffer)
+          for await (const part of app.services.chunkStore.read(m.session_id, c.chunk_index)) h.update(part as Buffer)
         } catch {
           missing.push(c.chunk_index)
           digests.push(Buffer.alloc(32))

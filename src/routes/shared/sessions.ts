@@ -2,16 +2,10 @@
  * Session helpers the sessions and manifests route groups share (route folders never import
  * each other, issue 16): the Manifest schema registered once for `Type.Ref`, `app.visibleSession`
  * (the access rule is `services.sessions.visible`) and `app.manifestBody`.
- *
- * `sessionsRepo`, `sessionsService` and `chunkStore` are aliases of `app.repos.sessions`,
- * `app.services.sessions` and `app.services.chunkStore`, kept only because routes/manifests (owned
- * by another change) still reads them; delete them when it reads the services.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { ChunkStore } from '../../chunks/chunk-store.js'
-import type { ManifestRow, SessionRow, SessionsRepository } from '../../data/repositories/sessions.js'
-import type { SessionsService } from '../../services/sessions.js'
+import type { ManifestRow, SessionRow } from '../../data/repositories/sessions.js'
 import { ManifestSchema, toManifest } from './schema.js'
 
 declare module 'fastify' {
@@ -23,12 +17,6 @@ declare module 'fastify' {
      */
     visibleSession(request: FastifyRequest, id: string, intent?: 'read' | 'write'): Promise<SessionRow>
     manifestBody(m: ManifestRow): Promise<ReturnType<typeof toManifest>>
-    /** Alias of app.repos.sessions for routes/manifests. */
-    sessionsRepo: SessionsRepository
-    /** Alias of app.services.sessions for routes/manifests. */
-    sessionsService: SessionsService
-    /** Alias of app.services.chunkStore for routes/manifests. */
-    chunkStore: ChunkStore
   }
 }
 
@@ -39,9 +27,6 @@ export default fp(
     app.addSchema(ManifestSchema)
     app.decorate('visibleSession', (request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read') => sessions.visible(request.user!, id, intent))
     app.decorate('manifestBody', async (m: ManifestRow) => toManifest(m, (await repo.chunks(m.session_id)).rows))
-    app.decorate('sessionsRepo', repo)
-    app.decorate('sessionsService', sessions)
-    app.decorate('chunkStore', app.services.chunkStore)
   },
   { name: 'lucid-session-helpers', dependencies: ['lucid-auth', 'lucid-services'] }
 )

@@ -3,7 +3,6 @@
  * create, change status, resize, clean up and delete (confirm=true; refused while in use).
  */
 import type { FastifyInstance } from 'fastify'
-import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
@@ -17,68 +16,58 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Kept as an alias while src/app.ts (issue 12b/15 territory) still registers it: the volume
- * service is built by createServices (src/services/index.ts); this only exposes it as `app.volumes`.
- */
-export const volumeServicePlugin = fp(
-  async function volumeService(app: FastifyInstance): Promise<void> {
-    app.decorate('volumes', app.services.volumes)
-  },
-  { name: 'lucid-volumes', dependencies: ['lucid-services'] }
-)
-
 export default async function volumeRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const volumes = app.services.volumes
   auditReads(app, 'volumes')
   const tags = ['volumes']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   const view = async (v: VolumeRow) => {
-    const u = await app.volumes.usage(v.name)
-    return { name: v.name, path: app.volumes.dirOf(v.name), quota_bytes: v.quota_bytes, status: v.status, system: v.system, used_bytes: u.used_bytes, files: u.files, used_ratio: Math.round((u.used_bytes / v.quota_bytes) * 1e6) / 1e6, created_at: new Date(v.created_at).toISOString(), updated_at: new Date(v.updated_at).toISOString() }
+    const u = await volumes.usage(v.name)
+    return { name: v.name, path: volumes.dirOf(v.name), quota_bytes: v.quota_bytes, status: v.status, system: v.system, used_bytes: u.used_bytes, files: u.files, used_ratio: Math.round((u.used_bytes / v.quota_bytes) * 1e6) / 1e6, created_at: new Date(v.created_at).toISOString(), updated_at: new Date(v.updated_at).toISOString() }
   }
 
-  app.get('/', { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: VolumesSchema }) } }, async () => ({ volumes: await Promise.all((await app.volumes.list()).map(view)) }))
+  app.get('/', { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: VolumesSchema }) } }, async () => ({ volumes: await Promise.all((await volumes.list()).map(view)) }))
 
   app.post('/', { ...superAdmin, schema: { tags, errors: [409], summary: 'Create a volume under VOLUMES_ROOT (super_admin)', body: CreateVolumeBody, response: withErrors({ 201: VolumeSchema }) } }, async (request, reply) => {
-    const v = await app.volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
+    const v = await volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
     await app.audit(request, { action: 'volume.created', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
     return reply.code(201).send(await view(v))
   })
 
-  app.get('/:name', { ...admin, schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) } }, async (request) => view(await app.volumes.get(request.params.name)))
+  app.get('/:name', { ...admin, schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) } }, async (request) => view(await volumes.get(request.params.name)))
 
   app.put('/:name', { ...superAdmin, schema: { tags, summary: 'Change a volume\'s status (super_admin)', params: NameParams, body: StatusBody, response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
-    const v = await app.volumes.update(request.params.name, { status: request.body.status })
+    const v = await volumes.update(request.params.name, { status: request.body.status })
     await app.audit(request, { action: 'volume.status_changed', target_type: 'volume', target_id: v.name, details: { status: v.status } })
     return view(v)
   })
 
   app.post('/:name/resize', { ...superAdmin, schema: { tags, summary: 'Change the quota; never below what is in use (super_admin)', params: NameParams, body: ResizeBody, response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
-    const v = await app.volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes })
+    const v = await volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes })
     await app.audit(request, { action: 'volume.resized', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
     return view(v)
   })
 
   app.delete('/:name', { ...superAdmin, schema: { tags, errors: [409], summary: 'Delete an empty, non-system volume (super_admin, confirm=true)', params: NameParams, querystring: Confirm, response: withErrors({ 204: NoContent }) } }, async (request, reply) => {
     requireConfirm(request)
-    await app.volumes.remove(request.params.name)
+    await volumes.remove(request.params.name)
     await app.audit(request, { action: 'volume.deleted', target_type: 'volume', target_id: request.params.name })
     return reply.code(204).send(null)
   })
 
   app.get('/:name/usage', { ...admin, schema: { tags, summary: 'Current usage and sampled history', params: NameParams, querystring: UsageQuerystring, response: withErrors({ 200: UsageSchema }) } }, async (request) => {
-    const v = await app.volumes.get(request.params.name)
-    const current = await app.volumes.usage(v.name)
-    const history = await app.volumes.history(v.name, Periods[request.query.period])
+    const v = await volumes.get(request.params.name)
+    const current = await volumes.usage(v.name)
+    const history = await volumes.history(v.name, Periods[request.query.period])
     return { name: v.name, period: request.query.period, quota_bytes: v.quota_bytes, current, history: history.map((h) => ({ ...h, sampled_at: new Date(h.sampled_at).toISOString() })) }
   })
 
-  app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: VolumeHealthSchema }) } }, async (request) => ({ name: request.params.name, ...(await app.volumes.health(request.params.name)) }))
+  app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: VolumeHealthSchema }) } }, async (request) => ({ name: request.params.name, ...(await volumes.health(request.params.name)) }))
 
   app.post('/:name/cleanup', { ...superAdmin, schema: { tags, summary: 'Remove orphaned and stale temporary files (super_admin)', params: NameParams, response: withErrors({ 200: CleanupSchema }) } }, async (request) => {
-    const r = await app.volumes.cleanup(request.params.name)
+    const r = await volumes.cleanup(request.params.name)
     await app.audit(request, { action: 'volume.cleaned', target_type: 'volume', target_id: request.params.name, details: r })
     return r
   })
