@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox'
-import { EmailSchema, TronAddressSchema, UserSchema, WalletTypeSchema, ChallengeResponseSchema, MagicLinkSentSchema } from '../shared/schema.js'
+import { ErrorEnvelopeSchema } from '../../schemas/common.js'
+import type { UserRow } from '../../data/repositories/users.js'
+import { EmailSchema, TronAddressSchema, UserSchema, WalletTypeSchema, ChallengeResponseSchema, MagicLinkSentSchema, toUser } from '../shared/schema.js'
 
 export { ChallengeResponseSchema, MagicLinkSentSchema }
 
@@ -17,6 +19,18 @@ export const WalletLoginSchema = Type.Object(
   },
   { additionalProperties: false }
 )
+// One body for both login kinds, so each missing field gets its own clear validation error.
+export const LoginBodySchema = Type.Object(
+  {
+    tron_address: Type.Optional(TronAddressSchema),
+    signature: Type.Optional(Type.String({ maxLength: 200 })),
+    nonce: Type.Optional(Type.String({ maxLength: 128 })),
+    wallet_type: Type.Optional(WalletTypeSchema),
+    totp_code: Type.Optional(TotpCode),
+    email: Type.Optional(EmailSchema)
+  },
+  { additionalProperties: false, description: 'Wallet login {tron_address, signature, nonce, wallet_type?, totp_code?} or email login {email}' }
+)
 export const EmailLoginSchema = Type.Object({ email: EmailSchema }, { additionalProperties: false })
 export const LoginRequestSchema = Type.Union([WalletLoginSchema, EmailLoginSchema])
 
@@ -25,6 +39,16 @@ export const VerifyRequestSchema = Type.Union([
   Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false })
 ])
 
+export const VerifyBodySchema = Type.Object(
+  {
+    email: Type.Optional(EmailSchema),
+    code: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+    token: Type.Optional(Type.String({ minLength: 20, maxLength: 200 })),
+    totp_code: Type.Optional(TotpCode)
+  },
+  { additionalProperties: false, description: '{email, code} or {token} (from the magic link), plus totp_code when enabled' }
+)
+
 export const AuthResponseSchema = Type.Object({
   access_token: Type.String(),
   refresh_token: Type.String(),
@@ -32,6 +56,9 @@ export const AuthResponseSchema = Type.Object({
   expires_in: Type.Integer(),
   user: UserSchema
 })
+export function tokensBody(result: { access_token: string; refresh_token: string; token_type: 'Bearer'; expires_in: number; user: UserRow }) {
+  return { access_token: result.access_token, refresh_token: result.refresh_token, token_type: result.token_type, expires_in: result.expires_in, user: toUser(result.user) }
+}
 export const RefreshRequestSchema = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false })
 export const LogoutRequestSchema = Type.Object({ logout_all_sessions: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false })
 export const MessageSchema = Type.Object({ message: Type.String() })
@@ -61,3 +88,8 @@ export const TotpCodeSchema = Type.Object({ code: TotpCode }, { additionalProper
 export const MAGIC_TOKEN = /^[A-Za-z0-9_-]{20,200}$/
 // Lenient on purpose: a link cut short by a mail client gets a readable page, not a 422 (issue 13).
 export const MagicQuerySchema = Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096, description: 'the token from the emailed link' })) })
+// Always a page, never JSON (issue 13): a person opened a link from an email.
+export const htmlPage = (description: string, envelopeToo = false) => ({
+  description,
+  content: { 'text/html': { schema: Type.String() }, ...(envelopeToo ? { 'application/json': { schema: Type.Ref(ErrorEnvelopeSchema) } } : {}) }
+})

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
-import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
+import { pagination, withErrors } from '../../schemas/common.js'
 import { roleAtLeast } from '../../auth/roles.js'
 import type { SessionRow } from '../../data/repositories/sessions.js'
 import { assertTransition, MAX_CHUNK_BYTES } from '../../services/sessions.js'
 import {
-  ChunkListSchema, ChunkParamsSchema, ChunkSchema, CreateSessionSchema, GIB, SessionListQuerySchema, SessionListSchema, SessionParamsSchema,
-  SessionSchema, TerminateSchema, UpdateSessionSchema, ManifestSchema, toChunk, toSession
+  CreateSessionSchema, GIB, SessionListQuerySchema, SessionListSchema, SessionParamsSchema, SessionSchema, TerminateSchema, UpdateSessionSchema,
+  ManifestSchema, toSession
 } from './schema.js'
+import chunkRoutes from './chunks.js'
 
 export default async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -22,7 +22,8 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
   const svc = app.services.sessions
   const isAdmin = (r: FastifyRequest) => roleAtLeast(r.user!.role, 'admin')
 
-  // Chunk bodies are raw bytes, streamed (never buffered) to the chunk store.
+  // Chunk bodies are raw bytes, streamed (never buffered) to the chunk store. Set here, for the
+  // whole group, before chunks.ts is registered: that child inherits it.
   app.addContentTypeParser('application/octet-stream', { bodyLimit: MAX_CHUNK_BYTES + 1 }, (_req, payload, done) => done(null, payload))
 
   app.post('/', { ...authed, schema: { tags, errors: [409], summary: 'Create a recording session', body: CreateSessionSchema, response: withErrors({ 201: SessionSchema }) } }, async (request, reply) => {
@@ -81,60 +82,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     return toSession((await repo.findVisible(s.session_id)) as SessionRow)
   })
 
-  app.post(
-    '/:session_id/chunks',
-    {
-      ...authed,
-      bodyLimit: MAX_CHUNK_BYTES + 1,
-      schema: {
-        tags,
-        summary: 'Upload one chunk (raw application/octet-stream body, X-Chunk-Index, optional X-Chunk-SHA256); 10 MiB/s per user',
-        description: 'The session must be active (POST /start first). Re-sending the same bytes for an index is idempotent (200); different bytes are 409/4002.',
-        // The body is a raw stream (never buffered): documented, not validated.
-        documentedBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'the chunk bytes, 1 byte to 10 MiB' } } } },
-        errors: [403, 409, 507],
-        params: SessionParamsSchema,
-        headers: Type.Object({ 'x-chunk-index': Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' }), 'x-chunk-sha256': Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })) }),
-        response: withErrors({ 200: ChunkSchema, 201: ChunkSchema })
-      }
-    },
-    async (request, reply) => {
-      if (request.headers['content-type']?.split(';')[0].trim() !== 'application/octet-stream') throw new LucidError('INVALID_REQUEST', 'Chunks must be sent as application/octet-stream', { status: 415 })
-      const declared = Number(request.headers['content-length'] ?? 0)
-      if (declared > MAX_CHUNK_BYTES) throw new LucidError('CHUNK_SIZE_LIMIT', `A chunk is at most ${MAX_CHUNK_BYTES} bytes`)
-      const s = await app.visibleSession(request, request.params.session_id, 'write')
-      const body = request.body as Readable | undefined
-      if (body === undefined) throw validationError([{ field: 'body', message: 'must not be empty' }])
-      const shaped = await app.rateLimit.shapeUpload(request, body)
-      const sha = request.headers['x-chunk-sha256']
-      const { chunk, created } = await svc.uploadChunk(s, Number(request.headers['x-chunk-index']), shaped, typeof sha === 'string' ? sha.toLowerCase() : undefined)
-      return reply.code(created ? 201 : 200).send(toChunk(chunk))
-    }
-  )
-
-  app.get('/:session_id/chunks', { ...authed, schema: { tags, summary: 'Chunks of a session', params: SessionParamsSchema, querystring: PaginationQuerySchema, response: withErrors({ 200: ChunkListSchema }) } }, async (request) => {
-    const s = await app.visibleSession(request, request.params.session_id)
-    const page = request.query.page ?? 1
-    const limit = request.query.limit ?? 20
-    const { rows, total } = await repo.chunks(s.session_id, { page, limit })
-    return { chunks: rows.map(toChunk), pagination: pagination(page, limit, total) }
-  })
-
-  app.get('/:session_id/chunks/:index', { ...authed, schema: { tags, summary: 'Chunk metadata', params: ChunkParamsSchema, response: withErrors({ 200: ChunkSchema }) } }, async (request) => {
-    const s = await app.visibleSession(request, request.params.session_id)
-    const c = await repo.chunk(s.session_id, request.params.index)
-    if (c === null) throw new LucidError('NOT_FOUND', 'Chunk not found')
-    return toChunk(c)
-  })
-
-  app.get('/:session_id/chunks/:index/data', { ...authed, schema: { tags, summary: 'Chunk bytes (streamed, with ETag)', params: ChunkParamsSchema, produces: ['application/octet-stream'], response: withErrors({ 200: Type.String({ format: 'binary' }), 304: Type.Null({ description: 'Not modified: If-None-Match matched the ETag' }) }) } }, async (request, reply) => {
-    const s = await app.visibleSession(request, request.params.session_id)
-    const c = await repo.chunk(s.session_id, request.params.index)
-    if (c === null) throw new LucidError('NOT_FOUND', 'Chunk not found')
-    const etag = `"${c.sha256}"`
-    if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).send('')
-    return reply.header('content-type', 'application/octet-stream').header('content-length', String(c.size_bytes)).header('etag', etag).send(app.services.chunkStore.read(s.session_id, c.chunk_index) as unknown as string)
-  })
+  await app.register(chunkRoutes)
 
   app.get('/:session_id/manifest', { ...authed, schema: { tags, summary: 'The manifest of a completed session', params: SessionParamsSchema, response: withErrors({ 200: Type.Ref(ManifestSchema) }) } }, async (request) => {
     const s = await app.visibleSession(request, request.params.session_id)

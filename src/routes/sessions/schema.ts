@@ -90,5 +90,10 @@ export const TerminateSchema = Type.Object({ reason: Type.Optional(Type.String({
 export const ChunkSchema = Type.Object({ session_id: Type.String(), index: Type.Integer(), size: Type.Integer(), hash: Type.String({ description: 'SHA-256 of the bytes, lowercase hex' }), created_at: Type.String({ format: 'date-time' }) })
 export const toChunk = (c: ChunkRow) => ({ session_id: c.session_id, index: c.chunk_index, size: c.size_bytes, hash: c.sha256, created_at: c.created_at.toISOString() })
 export const ChunkListSchema = Type.Object({ chunks: Type.Array(ChunkSchema), pagination: PaginationSchema })
+export const ChunkHeadersSchema = Type.Object({ 'x-chunk-index': Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' }), 'x-chunk-sha256': Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })) })
+// The upload body is a raw stream (never buffered): documented, not validated.
+export const ChunkBodyDoc = { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'the chunk bytes, 1 byte to 10 MiB' } } } }
+export const ChunkDataSchema = Type.String({ format: 'binary' })
+export const NotModifiedSchema = Type.Null({ description: 'Not modified: If-None-Match matched the ETag' })
 
 export { ManifestSchema, toManifest } from '../shared/schema.js'
