@@ -9,17 +9,6 @@ const TotpCode = Type.String({ pattern: '^[0-9]{6}$' })
 
 export const ChallengeRequestSchema = Type.Object({ tron_address: TronAddressSchema }, { additionalProperties: false })
 
-export const WalletLoginSchema = Type.Object(
-  {
-    tron_address: TronAddressSchema,
-    signature: Type.String({ maxLength: 200, description: '65-byte r‖s‖v hex, 0x optional, v 27/28 or 0/1' }),
-    nonce: Type.String({ maxLength: 128 }),
-    wallet_type: Type.Optional(WalletTypeSchema),
-    totp_code: Type.Optional(TotpCode)
-  },
-  { additionalProperties: false }
-)
-// One body for both login kinds, so each missing field gets its own clear validation error.
 export const LoginBodySchema = Type.Object(
   {
     tron_address: Type.Optional(TronAddressSchema),
@@ -31,14 +20,6 @@ export const LoginBodySchema = Type.Object(
   },
   { additionalProperties: false, description: 'Wallet login {tron_address, signature, nonce, wallet_type?, totp_code?} or email login {email}' }
 )
-export const EmailLoginSchema = Type.Object({ email: EmailSchema }, { additionalProperties: false })
-export const LoginRequestSchema = Type.Union([WalletLoginSchema, EmailLoginSchema])
-
-export const VerifyRequestSchema = Type.Union([
-  Type.Object({ email: EmailSchema, code: Type.String({ pattern: '^[0-9]{6}$' }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false }),
-  Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false })
-])
-
 export const VerifyBodySchema = Type.Object(
   {
     email: Type.Optional(EmailSchema),
