@@ -11,7 +11,7 @@ import { roleAtLeast } from '../plugins/auth.js'
 import { LucidError, envelope } from '../errors.js'
 import type { Role } from '../crypto/tokens.js'
 import type { AdmissionTicket } from '../admission/admission.js'
-import { API_CSP, SECURITY_HEADERS, requestIdFrom } from '../plugins/http-hygiene.js'
+import { API_RESPONSE_HEADERS, requestIdFrom } from '../http/security-headers.js'
 import { normalisePath } from '../http/path.js'
 import { createHostCheck, hostnameOf } from '../http/hosts.js'
 import { stripSpoofable } from '../http/spoofable.js'
@@ -26,7 +26,7 @@ import { startAttempt } from '../tracing/upstream.js'
 function refuse(socket: Duplex, err: LucidError, requestId: string, extra: Record<string, string> = {}): void {
   const body = JSON.stringify(envelope(requestId, err.code, err.message, err.details))
   const headers: Record<string, string> = {
-    ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...extra, ...err.headers,
+    ...API_RESPONSE_HEADERS, ...extra, ...err.headers,
     'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)),
     'x-request-id': requestId, connection: 'close'
   }
@@ -175,7 +175,7 @@ async function tunnel(
     for (const [name, value] of Object.entries(relayed)) {
       for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`)
     }
-    const own = { ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...limits.headers }
+    const own = { ...API_RESPONSE_HEADERS, ...limits.headers }
     for (const [name, value] of Object.entries(own)) lines.push(`${name}: ${value}`)
     lines.push(`X-Request-ID: ${requestId}`)
     socket.write(`${lines.join('\r\n')}\r\n\r\n`)
