@@ -103,10 +103,14 @@ export function createRequestRecorder(registry: client.Registry): RequestRecorde
   }
 }
 
-/** The access line's fields. None can hold a credential: the path without its query, ids, numbers. */
-export function accessLine(r: FinishedRequest): Record<string, unknown> {
+/**
+ * The access line's fields. None can hold a credential: the path without its query, ids, numbers
+ * (the pipeline logs it without the redaction pass for that reason; keep it so).
+ */
+export function accessLine(requestId: string, r: FinishedRequest): Record<string, unknown> {
   const q = r.url.indexOf('?')
   return {
+    request_id: requestId,
     method: r.method,
     path: q === -1 ? r.url : r.url.slice(0, q),
     route: r.route,
