@@ -8,8 +8,8 @@
  * else in the gateway adds a global request hook except the dashboard's traffic sampler
  * (src/plugins/traffic.ts, onResponse). Hooks of one lifecycle phase are merged where the order
  * allows, since every hook costs each request its bookkeeping; per request, with tracing off:
- * CORS + one onRequest, the route's guard, one preParsing (bodies only), one preValidation, one
- * onSend, one onResponse. Fastify's own lifecycle is never bypassed: `rewriteUrl` normalises the
+ * CORS + one onRequest, the route's guard, one preParsing, one onSend, one onResponse (and the
+ * preValidation of the few routes with an optional body). Fastify's own lifecycle is never bypassed: `rewriteUrl` normalises the
  * path before routing (src/http/path.ts), the router matches, then these hooks run.
  *
  * Where authenticate runs: it is per route, not global — `onRequest: [app.authenticate]` (or
@@ -21,7 +21,7 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import { context } from '@opentelemetry/api'
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preValidationHookHandler } from 'fastify'
 import type { Config } from '../config.js'
 import type { Tracing } from '../tracing/provider.js'
 import { endRequestTrace, serverTimingValue } from '../tracing/request.js'
@@ -133,9 +133,15 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
   // 5. route — Fastify validates against the route's schema, then runs the handler (a service
   //    call, or the proxy: src/routes/proxy). A left-out optional body (schema.bodyOptional)
   //    validates as `{}` so its defaults apply; Fastify would validate it as null (issue 13).
-  app.addHook('preValidation', (request, _reply, done) => {
-    if (request.body === undefined && request.routeOptions.schema?.bodyOptional === true) request.body = {}
+  //    Only the few routes that declare it get this hook, first of their preValidation hooks.
+  const optionalBody: preValidationHookHandler = (request, _reply, done) => {
+    if (request.body === undefined) request.body = {}
     done()
+  }
+  app.addHook('onRoute', (route) => {
+    if ((route.schema as { bodyOptional?: boolean } | undefined)?.bodyOptional !== true) return
+    const own = route.preValidation === undefined ? [] : [route.preValidation].flat()
+    route.preValidation = [optionalBody, ...own]
   })
 
   // 6. respond — every answer, errors and 404s included.
