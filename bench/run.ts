@@ -7,6 +7,9 @@
  * of scenario ids), BENCH_OUT (BENCHMARKS.md to rewrite the results table in place),
  * BENCH_BASELINE_REF (a git ref, e.g. main: adds the twin `gateway-baseline` built from it, to
  * measure what a change costs against the code before it).
+ * Stage twins (issue 15): `gateway-no-<stage>` runs with BENCH_MODE=1 BENCH_DISABLE_STAGES=<stage>
+ * (src/pipeline/bench-switches.ts); the per-stage section prices each stage as the CPU per request
+ * the gateway spends above its twin. Only the twins named in BENCH_ONLY are started.
  * With DATABASE_URL and REDIS_URL set the gateway runs in its production configuration.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -201,6 +204,9 @@ async function token(base: string): Promise<string> {
   return body.access_token as string
 }
 
+/** Request-path stages a twin can switch off (src/pipeline/bench-switches.ts BENCH_STAGES). */
+const STAGE_TWINS = ['admission', 'identify', 'headers', 'metrics', 'log', 'tracing']
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function main(): Promise<void> {
@@ -281,6 +287,15 @@ async function main(): Promise<void> {
   // a twin: the headline `gateway` also runs its background jobs.
   const twinOff = await twin('gateway-twin', {})
   const traced = await twin('gateway-trace', { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' })
+  // Stage twins (issue 15): the gateway with one request-path stage switched off, so the stage's
+  // cost is the difference. The tracing stage is priced against the tracing twin, with which its
+  // own twin shares the OTLP settings.
+  const stageTwins: { stage: string; of: string; twin: { pid: number; url: string } }[] = []
+  for (const stage of STAGE_TWINS) {
+    const tracingEnv: Record<string, string> = stage === 'tracing' ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' } : {}
+    const t = await twin(`gateway-no-${stage}`, { BENCH_MODE: '1', BENCH_DISABLE_STAGES: stage, ...tracingEnv })
+    if (t !== undefined) stageTwins.push({ stage, of: stage === 'tracing' ? 'gateway-trace' : 'gateway', twin: t })
+  }
   // The same gateway built from the code before the change under test (tracing off there and here).
   const baselineRef = process.env.BENCH_BASELINE_REF
   let baseline: { pid: number; url: string } | undefined
@@ -355,6 +370,7 @@ backend be
     ...(baseline ? [{ id: 'gateway-baseline', label: `gateway built from ${baselineRef} (${baselineSha}), the code before this change`, url: baseline.url + path1, headers: auth, pid: baseline.pid }] : []),
     ...(twinOff ? [{ id: 'gateway-twin', label: 'gateway twin (jobs off like the twins below), tracing off', url: twinOff.url + path1, headers: auth, pid: twinOff.pid }] : []),
     ...(traced ? [{ id: 'gateway-trace', label: 'gateway, tracing on: 100% sampled, OTLP/HTTP export to a live receiver', url: traced.url + path1, headers: auth, pid: traced.pid }] : []),
+    ...stageTwins.map((t) => ({ id: `gateway-no-${t.stage}`, label: `gateway, stage ${t.stage} off (BENCH_DISABLE_STAGES=${t.stage})`, url: t.twin.url + path1, headers: auth, pid: t.twin.pid })),
     ...(workers2 ? [{ id: 'gateway-workers2', label: 'gateway, WORKERS=2 (sharing both cores with wrk)', url: workers2.url + path1, headers: auth, pid: workers2.pid }] : []),
     { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
     { id: 'gateway-1024', label: 'gateway, 1024 connections (overload: load shedding)', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 1024 },
@@ -394,6 +410,17 @@ backend be
     const metrics = await (await fetch(`${traced.url}/metrics`)).text()
     const dropped = [...metrics.matchAll(/^otel_spans_dropped_total\{reason="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`)
     notes.push('', `Tracing twin: the receiver got ${got.spans} spans in ${got.requests} export requests; dropped: ${dropped.join(', ')}.`)
+  }
+  // Per stage: what the gateway spends above the twin without it (medians of the same run).
+  const cpuUs = (id: string) => median(results.get(id)?.map((r) => r.cpuMsPerReq * 1000) ?? [NaN])
+  const rpsOf = (id: string) => median(results.get(id)?.map((r) => r.rps) ?? [NaN])
+  const priced = stageTwins.filter((t) => results.has(t.of) && results.has(`gateway-no-${t.stage}`))
+  if (priced.length > 0) {
+    notes.push('', '| stage | measured against | CPU µs/req the stage costs (gateway − twin) | × throughput with the stage (gateway ÷ twin) |', '|---|---|---:|---:|')
+    for (const t of priced) {
+      const id = `gateway-no-${t.stage}`
+      notes.push(`| ${t.stage} | ${t.of} | ${(cpuUs(t.of) - cpuUs(id)).toFixed(2)} | ${(rpsOf(t.of) / rpsOf(id)).toFixed(2)} |`)
+    }
   }
   const table = [
     `Run ${new Date().toISOString()} · commit ${commit} · ${cpus().length} cores (${cpus()[0]?.model ?? '?'}) · ${has('wrk') ? 'wrk' : 'autocannon'} · ${CONNS} connections unless noted · ${DURATION} s × ${ROUNDS} interleaved rounds · gateway storage: ${production ? 'PostgreSQL + Redis (production configuration)' : 'embedded PGlite + in-process state'}`,

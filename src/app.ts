@@ -3,7 +3,6 @@
  * Plugins are registered explicitly in three tiers: infrastructure → shared services → routes.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify'
-import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { Db } from './data/db.js'
@@ -14,7 +13,8 @@ import { openStateStore } from './stores/open-state-store.js'
 import { loggerOptions } from './logger.js'
 import errors from './plugins/errors.js'
 import jsonBody from './plugins/json-body.js'
-import httpHygiene, { requestIdFrom } from './plugins/http-hygiene.js'
+import { requestIdFrom } from './http/security-headers.js'
+import requestPath from './pipeline/request-path.js'
 import { rewriteRequestUrl } from './http/path.js'
 import { answerFrameworkError } from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
@@ -57,12 +57,6 @@ export interface BuildOptions {
   logger?: FastifyBaseLogger
   now?: () => number
 }
-
-const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-Request-ID', 'X-API-Key', 'Idempotency-Key', 'X-Chunk-Index', 'X-Chunk-SHA256', 'traceparent', 'tracestate']
-const CORS_EXPOSED_HEADERS = [
-  'X-Request-ID', 'RateLimit', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset',
-  'Retry-After', 'Idempotent-Replayed', 'ETag', 'Server-Timing'
-]
 
 /** How often Node enforces HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS on open connections, ms. */
 export const CONNECTIONS_CHECK_MS = 1_000
@@ -117,39 +111,15 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   const db = tracing === undefined ? openedDb : traceDb(openedDb, tracing)
   const stateStore = tracing === undefined ? openedStore : traceStateStore(openedStore, tracing)
 
-  // Tier 1 — infrastructure. The request's trace starts before everything else, so it covers
-  // preflights and shed requests too; then CORS, so preflights are answered before any auth or limit.
+  // Tier 1 — infrastructure. The request path's hooks are all registered, in their order, by
+  // src/pipeline/request-path.ts: trace → CORS → admit → identify → limit → respond → record.
   await app.register(metrics)
   await app.register(tracingPlugin, { tracing, serverTiming: config.serverTiming })
-  const corsAllowed = new Set(config.corsOrigins === '*' ? [] : config.corsOrigins)
-  await app.register(cors, {
-    // A function so that a disallowed origin disables CORS for that request entirely: no
-    // Access-Control-Allow-* header at all, not even on a preflight (CONTRACT.md section 5).
-    origin: config.corsOrigins === '*' ? '*' : (origin, cb) => cb(null, origin !== undefined && corsAllowed.has(origin) ? origin : false),
-    credentials: config.corsOrigins !== '*' && config.corsOrigins.length > 0,
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: config.serverTiming.mode === 'header'
-      ? [...CORS_ALLOWED_HEADERS, config.serverTiming.header]
-      : CORS_ALLOWED_HEADERS,
-    exposedHeaders: CORS_EXPOSED_HEADERS,
-    maxAge: 600
-  })
-  const hygiene = { allowedHosts: config.allowedHosts, trustProxy: config.trustProxy, docsPrefix: '/docs' }
-  await app.register(httpHygiene, hygiene)
-  if (config.sslCertPath !== undefined && config.httpRedirectToHttps) {
-    // Plain HTTP → HTTPS, except what probes and Prometheus call over the pod network.
-    const exempt = new Set(['/health', '/ready', '/metrics'])
-    app.addHook('onRequest', async (request, reply) => {
-      if ((request.raw.socket as { encrypted?: boolean }).encrypted === true || exempt.has(request.url.split('?', 1)[0])) return
-      // PUBLIC_URL's host when set, so a forged Host header cannot choose the redirect target.
-      const host = config.publicUrl !== undefined ? new URL(config.publicUrl).host : `${request.hostname}${config.httpsPort === 443 ? '' : `:${config.httpsPort}`}`
-      return reply.code(308).header('location', `https://${host}${request.url}`).send()
-    })
-  }
+  await app.register(admission, { config })
+  await app.register(requestPath, { config, tracing, docsPrefix: '/docs' })
+  // After the pipeline: the 404/405 shadow router must not learn CORS's own OPTIONS * route.
   await app.register(errors)
   await app.register(jsonBody)
-  // Admission (load shedding, per-client bounds, slow bodies): the first hook after CORS and the host check.
-  await app.register(admission, { config })
   await app.register(infrastructure, { config, db, stateStore, ownsDb: opts.db === undefined, ownsStateStore: opts.stateStore === undefined, now: opts.now ?? Date.now })
   await app.register(docs, { enabled: config.docsEnabled, publicUrl: config.publicUrl })
   await app.register(traffic)

@@ -4,14 +4,17 @@
  * throw or let through the services' own errors and never translate them by hand.
  *
  * - BackupError and VolumeError (framework-free cores) → their LucidError;
+ * - UpstreamError (src/proxy) → reply-from's taxonomy: 503 unavailable, 504 timeout, 502 bad
+ *   response, 503 circuit open with Retry-After; the same for HTTP routes and WebSocket upgrades;
  * - PostgreSQL unique violations (23505) → 409 ALREADY_EXISTS, named by constraint;
  * - connection failures → 503 DATABASE_UNAVAILABLE (wrapDbError).
  * Anything else is returned unchanged.
  */
-import { LucidError } from '../errors.js'
+import { LucidError, type ErrorKind } from '../errors.js'
 import { wrapDbError } from '../data/db.js'
 import { BackupError } from '../backup/backup.js'
 import { VolumeError } from '../volumes/volumes.js'
+import { UpstreamError } from '../proxy/upstream-client.js'
 
 /** What a unique constraint (or unique index) protects: the field reported to the client. */
 export const UNIQUE_CONSTRAINTS: Record<string, { field: string; message: string }> = {
@@ -50,9 +53,22 @@ function volumeError(err: VolumeError): LucidError {
   return new LucidError('INVALID_REQUEST', err.message, { cause: err })
 }
 
+const UPSTREAM_FAILURE: Record<UpstreamError['kind'], ErrorKind> = {
+  unavailable: 'SERVICE_UNAVAILABLE',
+  timeout: 'UPSTREAM_TIMEOUT',
+  bad_response: 'BAD_UPSTREAM',
+  circuit_open: 'CIRCUIT_OPEN'
+}
+
+function upstreamError(err: UpstreamError): LucidError {
+  const headers: Record<string, string> = err.kind === 'circuit_open' ? { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } : {}
+  return new LucidError(UPSTREAM_FAILURE[err.kind], undefined, { details: { upstream: err.upstream }, headers, cause: err })
+}
+
 /** Turns a domain or database error into its LucidError; returns anything else unchanged. */
 export function mapDomainError(err: unknown): unknown {
   if (err instanceof LucidError) return err
+  if (err instanceof UpstreamError) return upstreamError(err)
   if (err instanceof BackupError) return backupError(err)
   if (err instanceof VolumeError) return volumeError(err)
   if (typeof err === 'object' && err !== null && (err as PgError).code === '23505') return uniqueViolation(err as PgError)

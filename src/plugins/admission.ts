@@ -1,7 +1,8 @@
 /**
- * Admission (issue 14; issue 12 findings 3 and 10) as one onRequest hook, the first after CORS and
- * the host check, over the framework-free src/admission: a per-client bound with a FIFO queue, the
- * process's in-flight cap and sustained-overload shedding. Refusals are immediate: 503/5008 for the
+ * Admission (issue 14; issue 12 findings 3 and 10) over the framework-free src/admission: a
+ * per-client bound with a FIFO queue, the process's in-flight cap and sustained-overload shedding.
+ * This plugin builds them and their metrics; the pipeline's admit stage (src/pipeline/admit.ts)
+ * runs them first on every request. Refusals are immediate: 503/5008 for the
  * process's overload, 429/3001 for one client's excess, both with Retry-After. Probes and /metrics
  * (`config.rateLimit: false`) are never admitted or shed, so an overloaded instance is not
  * restarted. Bodies must arrive at a minimum rate (408/1011), and headers within
@@ -10,15 +11,15 @@
 import fp from 'fastify-plugin'
 import client from 'prom-client'
 import http from 'node:http'
-import type { Duplex, Readable } from 'node:stream'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Duplex } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { LucidError, envelope } from '../errors.js'
-import { AdmissionRefused, createAdmission, type AdmissionStats, type AdmissionTicket } from '../admission/admission.js'
+import { AdmissionRefused, createAdmission, type AdmissionStats, type AdmissionTicket, type QueuedAdmission } from '../admission/admission.js'
 import { createOverloadDetector } from '../admission/overload.js'
-import { guardBody } from '../admission/body-deadline.js'
+import type { BodyDeadlineOptions } from '../admission/body-deadline.js'
 import { clientKey } from '../admission/client-key.js'
-import { API_CSP, SECURITY_HEADERS, requestIdFrom } from './http-hygiene.js'
+import { API_RESPONSE_HEADERS, requestIdFrom } from '../http/security-headers.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,6 +28,14 @@ declare module 'fastify' {
 }
 
 export interface AdmissionService {
+  /**
+   * Admits one request of client address `ip` (as `request.ip` gives it): a ticket now or a queued
+   * admission. Throws — or the queued ticket rejects with — the LucidError to answer.
+   * Called by the pipeline's admit stage (src/pipeline/admit.ts).
+   */
+  admit(ip: string): AdmissionTicket | QueuedAdmission
+  /** How fast a request body must arrive (REQUEST_BODY_TIMEOUT_MS, REQUEST_BODY_MIN_BYTES_PER_S). */
+  bodyRule: BodyDeadlineOptions
   /**
    * The same admission as an HTTP request's, for paths outside Fastify's request lifecycle (the
    * WebSocket upgrade). Resolves with a ticket — release it once the upgrade is answered or the
@@ -54,13 +63,6 @@ function refusalError(err: unknown): LucidError {
   })
 }
 
-const bodyTimedOut = () =>
-  new LucidError('REQUEST_TIMEOUT', 'Request body not received in time', { headers: { connection: 'close' } })
-
-const hasBody = (r: FastifyRequest) =>
-  r.headers['transfer-encoding'] !== undefined ||
-  (r.headers['content-length'] !== undefined && r.headers['content-length'] !== '0')
-
 /**
  * Fastify `clientErrorHandler`: what Node refuses before a request exists (headers not received
  * within HEADERS_TIMEOUT_MS, malformed or oversized headers) still gets the envelope, a request id
@@ -81,8 +83,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   const requestId = requestIdFrom(undefined)
   const body = JSON.stringify(envelope(requestId, code, message))
   const headers = {
-    ...SECURITY_HEADERS,
-    'content-security-policy': API_CSP,
+    ...API_RESPONSE_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(body)),
     'x-request-id': requestId,
@@ -147,62 +148,23 @@ async function admissionPlugin(app: FastifyInstance, opts: { config: Readonly<Co
     if (err instanceof AdmissionRefused) app.metrics.shed.inc({ reason: err.reason })
     return e
   }
-  const hold = (reply: FastifyReply, ticket: AdmissionTicket) => {
-    // 'finish' when the response is written, 'close' if the client went away first: once.
-    reply.raw.once('finish', ticket.release)
-    reply.raw.once('close', ticket.release)
+  const admit = (ip: string): AdmissionTicket | QueuedAdmission => {
+    let r
+    try {
+      r = admission.admit(clientOf(ip))
+    } catch (err) {
+      throw refuse(err)
+    }
+    if ('release' in r) return r
+    return { cancel: r.cancel, ticket: r.ticket.catch((err: unknown) => Promise.reject(refuse(err))) }
   }
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.config?.rateLimit === false) return done()
-    let result
-    try {
-      result = admission.admit(clientOf(request.ip))
-    } catch (err) {
-      return done(refuse(err))
-    }
-    if ('release' in result) {
-      hold(reply, result)
-      return done()
-    }
-    const queued = result
-    const gone = () => queued.cancel()
-    reply.raw.once('close', gone)
-    queued.ticket.then(
-      (ticket) => {
-        reply.raw.off('close', gone)
-        hold(reply, ticket)
-        if (reply.raw.destroyed) ticket.release()
-        done()
-      },
-      (err: unknown) => {
-        reply.raw.off('close', gone)
-        done(refuse(err))
-      }
-    )
-  })
-
-  // An error answered before the body was read: Node would keep reading (and discarding) the rest
-  // for up to REQUEST_TIMEOUT_MS, so a trickling client would keep its socket; close it instead.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode >= 400 && !request.raw.complete && hasBody(request)) reply.header('connection', 'close')
-    return payload
-  })
-
-  const bodyRule = { timeoutMs: cfg.requestBodyTimeoutMs, minBytesPerS: cfg.requestBodyMinBytesPerS }
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    if (request.routeOptions.config?.rateLimit === false || !hasBody(request)) return payload
-    return guardBody(payload as Readable, bodyRule, bodyTimedOut)
-  })
-
   app.decorate('admission', {
+    admit,
+    bodyRule: { timeoutMs: cfg.requestBodyTimeoutMs, minBytesPerS: cfg.requestBodyMinBytesPerS },
     async admitUpgrade(ip: string) {
-      try {
-        const r = admission.admit(clientOf(ip))
-        return 'release' in r ? r : await r.ticket
-      } catch (err) {
-        throw refuse(err)
-      }
+      const r = admit(ip)
+      return 'release' in r ? r : await r.ticket
     },
     stats
   })

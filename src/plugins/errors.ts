@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { LucidError, envelope, type ValidationIssue } from '../errors.js'
 import { mapDomainError as wrapDbError } from '../errors/domain.js'
 import { StateStoreUnavailableError } from '../stores/state-store.js'
-import { API_CSP, SECURITY_HEADERS } from './http-hygiene.js'
+import { API_RESPONSE_HEADERS } from '../http/security-headers.js'
 import { boundNumbers } from '../http/bounded-numbers.js'
 
 interface AjvIssue {
@@ -126,8 +126,7 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
   const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400
   const message = status === 414 ? 'Path parameter too long' : 'Malformed request URL'
   reply.header('x-request-id', request.id)
-  for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v)
-  reply.header('content-security-policy', API_CSP)
+  reply.headers(API_RESPONSE_HEADERS)
   void sendError(request, reply, new LucidError('INVALID_REQUEST', message, { status }))
 }
 

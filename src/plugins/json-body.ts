@@ -1,6 +1,8 @@
 /**
  * JSON bodies: Fastify's prototype-poisoning-safe parser plus a depth limit (CONTRACT.md
  * section 3: deeper than 10 → 400/1001), which stops stack-heavy payloads before any handler.
+ * The default `{}` for a left-out optional body is the pipeline's route stage
+ * (src/pipeline/request-path.ts).
  */
 import fp from 'fastify-plugin'
 import sjson from 'secure-json-parse'
@@ -42,11 +44,6 @@ async function jsonBodyPlugin(app: FastifyInstance): Promise<void> {
       return done(new LucidError('INVALID_REQUEST', `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`, { status: 400 }), undefined)
     }
     done(null, parsed)
-  })
-  // Routes whose body may be left out (schema.bodyOptional) validate a missing body as `{}`, so
-  // their defaults apply; Fastify would validate it as null and answer 422 (issue 13).
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && request.routeOptions.schema?.bodyOptional === true) request.body = {}
   })
 }
 

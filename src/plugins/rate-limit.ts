@@ -1,14 +1,14 @@
 /**
- * Rate limiting (issue 4) as a global onRequest hook registered after CORS and before the routes'
- * own guards, so floods are limited even when they fail authentication. The identity is resolved
- * once (and reused by `authenticate`): user tiers per user id or API key, public per client IP
- * (`trustProxy` decides which address that is).
+ * Rate limiting (issue 4): the limiter, its rules and metrics, and `decide`, which the pipeline's
+ * limit stage (src/pipeline/limit.ts) calls on every request before the routes' own guards, so
+ * floods are limited even when they fail authentication. User tiers per user id or API key,
+ * public per client IP (`trustProxy` decides which address that is).
  */
 import fp from 'fastify-plugin'
 import client from 'prom-client'
 import { Transform, type Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import { LucidError } from '../errors.js'
 import { createLimiter, type Decision, type Limiter } from '../ratelimit/limiter.js'
@@ -16,7 +16,6 @@ import { defaultRules, matchingRules, tierRule, type RouteRule } from '../rateli
 import type { RuleCheck, RuleOutcome, RuleSpec } from '../ratelimit/gcra.js'
 import type { AuthUser } from './auth.js'
 import { inStage } from '../tracing/request.js'
-import { pathOf } from '../http/path.js'
 import { clientKey } from '../admission/client-key.js'
 
 declare module 'fastify' {
@@ -140,21 +139,6 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     }
   }
 
-  async function check(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    let user: AuthUser | null = null
-    try {
-      user = await app.resolveIdentity(request)
-    } catch {
-      // Invalid credentials: limited as the public client it is; the route's guard answers 401.
-    }
-    // request.url is the normalised path (rewriteUrl, src/http/path.ts): the one the router matched.
-    const { headers, error } = await decide({
-      ip: request.ip, user, method: request.method, path: pathOf(request.url), log: request.log, trace: request.trace
-    })
-    reply.headers(headers)
-    if (error !== undefined) throw error
-  }
-
   async function decide({ ip, user, method, path, log, trace }: LimitInput): Promise<LimitDecision> {
     const v6 = cfg.ipv6PrefixBits
     const groups = new Map<string, RuleCheck[]>()
@@ -235,12 +219,6 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
       body.on('error', (err) => shaper.destroy(err))
       return body.pipe(shaper)
     }
-  })
-
-  if (!cfg.enabled) return
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config?.rateLimit === false) return
-    await check(request, reply)
   })
 }
 

@@ -11,7 +11,7 @@ import { roleAtLeast } from '../plugins/auth.js'
 import { LucidError, envelope } from '../errors.js'
 import type { Role } from '../crypto/tokens.js'
 import type { AdmissionTicket } from '../admission/admission.js'
-import { API_CSP, SECURITY_HEADERS, requestIdFrom } from '../plugins/http-hygiene.js'
+import { API_RESPONSE_HEADERS, requestIdFrom } from '../http/security-headers.js'
 import { normalisePath } from '../http/path.js'
 import { createHostCheck, hostnameOf } from '../http/hosts.js'
 import { stripSpoofable } from '../http/spoofable.js'
@@ -19,6 +19,7 @@ import { createClientAddress } from '../http/client-address.js'
 import { checkProxyPath } from './path-safety.js'
 import { upgradeResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { UpstreamError } from './upstream-client.js'
+import { mapDomainError } from '../errors/domain.js'
 import { incomingContext } from '../tracing/request.js'
 import { startAttempt } from '../tracing/upstream.js'
 
@@ -26,12 +27,18 @@ import { startAttempt } from '../tracing/upstream.js'
 function refuse(socket: Duplex, err: LucidError, requestId: string, extra: Record<string, string> = {}): void {
   const body = JSON.stringify(envelope(requestId, err.code, err.message, err.details))
   const headers: Record<string, string> = {
-    ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...extra, ...err.headers,
+    ...API_RESPONSE_HEADERS, ...extra, ...err.headers,
     'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)),
     'x-request-id': requestId, connection: 'close'
   }
   const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
   socket.end(`HTTP/1.1 ${err.statusCode} ${http.STATUS_CODES[err.statusCode]}\r\n${head}\r\n\r\n${body}`)
+}
+
+/** An upstream failure as its envelope: the one mapping HTTP routes use too (src/errors/domain.ts). */
+function upstreamRefusal(err: unknown): LucidError {
+  const mapped = mapDomainError(err)
+  return mapped instanceof LucidError ? mapped : new LucidError('SERVICE_UNAVAILABLE', undefined, { cause: err })
 }
 
 const maxRole = (a: Role, b: Role): Role => (roleAtLeast(a, b) ? a : b)
@@ -54,10 +61,12 @@ interface UpgradeGate {
 }
 
 /**
- * An upgrade meets what an HTTP request to the same route meets (issue 12 finding 7), in the same
- * order: normalised path, allowed host, spoofable headers stripped, admission (load shedding and
- * the per-client bound), authentication, rate limits, then the route's role — its write role, as
- * a WebSocket carries writes as well as reads.
+ * An upgrade meets what an HTTP request to the same route meets (issue 12 finding 7), in the order
+ * of the request pipeline (src/pipeline/request-path.ts): admission (load shedding and the
+ * per-client bound), normalised path, spoofable headers stripped, allowed host, authentication,
+ * rate limits, then the route's role — its write role, as a WebSocket carries writes as well as
+ * reads. Refusals carry the envelope and codes of HTTP errors (upstream failures through
+ * `mapDomainError`, src/errors/domain.ts).
  */
 async function tunnel(
   app: FastifyInstance,
@@ -68,29 +77,7 @@ async function tunnel(
 ): Promise<void> {
   const requestId = requestIdFrom(req.headers['x-request-id'])
   socket.on('error', () => socket.destroy())
-  const normal = normalisePath(req.url ?? '/')
-  const badPath = (reason: string) => new LucidError('INVALID_REQUEST', `Path not allowed: ${reason}`, { status: 400 })
-  if (!normal.ok) return refuse(socket, badPath(normal.reason), requestId)
-  const url = new URL(normal.path + normal.query, 'http://gateway')
   const { ip, peerTrusted, forwardedFor } = gate.clientAddress(req)
-  stripSpoofable(req.headers, peerTrusted)
-  // As `request.host` gives it: a configured proxy's X-Forwarded-Host (its last entry), else Host.
-  const forwardedHost = req.headers['x-forwarded-host']
-  const publicHost = peerTrusted && typeof forwardedHost === 'string'
-    ? (forwardedHost.split(',').pop() ?? '').trim()
-    : (req.headers.host ?? '')
-  const hostname = hostnameOf(publicHost)
-  if (!gate.hostAllowed(hostname)) {
-    const err = new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host: hostname } })
-    return refuse(socket, err, requestId)
-  }
-  const route = app.proxyTable.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`))
-  if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    return refuse(socket, new LucidError('NOT_FOUND', 'Route not found'), requestId)
-  }
-  const verdict = checkProxyPath(url.pathname, route.prefix)
-  if (!verdict.ok) return refuse(socket, badPath(verdict.reason), requestId)
-
   let ticket: AdmissionTicket
   try {
     ticket = await app.admission.admitUpgrade(ip)
@@ -104,6 +91,36 @@ async function tunnel(
     released = true
   }
   socket.once('close', release)
+
+  const normal = normalisePath(req.url ?? '/')
+  const badPath = (reason: string) => new LucidError('INVALID_REQUEST', `Path not allowed: ${reason}`, { status: 400 })
+  if (!normal.ok) {
+    release()
+    return refuse(socket, badPath(normal.reason), requestId)
+  }
+  const url = new URL(normal.path + normal.query, 'http://gateway')
+  stripSpoofable(req.headers, peerTrusted)
+  // As `request.host` gives it: a configured proxy's X-Forwarded-Host (its last entry), else Host.
+  const forwardedHost = req.headers['x-forwarded-host']
+  const publicHost = peerTrusted && typeof forwardedHost === 'string'
+    ? (forwardedHost.split(',').pop() ?? '').trim()
+    : (req.headers.host ?? '')
+  const hostname = hostnameOf(publicHost)
+  if (!gate.hostAllowed(hostname)) {
+    release()
+    const err = new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host: hostname } })
+    return refuse(socket, err, requestId)
+  }
+  const route = app.proxyTable.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`))
+  if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    release()
+    return refuse(socket, new LucidError('NOT_FOUND', 'Route not found'), requestId)
+  }
+  const verdict = checkProxyPath(url.pathname, route.prefix)
+  if (!verdict.ok) {
+    release()
+    return refuse(socket, badPath(verdict.reason), requestId)
+  }
 
   const token = url.searchParams.get('access_token')
   url.searchParams.delete('access_token')
@@ -137,8 +154,7 @@ async function tunnel(
     host = app.upstreams.get(route.upstream)!.acquireHost()
   } catch (err) {
     release()
-    const circuit = err instanceof UpstreamError && err.kind === 'circuit_open'
-    return refuse(socket, new LucidError(circuit ? 'CIRCUIT_OPEN' : 'SERVICE_UNAVAILABLE'), requestId)
+    return refuse(socket, upstreamRefusal(err), requestId)
   }
   const headers = upstreamRequestHeaders(req.headers, {
     requestId,
@@ -175,7 +191,7 @@ async function tunnel(
     for (const [name, value] of Object.entries(relayed)) {
       for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`)
     }
-    const own = { ...SECURITY_HEADERS, 'content-security-policy': API_CSP, ...limits.headers }
+    const own = { ...API_RESPONSE_HEADERS, ...limits.headers }
     for (const [name, value] of Object.entries(own)) lines.push(`${name}: ${value}`)
     lines.push(`X-Request-ID: ${requestId}`)
     socket.write(`${lines.join('\r\n')}\r\n\r\n`)
@@ -191,16 +207,21 @@ async function tunnel(
     release()
     host.done(res.statusCode !== undefined && res.statusCode < 500)
     attempt?.failed('upgrade_refused')
-    const err = new LucidError('BAD_UPSTREAM', `Upstream refused the WebSocket upgrade (${res.statusCode})`)
+    const err = new LucidError('BAD_UPSTREAM', `Upstream refused the WebSocket upgrade (${res.statusCode})`, { details: { upstream: route.upstream } })
     refuse(socket, err, requestId)
     res.resume()
   })
-  upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('connect timeout')))
-  upstreamReq.on('error', () => {
+  let timedOut = false
+  upstreamReq.on('timeout', () => {
+    timedOut = true
+    upstreamReq.destroy(new Error('connect timeout'))
+  })
+  upstreamReq.on('error', (cause) => {
     release()
     host.done(false)
-    attempt?.failed('unavailable')
-    if (!socket.destroyed) refuse(socket, new LucidError('SERVICE_UNAVAILABLE'), requestId)
+    const kind = timedOut ? 'timeout' : 'unavailable'
+    attempt?.failed(kind)
+    if (!socket.destroyed) refuse(socket, upstreamRefusal(new UpstreamError(kind, route.upstream, `${route.upstream}: ${kind}`, 0, { cause })), requestId)
   })
   socket.on('close', () => upstreamReq.destroy())
   upstreamReq.end()

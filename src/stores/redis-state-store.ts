@@ -31,6 +31,10 @@ export function redisOptions(_opts: RedisStateStoreOptions): RedisOptions {
     // Fail fast while disconnected instead of queueing requests behind a dead server.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    // Commands issued in the same tick share one write (issue 15): every request's limiter and
+    // identity lookups otherwise cost a syscall each. Each Lua script is still one EVALSHA, so it
+    // stays atomic; a disconnected client still fails fast (the commands go through sendCommand).
+    enableAutoPipelining: true,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(times * 100, 2_000)
   }
@@ -55,7 +59,7 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
             const [host, port] = n.split(':')
             return { host, port: Number(port) }
           }),
-          { redisOptions: redisOptions(opts), enableOfflineQueue: false, clusterRetryStrategy: (times) => Math.min(times * 100, 2_000) }
+          { redisOptions: redisOptions(opts), enableAutoPipelining: true, enableOfflineQueue: false, clusterRetryStrategy: (times) => Math.min(times * 100, 2_000) }
         )
       : new Redis(opts.url as string, redisOptions(opts))
   ) as LucidRedis

@@ -9,6 +9,7 @@ import { LucidError } from '../../src/errors.js'
 import { mapDomainError } from '../../src/errors/domain.js'
 import { BackupError } from '../../src/backup/backup.js'
 import { VolumeError } from '../../src/volumes/volumes.js'
+import { UpstreamError } from '../../src/proxy/upstream-client.js'
 import { migrate } from '../../src/data/migrate.js'
 import { createUsersRepository } from '../../src/data/repositories/users.js'
 import { createTestDb, dbKinds } from '../helpers/stores.js'
@@ -18,6 +19,20 @@ const mapped = (err: unknown) => {
   assert.ok(m instanceof LucidError, `expected a LucidError, got ${String(m)}`)
   return m
 }
+
+test('upstream failures map to reply-from\'s taxonomy, naming the upstream; an open circuit says when to retry', () => {
+  const cases = [['unavailable', 503, 'LUCID_ERR_5008'], ['timeout', 504, 'LUCID_ERR_5006'], ['bad_response', 502, 'LUCID_ERR_5003'], ['circuit_open', 503, 'LUCID_ERR_5007']] as const
+  for (const [kind, status, code] of cases) {
+    const m = mapped(new UpstreamError(kind, 'node_service', `node_service: ${kind}`, 2_500))
+    assert.equal(m.statusCode, status, kind)
+    assert.equal(m.code, code, kind)
+    assert.deepEqual(m.details, { upstream: 'node_service' })
+    assert.ok(m.cause instanceof UpstreamError)
+    assert.deepEqual(m.headers, kind === 'circuit_open' ? { 'retry-after': '3' } : {})
+  }
+  // The message is the registry's generic one: the upstream's own text stays in the log (cause).
+  assert.equal(mapped(new UpstreamError('timeout', 'x', 'secret detail')).message, new LucidError('UPSTREAM_TIMEOUT').message)
+})
 
 test('backup and volume errors map to their envelope codes', () => {
   assert.equal(mapped(new BackupError('NOT_FOUND', 'x')).code, 'LUCID_ERR_4001')

@@ -6,11 +6,10 @@
  */
 import { Transform, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { LucidError, type ErrorKind } from '../../errors.js'
+import { LucidError } from '../../errors.js'
 import { roleAtLeast } from '../../plugins/auth.js'
 import { checkProxyPath } from '../../proxy/path-safety.js'
 import { upstreamRequestHeaders, clientResponseHeaders } from '../../proxy/headers.js'
-import { UpstreamError } from '../../proxy/upstream-client.js'
 import { createIdempotencyStore, fingerprint, MAX_STORED_RESPONSE_BYTES } from '../../proxy/idempotency.js'
 import type { ProxyRoute } from '../../proxy/route-table.js'
 import { boundIdempotencyStore } from '../../stores/idempotency-quota.js'
@@ -21,15 +20,9 @@ export const PROXY_BODY_LIMIT_BYTES = 100 * 1024 * 1024
 const IDEMPOTENT_BODY_LIMIT = 1024 * 1024
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-const FAILURE_KIND: Record<UpstreamError['kind'], ErrorKind> = { unavailable: 'SERVICE_UNAVAILABLE', timeout: 'UPSTREAM_TIMEOUT', bad_response: 'BAD_UPSTREAM', circuit_open: 'CIRCUIT_OPEN' }
 
 /** The route's response-header policy for one upstream answer (issue 12 finding 6). */
 const policyOf = (route: ProxyRoute, status: number) => ({ status, allowSetCookie: route.allowSetCookie })
-
-export function upstreamFailure(err: UpstreamError): LucidError {
-  const headers: Record<string, string> = err.kind === 'circuit_open' ? { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } : {}
-  return new LucidError(FAILURE_KIND[err.kind], undefined, { details: { upstream: err.upstream }, headers, cause: err })
-}
 
 /** Counts bytes while streaming; fails the stream past `limit` (a lying Content-Length gains nothing). */
 function limitStream(source: Readable, limit: number, onExceeded: () => void): Readable {
@@ -130,7 +123,8 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
         res = await inStage(request.trace, 'upstream', () => client.request(post))
       } catch (err) {
         await idempotency.release(scope, idemKey).catch(() => undefined)
-        throw err instanceof UpstreamError ? upstreamFailure(err) : err
+        // An UpstreamError becomes its envelope in the one domain-error mapping (src/errors/domain.ts).
+        throw err
       }
       const responseHeaders = clientResponseHeaders(res.headers, route.upstream, policyOf(route, res.statusCode))
       let responseBody: Buffer
@@ -169,7 +163,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
         request.log.info({ upstream: route.upstream }, 'client went away; upstream request cancelled')
         return reply
       }
-      throw err instanceof UpstreamError ? upstreamFailure(err) : err
+      throw err
     }
   }
 
