@@ -150,7 +150,19 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   await app.register(volumeRoutes, { prefix: '/api/v1/volumes' })
   await app.register(adminUi, config.adminUi)
   await app.register(proxyRoutes)
-  attachWebSocketProxy(app as unknown as FastifyInstance)
+  const gateway = app as unknown as FastifyInstance
+  gateway.addHook('onReady', async () => {
+    attachWebSocketProxy(gateway.server, {
+      config: gateway.config,
+      admitUpgrade: (ip) => gateway.admission.admitUpgrade(ip),
+      routes: () => gateway.proxyTable.routes,
+      identify: (headers) => gateway.identifyHeaders(headers),
+      decideLimit: (input) => gateway.rateLimit.decide(input),
+      upstream: (name) => gateway.upstreams.get(name),
+      identityToken: (user, audience) => gateway.identityToken(user, audience),
+      tracing: gateway.tracing
+    })
+  })
 
   return app as unknown as FastifyInstance
 }

@@ -6,11 +6,13 @@
  */
 import http from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
-import { roleAtLeast } from '../plugins/auth.js'
+import type { Config } from '../config.js'
+import { roleAtLeast } from '../auth/roles.js'
 import { LucidError, envelope } from '../errors.js'
 import type { Role } from '../crypto/tokens.js'
 import type { AdmissionTicket } from '../admission/admission.js'
+import type { ProxyRoute } from './route-table.js'
+import type { Tracing } from '../tracing/provider.js'
 import { API_RESPONSE_HEADERS, requestIdFrom } from '../http/security-headers.js'
 import { normalisePath } from '../http/path.js'
 import { createHostCheck, hostnameOf } from '../http/hosts.js'
@@ -18,7 +20,7 @@ import { stripSpoofable } from '../http/spoofable.js'
 import { createClientAddress } from '../http/client-address.js'
 import { checkProxyPath } from './path-safety.js'
 import { upgradeResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { UpstreamError } from './upstream-client.js'
+import { UpstreamError, type UpstreamClient } from './upstream-client.js'
 import { mapDomainError } from '../errors/domain.js'
 import { incomingContext } from '../tracing/request.js'
 import { startAttempt } from '../tracing/upstream.js'
@@ -43,15 +45,37 @@ function upstreamRefusal(err: unknown): LucidError {
 
 const maxRole = (a: Role, b: Role): Role => (roleAtLeast(a, b) ? a : b)
 
-export function attachWebSocketProxy(app: FastifyInstance): void {
+/** The caller as the tunnel needs it: who, and with which role. */
+export interface TunnelUser {
+  id: string
+  role: Role
+}
+
+/**
+ * What the tunnel needs from the gateway, as plain functions (src/app.ts wires them from the
+ * auth, admission, limiter and upstream plugins), so this core module knows no framework.
+ */
+export interface WebSocketDeps<U extends TunnelUser = TunnelUser> {
+  config: Pick<Readonly<Config>, 'allowedHosts' | 'trustProxy' | 'serverTiming' | 'upstreams'>
+  admitUpgrade(ip: string): Promise<AdmissionTicket>
+  routes(): readonly ProxyRoute[]
+  /** The caller from the credentials in these headers; null without any; rejects when invalid. */
+  identify(headers: http.IncomingHttpHeaders): Promise<U | null>
+  /** The limiter's decision for the upgrade, as for an HTTP GET of the same path. */
+  decideLimit(input: { ip: string; user: U | null; method: string; path: string }): Promise<{ headers: Record<string, string>; error?: LucidError }>
+  upstream(name: string): UpstreamClient | undefined
+  identityToken(user: U, audience: string): Promise<string>
+  tracing: Tracing | undefined
+}
+
+/** Routes WebSocket upgrades of `server` through the tunnel (call once the server exists). */
+export function attachWebSocketProxy<U extends TunnelUser>(server: http.Server, deps: WebSocketDeps<U>): void {
   const gate: UpgradeGate = {
-    hostAllowed: createHostCheck(app.config.allowedHosts),
-    clientAddress: createClientAddress(app.config.trustProxy)
+    hostAllowed: createHostCheck(deps.config.allowedHosts),
+    clientAddress: createClientAddress(deps.config.trustProxy)
   }
-  app.addHook('onReady', async () => {
-    app.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      void tunnel(app, gate, req, socket, head)
-    })
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    void tunnel(deps, gate, req, socket, head)
   })
 }
 
@@ -68,8 +92,8 @@ interface UpgradeGate {
  * reads. Refusals carry the envelope and codes of HTTP errors (upstream failures through
  * `mapDomainError`, src/errors/domain.ts).
  */
-async function tunnel(
-  app: FastifyInstance,
+async function tunnel<U extends TunnelUser>(
+  app: WebSocketDeps<U>,
   gate: UpgradeGate,
   req: http.IncomingMessage,
   socket: Duplex,
@@ -80,7 +104,7 @@ async function tunnel(
   const { ip, peerTrusted, forwardedFor } = gate.clientAddress(req)
   let ticket: AdmissionTicket
   try {
-    ticket = await app.admission.admitUpgrade(ip)
+    ticket = await app.admitUpgrade(ip)
   } catch (err) {
     return refuse(socket, err instanceof LucidError ? err : new LucidError('SERVICE_UNAVAILABLE'), requestId)
   }
@@ -111,7 +135,7 @@ async function tunnel(
     const err = new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host: hostname } })
     return refuse(socket, err, requestId)
   }
-  const route = app.proxyTable.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`))
+  const route = app.routes().find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`))
   if (route === undefined || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     release()
     return refuse(socket, new LucidError('NOT_FOUND', 'Route not found'), requestId)
@@ -126,12 +150,12 @@ async function tunnel(
   url.searchParams.delete('access_token')
   let user
   try {
-    user = await app.identifyHeaders(token !== null ? { ...req.headers, authorization: `Bearer ${token}` } : req.headers)
+    user = await app.identify(token !== null ? { ...req.headers, authorization: `Bearer ${token}` } : req.headers)
   } catch (err) {
     release()
     return refuse(socket, err instanceof LucidError ? err : new LucidError('TOKEN_INVALID'), requestId)
   }
-  const limits = await app.rateLimit.decide({ ip, user, method: 'GET', path: url.pathname }).catch(() => ({
+  const limits = await app.decideLimit({ ip, user, method: 'GET', path: url.pathname }).catch(() => ({
     headers: {},
     error: new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable')
   }))
@@ -151,7 +175,7 @@ async function tunnel(
 
   let host
   try {
-    host = app.upstreams.get(route.upstream)!.acquireHost()
+    host = app.upstream(route.upstream)!.acquireHost()
   } catch (err) {
     release()
     return refuse(socket, upstreamRefusal(err), requestId)

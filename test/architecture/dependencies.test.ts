@@ -90,7 +90,6 @@ export function checkDependencies(files: SourceFile[]): Violation[] {
  * that disappears fails the test: delete its line.
  */
 export const KNOWN_EXCEPTIONS: Array<Pick<Violation, 'rule' | 'file'> & { reason: string }> = [
-  { rule: 'core-imports-framework', file: 'src/proxy/websocket.ts', reason: 'the WebSocket tunnel is S2/P territory (issue 12b/15); it takes Fastify types and roleAtLeast from plugins/auth' },
   { rule: 'route-uses-db', file: 'src/routes/probes.ts', reason: 'the readiness probe pings the handle to time the database' },
 ]
 
