@@ -9,6 +9,7 @@
  * (`add(key, -cost)`), so a timed-out decision is never counted twice.
  */
 import type { Cluster, Redis } from 'ioredis'
+import type { RuleCheck } from './gcra.js'
 
 interface Entry {
   /** Local-clock µs TAT that Redis last reported for the key (0 when unknown). */
@@ -100,4 +101,17 @@ export class DegradedLedger {
 
 export function defineMerge(redis: Redis | Cluster): void {
   redis.defineCommand('lucidGcraMerge', { numberOfKeys: 1, lua: MERGE_LUA })
+}
+
+/** Each instance's share while degraded: limit and burst ÷ live instances (at least 1). */
+export function shareOf(checks: RuleCheck[], instances: number): RuleCheck[] {
+  if (instances <= 1) return checks
+  return checks.map((c) => ({
+    ...c,
+    rule: {
+      ...c.rule,
+      limit: Math.max(1, Math.floor(c.rule.limit / instances)),
+      burst: Math.max(1, Math.floor(c.rule.burst / instances))
+    }
+  }))
 }

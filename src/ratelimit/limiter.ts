@@ -14,130 +14,18 @@
  * that timeout is a timer on this loop too), so its calls never queue behind other commands.
  */
 import { randomUUID } from 'node:crypto'
-import { Cluster, type Redis } from 'ioredis'
-import { MemoryGcra, intervalUs, outcome, toleranceUs, type RuleCheck, type RuleOutcome } from './gcra.js'
+import { MemoryGcra, intervalUs, outcome, toleranceUs, type RuleCheck } from './gcra.js'
 import { ABANDONED, createRedisWatch, type FailureReason } from './redis-watch.js'
-import { DegradedLedger, defineMerge } from './degraded-ledger.js'
+import { DegradedLedger, defineMerge, shareOf } from './degraded-ledger.js'
 import { createInstanceTracker } from './instances.js'
-
-export type LimiterMode = 'redis' | 'memory' | 'degraded'
-export type FailureMode = 'degrade' | 'open' | 'closed'
-
-export interface Decision {
-  outcomes: RuleOutcome[]
-  allowed: boolean
-  mode: LimiterMode
-  /** Set when the failure mode decided instead of the limiter ('open' or 'closed'). */
-  bypass?: 'open' | 'closed'
-}
-
-export interface LimiterOptions {
-  redis?: Redis | Cluster
-  prefix: string
-  /** Wall-clock ms a Redis reply may be overdue before Redis counts as failed (RATE_LIMIT_REDIS_TIMEOUT_MS). */
-  deadlineMs: number
-  failureMode: FailureMode
-  /**
-   * Where a key's local share starts in a degraded period (RATE_LIMIT_DEGRADED_START): `minimal`
-   * (default) or `last-known` (the TAT Redis last reported to this instance).
-   */
-  degradedStart?: 'minimal' | 'last-known'
-  /** Overrides the heartbeat-learnt instance count. */
-  instanceCount?: number
-  /** Microsecond clock; undefined means Redis server time (exact across instances). */
-  nowUs?: () => number
-  log: { warn(o: object, m: string): void; info(o: object, m: string): void }
-  onModeChange?: (mode: LimiterMode) => void
-}
+import { GCRA_LUA, ownConnection, withTimeout, type GcraRedis } from './redis-gcra.js'
+import type { Decision, Limiter, LimiterMode, LimiterOptions } from './limiter-types.js'
+export type { Decision, FailureMode, Limiter, LimiterMode, LimiterOptions } from './limiter-types.js'
 
 /** While degraded, how often Redis is asked whether it is back (one PING in flight at most). */
 const PROBE_MS = 100
 /** After Redis is back, how long decisions stay local so every instance can merge its ledger first. */
 const RECOVERY_GRACE_MS = 500
-/** Reconnect interval of the limiter's own connection: instances come back within this of each other. */
-const RECONNECT_MS = 100
-
-// Mirrors gcra.ts `outcome` for every key; writes only when every rule admits (all-or-nothing).
-// Returns, per key, the stored TAT minus now (µs), then the overall verdict.
-const GCRA_LUA = `
-local now = tonumber(ARGV[1])
-if now == 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local mode = ARGV[2]
-local n = #KEYS
-local rel, newtat, all = {}, {}, 1
-for i = 1, n do
-  local T = tonumber(ARGV[3 + (i - 1) * 3])
-  local bt = tonumber(ARGV[4 + (i - 1) * 3])
-  local cost = tonumber(ARGV[5 + (i - 1) * 3])
-  local v = redis.call('GET', KEYS[i])
-  local tat = now
-  if v then
-    tat = tonumber(v)
-    if tat < now then tat = now end
-  end
-  rel[i] = tat - now
-  newtat[i] = tat + T * cost
-  if mode == 'decide' and now < newtat[i] - bt then all = 0 end
-end
-if all == 1 then
-  for i = 1, n do
-    redis.call('SET', KEYS[i], string.format('%.0f', newtat[i]), 'PX', math.ceil((newtat[i] - now) / 1000) + 1000)
-  end
-end
-rel[n + 1] = all
-return rel`
-
-type GcraRedis = (Redis | Cluster) & { lucidGcra(numKeys: number, ...args: (string | number)[]): Promise<number[]> }
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`rate limiter: no answer within ${ms} ms`)), ms)
-    })
-  ])
-}
-
-/** The limiter's own connection: no client-side command timeout, a short fixed reconnect interval. */
-function ownConnection(client: Redis | Cluster): GcraRedis {
-  const conn =
-    client instanceof Cluster
-      ? client.duplicate([], {
-          redisOptions: { ...client.options.redisOptions, commandTimeout: undefined, connectionName: 'lucid-limiter' },
-          clusterRetryStrategy: () => RECONNECT_MS
-        })
-      : client.duplicate({
-          commandTimeout: undefined,
-          retryStrategy: () => RECONNECT_MS,
-          connectionName: 'lucid-limiter'
-        })
-  conn.on('error', () => undefined) // reported through the limiter's mode, not as unhandled events
-  return conn as GcraRedis
-}
-
-export interface Limiter {
-  /** Decides one request against rules that all share one identity. */
-  decide(identity: string, checks: RuleCheck[]): Promise<Decision>
-  /** Bandwidth shaping: ms to wait before accepting `check.cost` more units (never refuses). */
-  shape(identity: string, check: RuleCheck): Promise<number>
-  /** How far ahead of now (ms) the identity's key for `rule` is: debt for bandwidth pre-checks. */
-  debtMs(identity: string, ruleName: string): Promise<number>
-  /** Limiter state of an identity (admin API). */
-  inspect(identity: string, ruleNames: string[]): Promise<{ rule: string; tat_ahead_ms: number }[]>
-  clear(identity: string, ruleNames: string[]): Promise<number>
-  /** Identities with limiter state (admin API), at most `max`, from memory and Redis (SCAN). */
-  identities(max: number): Promise<string[]>
-  readonly mode: LimiterMode
-  /** Live gateway processes sharing the limits (heartbeats), or RATE_LIMIT_INSTANCE_COUNT. */
-  instances(): number
-  /** Connects, joins the heartbeat set and starts watching Redis. */
-  start(): Promise<void>
-  stop(): Promise<void>
-}
 
 export function createLimiter(opts: LimiterOptions): Limiter {
   const local = new MemoryGcra() // memory mode, and the degraded shares
@@ -148,6 +36,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   let epoch: string | null = null
   let probing = false
   let stopped = false
+  let started = false
   let probeTimer: NodeJS.Timeout | undefined
   const key = (identity: string, rule: string) => `${opts.prefix}rl:{${identity}}:${rule}`
   const localNowUs = () => (opts.nowUs ?? (() => Date.now() * 1000))()
@@ -171,7 +60,10 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   if (redis !== undefined) {
     redis.defineCommand('lucidGcra', { lua: GCRA_LUA })
     defineMerge(redis)
-    redis.on('close', () => fail('disconnected'))
+    // A close during the first connection is the client settling (a Cluster client drops and
+    // remakes node connections while it learns the slots), not evidence that Redis failed:
+    // start() waits for the first 'ready' and decides then.
+    redis.on('close', () => started && fail('disconnected'))
   }
 
   function fail(reason: FailureReason, err?: unknown): void {
@@ -233,20 +125,6 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       .finally(() => (probing = false))
   }
 
-  /** Each instance's share while degraded: limit and burst ÷ live instances (at least 1). */
-  function localShare(checks: RuleCheck[]): RuleCheck[] {
-    const n = liveInstances()
-    if (n <= 1) return checks
-    return checks.map((c) => ({
-      ...c,
-      rule: {
-        ...c.rule,
-        limit: Math.max(1, Math.floor(c.rule.limit / n)),
-        burst: Math.max(1, Math.floor(c.rule.burst / n))
-      }
-    }))
-  }
-
   /**
    * Where a key's first local decision in a degraded period starts. No instance knows what the
    * others admitted through Redis since its last reply (or at all, for a key it never saw), so
@@ -273,7 +151,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     if (mode === 'degraded' && opts.failureMode === 'closed')
       return { outcomes: [], allowed: false, mode, bypass: 'closed' }
     const nowUs = localNowUs()
-    const keyed = localShare(checks).map((c) => ({ ...c, key: key(identity, c.rule.name) }))
+    const keyed = shareOf(checks, liveInstances()).map((c) => ({ ...c, key: key(identity, c.rule.name) }))
     if (redis !== undefined) for (const c of keyed) seedLocal(c.key, c, nowUs)
     const outcomes = local.decide(keyed, nowUs)
     const allowed = outcomes.every((o) => o.allowed)
@@ -348,10 +226,10 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       const nowUs = localNowUs()
       const k = key(identity, check.rule.name)
       if (redis !== undefined) {
-        seedLocal(k, localShare([check])[0], nowUs)
+        seedLocal(k, shareOf([check], liveInstances())[0], nowUs)
         ledger.add(k, intervalUs(check.rule, check.penalty) * check.cost)
       }
-      return local.shape({ ...localShare([check])[0], key: k }, nowUs)
+      return local.shape({ ...shareOf([check], liveInstances())[0], key: k }, nowUs)
     },
     async debtMs(identity, ruleName) {
       const k = key(identity, ruleName)
@@ -424,6 +302,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
           })
         })
       }
+      started = true
       if (redis.status === 'ready') {
         epoch = await claimEpoch().catch(() => null)
         await tracker?.beat()
