@@ -1,74 +1,18 @@
 /**
  * Backups as background work (issue 7): a request records a pending backup (or restore) and gets
  * 202; this instance runs it and records the outcome in the database, so any instance answers its
- * status. Scheduled backups: a claimed job ticks every minute and each schedule's due slot is taken
- * with a conditional UPDATE, so two instances never run the same slot.
+ * status. Scheduled backups are in schedules.ts, the row types in rows.ts.
  */
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../data/db.js'
 import type { AuditEntry } from '../data/repositories/audit.js'
-import { currentSlot } from '../jobs/job-runner.js'
 import type { StateStore } from '../stores/state-store.js'
-import { isProtectedKey } from '../stores/protected-keys.js'
-import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest, type BackupOptions, type StateEntry } from './backup.js'
+import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest, type BackupOptions } from './backup.js'
+import type { BackupRequest, BackupRow, RestoreRow } from './rows.js'
+import { createBackupSchedules } from './schedules.js'
+import { stateStoreSource } from './state-source.js'
 
-export interface BackupRow {
-  backup_id: string
-  name: string
-  type: string
-  status: 'pending' | 'running' | 'completed' | 'failed' | 'deleted'
-  tables: string[] | null
-  compression: boolean
-  encryption: boolean
-  retention_days: number
-  schedule_id: string | null
-  size_bytes: number | null
-  sha256: string | null
-  schema_version: number | null
-  row_counts: Record<string, number> | null
-  error: string | null
-  created_by: string | null
-  created_at: Date
-  started_at: Date | null
-  completed_at: Date | null
-  expires_at: Date
-}
-
-export interface RestoreRow {
-  restore_id: string
-  backup_id: string
-  status: 'pending' | 'running' | 'completed' | 'failed'
-  tables: string[] | null
-  drop_existing: boolean
-  rows_restored: number | null
-  error: string | null
-  created_by: string | null
-  created_at: Date
-  completed_at: Date | null
-}
-
-export interface ScheduleRow {
-  schedule_id: string
-  name: string
-  cron: string
-  tables: string[] | null
-  compression: boolean
-  encryption: boolean
-  retention_days: number
-  enabled: boolean
-  last_run_at: Date | null
-  created_by: string | null
-  created_at: Date
-}
-
-export interface BackupRequest {
-  name: string
-  tables?: string[]
-  compression: boolean
-  encryption: boolean
-  retention_days: number
-  schedule_id?: string
-}
+export type { BackupRequest, BackupRow, RestoreRow, ScheduleRow } from './rows.js'
 
 export interface BackupServiceOptions {
   db: Db
@@ -84,31 +28,7 @@ export interface BackupServiceOptions {
 export function createBackupService(opts: BackupServiceOptions) {
   const { db } = opts
   const inFlight = new Set<Promise<void>>()
-  const store = opts.stateStore
-  const state = store === undefined ? undefined : {
-    async *entries(): AsyncIterable<StateEntry> {
-      let cursor = '0'
-      do {
-        const page = await store.scan('*', cursor, 500)
-        for (const k of page.keys) {
-          // Security state never goes into a backup file (issue 12 finding 1): codes, grace records…
-          if (isProtectedKey(k)) continue
-          const info = await store.describe(k)
-          if (info !== null && info.type === 'string' && info.value !== null) yield { k, v: info.value, ttl: info.ttl_ms }
-        }
-        cursor = page.cursor
-      } while (cursor !== '0')
-    },
-    async restore(entries: StateEntry[]): Promise<number> {
-      let n = 0
-      for (const e of entries) {
-        if (isProtectedKey(e.k) || (e.ttl !== null && e.ttl <= 0)) continue
-        await store.set(e.k, e.v, { ttlMs: e.ttl ?? undefined })
-        n++
-      }
-      return n
-    }
-  }
+  const state = opts.stateStore === undefined ? undefined : stateStoreSource(opts.stateStore)
   const track = (p: Promise<void>) => {
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
@@ -152,13 +72,16 @@ export function createBackupService(opts: BackupServiceOptions) {
     return rows[0]
   }
 
+  /** Records a pending backup and starts it in the background. */
+  async function start(req: BackupRequest, actor: string | null): Promise<BackupRow> {
+    const row = await record(req, actor)
+    track(execute(row))
+    return row
+  }
+  const schedules = createBackupSchedules({ db, now: opts.now, start })
+
   return {
-    /** Records a pending backup and starts it in the background. */
-    async start(req: BackupRequest, actor: string | null): Promise<BackupRow> {
-      const row = await record(req, actor)
-      track(execute(row))
-      return row
-    },
+    start,
 
     /** Records a backup and runs it to the end (the CLI); the row tells how it went. */
     async run(req: BackupRequest, actor: string | null, onProgress?: BackupOptions['onProgress']): Promise<BackupRow> {
@@ -232,37 +155,7 @@ export function createBackupService(opts: BackupServiceOptions) {
       return rows[0] ?? null
     },
 
-    async listSchedules(): Promise<ScheduleRow[]> {
-      return (await db.query<ScheduleRow>('SELECT * FROM backup_schedules ORDER BY name')).rows
-    },
-
-    async createSchedule(s: Omit<ScheduleRow, 'schedule_id' | 'last_run_at' | 'created_at'>): Promise<ScheduleRow> {
-      // The current slot counts as done: a new schedule first fires at its next slot.
-      const { rows } = await db.query<ScheduleRow>(
-        `INSERT INTO backup_schedules (schedule_id, name, cron, tables, compression, encryption, retention_days, enabled, last_run_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-        [randomUUID(), s.name, s.cron, s.tables, s.compression, s.encryption, s.retention_days, s.enabled, new Date(currentSlot({ cron: s.cron }, opts.now())), s.created_by]
-      )
-      return rows[0]
-    },
-
-    async deleteSchedule(id: string): Promise<boolean> {
-      return (await db.query('DELETE FROM backup_schedules WHERE schedule_id = $1', [id])).rowCount > 0
-    },
-
-    /** Starts a backup for every schedule whose slot is due; each slot is taken by exactly one caller. */
-    async runSchedules(): Promise<string[]> {
-      const started: string[] = []
-      for (const s of await this.listSchedules()) {
-        if (!s.enabled) continue
-        const slot = new Date(currentSlot({ cron: s.cron }, opts.now()))
-        const claimed = await db.query('UPDATE backup_schedules SET last_run_at = $2 WHERE schedule_id = $1 AND (last_run_at IS NULL OR last_run_at < $2) RETURNING schedule_id', [s.schedule_id, slot])
-        if (claimed.rowCount === 0) continue
-        const b = await this.start({ name: `${s.name}-${slot.toISOString().replace(/[:.]/g, '-')}`, tables: s.tables ?? undefined, compression: s.compression, encryption: s.encryption, retention_days: s.retention_days, schedule_id: s.schedule_id }, null)
-        started.push(b.backup_id)
-      }
-      return started
-    },
+    ...schedules,
 
     /** Resolves when every backup and restore this instance started has finished. */
     async idle(): Promise<void> {

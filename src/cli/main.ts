@@ -1,14 +1,10 @@
 /**
  * `lucid-gateway <command>`: serve, migrate, grant-role, revoke-sessions, backup, audit verify,
  * doctor, config print. Output for people on stdout, errors on stderr; exit 0 on success, 1 on
- * failure, 2 on a usage error.
+ * failure, 2 on a usage error. The backup commands are in backup-commands.ts.
  */
-import { parseArgs } from 'node:util'
-import { ConfigError, freezeConfig, loadConfig, type Config } from '../config.js'
-import { ensureEmbeddedSecrets } from '../secrets.js'
+import { ConfigError } from '../config.js'
 import { loadDotEnv, serve } from '../server.js'
-import type { Db } from '../data/db.js'
-import { openDb } from '../data/open-db.js'
 import { EmbeddedDbInUseError } from '../data/embedded-lock.js'
 import { loadMigrations, migrate, schemaVersion } from '../data/migrate.js'
 import { createUsersRepository } from '../data/repositories/users.js'
@@ -18,8 +14,9 @@ import { createAuditRepository, verifyAuditChain } from '../data/repositories/au
 import { openStateStore } from '../stores/open-state-store.js'
 import { createIdentityState } from '../services/identity-state.js'
 import { ROLES, type Role } from '../crypto/tokens.js'
-import { BackupError, restoreBackup, verifyBackup } from '../backup/backup.js'
-import { createBackupService } from '../backup/service.js'
+import { BackupError } from '../backup/backup.js'
+import { cmdBackup } from './backup-commands.js'
+import { ACTOR, UsageError, config, findUser, withDb } from './context.js'
 import { formatTable, runDoctor } from './doctor.js'
 import { configSources, formatSources, maskedConfig } from './mask.js'
 import { progress } from './progress.js'
@@ -43,37 +40,6 @@ Commands:
                                          variable with its value and whether env or default set it)
 
 Settings come from the environment and ./.env (see .env.example).`
-
-class UsageError extends Error {}
-
-const ACTOR = { actor_id: null, actor_role: 'cli' }
-
-function config(): Config {
-  loadDotEnv()
-  return loadConfig(process.env)
-}
-
-/** Opens the database for a command; refuses when the schema is not current (except for migrate). */
-async function withDb<T>(fn: (db: Db, cfg: Readonly<Config>) => Promise<T>, opts: { schema?: boolean } = {}): Promise<T> {
-  const cfg = freezeConfig(await ensureEmbeddedSecrets(config(), { warn: (_o, msg) => process.stderr.write(`warning: ${msg}\n`) }))
-  const db = await openDb(cfg)
-  try {
-    if (opts.schema !== false) {
-      const [current, latest] = await Promise.all([schemaVersion(db).catch(() => 0), loadMigrations().then((m) => m.length)])
-      if (current !== latest) throw new Error(`database schema is at version ${current}, this gateway needs ${latest}: run \`lucid-gateway migrate\` first`)
-    }
-    return await fn(db, cfg)
-  } finally {
-    await db.close()
-  }
-}
-
-async function findUser(db: Db, who: string) {
-  const users = createUsersRepository(db)
-  if (/^[0-9a-f-]{36}$/i.test(who)) return users.findById(who.toLowerCase())
-  if (who.includes('@')) return users.findByEmail(who.toLowerCase())
-  return users.findByAddress(who)
-}
 
 async function cmdMigrate(): Promise<void> {
   await withDb(async (db) => {
@@ -130,80 +96,6 @@ async function cmdRevokeSessions(who: string | undefined): Promise<void> {
     }
     console.log(`${who}: revoked ${ids.length} login session(s) and every API key`)
   })
-}
-
-function keyOf(cfg: Readonly<Config>): Buffer | undefined {
-  return cfg.dataEncryptionKey
-}
-
-function backupService(db: Db, cfg: Readonly<Config>) {
-  const audit = createAuditRepository(db)
-  return createBackupService({ db, dir: cfg.backupDir, key: keyOf(cfg), now: Date.now, audit: (e) => audit.append({ ...ACTOR, ...e, details: { ...e.details, via: 'cli' } }), log: { info: () => undefined, error: () => undefined } })
-}
-
-async function cmdBackup(sub: string | undefined, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      tables: { type: 'string' },
-      'no-compression': { type: 'boolean' },
-      'no-encryption': { type: 'boolean' },
-      'retention-days': { type: 'string' },
-      confirm: { type: 'boolean' }
-    }
-  })
-  if (sub === 'create') {
-    const retention = values['retention-days'] === undefined ? 30 : Number(values['retention-days'])
-    if (!Number.isInteger(retention) || retention < 1 || retention > 3650) throw new UsageError('--retention-days must be an integer between 1 and 3650')
-    await withDb(async (db, cfg) => {
-      const bar = progress('backup')
-      // Through the backup service, so the backup is in the catalogue the API and the metrics read.
-      const b = await backupService(db, cfg).run(
-        {
-          name: values.name ?? `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-          tables: values.tables?.split(',').map((t) => t.trim()).filter(Boolean),
-          compression: values['no-compression'] !== true,
-          encryption: values['no-encryption'] !== true,
-          retention_days: retention
-        },
-        null,
-        (p) => bar.update(p.tableIndex + (p.totalRows === 0 ? 1 : p.rows / p.totalRows), p.tableCount, p.table)
-      )
-      if (b.status !== 'completed') throw new Error(`backup ${b.backup_id} failed: ${b.error ?? 'unknown error'}`)
-      const counts = Object.values(b.row_counts ?? {})
-      bar.stop(`backup ${b.backup_id}: ${counts.length} tables, ${counts.reduce((a, n) => a + n, 0)} rows, ${b.size_bytes} bytes${b.encryption ? ', encrypted' : ''} → ${cfg.backupDir}`)
-    })
-    return
-  }
-  if (sub === 'list') {
-    await withDb(async (db, cfg) => {
-      const { rows } = await backupService(db, cfg).list({ page: 1, limit: 100 })
-      if (rows.length === 0) console.log(`no backups in ${cfg.backupDir}`)
-      for (const b of rows) console.log(`${b.backup_id}  ${new Date(b.created_at).toISOString()}  ${b.status}  ${b.name}  ${b.size_bytes ?? 0} bytes  schema ${b.schema_version ?? '-'}${b.encryption ? '  encrypted' : ''}`)
-    })
-    return
-  }
-  const cfg = freezeConfig(await ensureEmbeddedSecrets(config(), { warn: () => undefined }))
-  const id = positionals[0]
-  if (id === undefined) throw new UsageError(`backup ${sub ?? ''} needs <backup_id>`)
-  if (sub === 'verify') {
-    const r = await verifyBackup(cfg.backupDir, id, keyOf(cfg))
-    console.log(`backup ${id}: valid (${r.tables} tables, ${r.rows} rows; checksums, encryption tag and row counts match)`)
-    return
-  }
-  if (sub === 'restore') {
-    if (values.confirm !== true) throw new UsageError('restore replaces the content of every backed-up table: add --confirm')
-    await withDb(async (db) => {
-      const bar = progress('restore')
-      const r = await restoreBackup(db, cfg.backupDir, id, keyOf(cfg), { onProgress: (p) => bar.update(p.rows, p.totalRows, p.table) })
-      await createAuditRepository(db).append({ ...ACTOR, action: 'backup.restored', target_type: 'backup', target_id: id, details: { rows: r.rows, via: 'cli' } })
-      bar.stop(`restored backup ${id}: ${r.tables} tables, ${r.rows} rows`)
-    })
-    return
-  }
-  throw new UsageError('backup needs create, list, verify <id> or restore <id> --confirm')
 }
 
 async function cmdAuditVerify(): Promise<void> {

@@ -6,7 +6,8 @@
 import path from 'node:path'
 import { parseRules } from '../ratelimit/rules.js'
 import { readServerTimingSettings, readTracingSettings } from '../tracing/settings.js'
-import { bool, custom, int, list, oneOf, optionalInt, reader, section, str, url, type ConfigOf, type Raw } from './schema.js'
+import { bool, custom, int, list, oneOf, optionalInt, reader, str, url } from './builders.js'
+import { section, type ConfigOf, type Raw } from './schema.js'
 import { intOr, parseAdminUiPath, parseCorsOrigins, parseKey32, parseTrustProxy, parseUpstreamUrls, parseWorkers, type TrustProxy } from './parsers.js'
 
 const MIB = 1024 * 1024

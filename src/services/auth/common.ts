@@ -6,9 +6,9 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Config } from '../../config.js'
 import type { Db } from '../../data/db.js'
 import type { StateStore } from '../../stores/state-store.js'
-import type { TokenService } from '../../crypto/tokens.js'
+import type { TokenPair, TokenService } from '../../crypto/tokens.js'
 import type { SecretBox } from '../../crypto/secret-box.js'
-import type { UsersRepository } from '../../data/repositories/users.js'
+import type { UserRow, UsersRepository } from '../../data/repositories/users.js'
 import type { AuthSessionsRepository } from '../../data/repositories/auth-sessions.js'
 import type { AuditEntry } from '../../data/repositories/audit.js'
 import type { IdentityState } from '../identity-state.js'
@@ -57,6 +57,13 @@ export interface AuthServiceDeps {
   totpBox: SecretBox
   audit: (entry: AuditEntry & { actor_id?: string | null }, client: ClientInfo) => Promise<void>
   now: () => number
+}
+
+/** What the wallet and email flows borrow from the auth service: the account checks and the session issue. */
+export interface LoginSteps {
+  assertMayLogin(user: UserRow): void
+  checkSecondFactor(user: UserRow, code: string | undefined, client: ClientInfo): Promise<void>
+  issueSession(user: UserRow, method: 'wallet' | 'email', client: ClientInfo): Promise<TokenPair & { user: UserRow }>
 }
 
 export type EmailSent = { message: string; expires_in: number }

@@ -4,21 +4,13 @@
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto'
 import { LucidError } from '../../errors.js'
-import type { TokenPair } from '../../crypto/tokens.js'
 import { deriveKey } from '../../crypto/secret-box.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import { clientKey } from '../../admission/client-key.js'
 import {
   EMAIL_CODE_TTL_MS, EMAIL_LIMITS, EMAIL_SENT, LINK_NOTICE, sameHash, sha256hex,
-  type AuthServiceDeps, type ClientInfo, type EmailCodeRecord, type EmailSent
+  type AuthServiceDeps, type ClientInfo, type EmailCodeRecord, type EmailSent, type LoginSteps
 } from './common.js'
-
-/** What the email flows borrow from the auth service: the account checks and the session issue. */
-export interface LoginSteps {
-  assertMayLogin(user: UserRow): void
-  checkSecondFactor(user: UserRow, code: string | undefined, client: ClientInfo): Promise<void>
-  issueSession(user: UserRow, method: 'wallet' | 'email', client: ClientInfo): Promise<TokenPair & { user: UserRow }>
-}
 
 export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
   const { assertMayLogin, checkSecondFactor, issueSession } = steps

@@ -1,34 +1,26 @@
 /**
  * Login flows (CONTRACT.md section 4): wallet challenge/signature, emailed magic link and code,
  * the TOTP second factor, refresh rotation with reuse detection, and logout. Handlers stay thin;
- * the email flows are in email-login.ts.
+ * the wallet flows are in wallet-login.ts, the email flows in email-login.ts.
  *
  * Order of checks in both logins: first factor → account state → TOTP → consume the single-use
  * nonce/code. A missing or wrong TOTP code therefore leaves the first factor usable until it
  * expires, and a raced replay of the same nonce/code finds it already taken.
  */
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { LucidError } from '../../errors.js'
-import type { TokenPair, Role } from '../../crypto/tokens.js'
-import { recoverSigner, SignatureFormatError } from '../../crypto/tron.js'
+import type { TokenPair } from '../../crypto/tokens.js'
 import { checkTotp } from '../../crypto/totp.js'
 import { createSecretBox } from '../../crypto/secret-box.js'
-import type { UserRow, WalletType } from '../../data/repositories/users.js'
+import type { UserRow } from '../../data/repositories/users.js'
 import { userBlockReason } from '../../auth/roles.js'
-import { CHALLENGE_TTL_MS, TOTP_LOCK_MINUTES, TOTP_MAX_FAILURES, type AuthServiceDeps, type ClientInfo } from './common.js'
+import { TOTP_LOCK_MINUTES, TOTP_MAX_FAILURES, type AuthServiceDeps, type ClientInfo } from './common.js'
 import { createEmailLogin } from './email-login.js'
+import { createWalletLogin } from './wallet-login.js'
 
 export { CHALLENGE_TTL_MS, EMAIL_CODE_TTL_MS, EMAIL_LIMITS, type AuthServiceDeps, type ClientInfo } from './common.js'
 
-interface ChallengeRecord {
-  address: string
-  message: string
-  expires_at: string
-  purpose: 'login' | 'link'
-}
-
 export function createAuthService(d: AuthServiceDeps) {
-  const bootstrap = new Set(d.config.bootstrapSuperAdmins)
   // A refresh-grace record must not hold a usable token pair in clear (issue 12 finding 1).
   const graceBox = createSecretBox(d.config.dataEncryptionKey as Buffer, 'refresh-grace')
 
@@ -65,75 +57,8 @@ export function createAuthService(d: AuthServiceDeps) {
     if (blocked !== null) throw blocked
   }
 
-  async function challenge(address: string, purpose: 'login' | 'link' = 'login') {
-    const nonce = randomBytes(16).toString('hex')
-    const issued = new Date(d.now())
-    const expires = new Date(d.now() + CHALLENGE_TTL_MS)
-    const message = [
-      'Lucid API Gateway wants you to sign in with your TRON account:',
-      address,
-      '',
-      purpose === 'link' ? 'Purpose: link this address to your Lucid account' : 'Purpose: sign in to Lucid',
-      `Nonce: ${nonce}`,
-      `Issued At: ${issued.toISOString()}`,
-      `Expiration Time: ${expires.toISOString()}`
-    ].join('\n')
-    const record: ChallengeRecord = { address, message, expires_at: expires.toISOString(), purpose }
-    await d.store.set(`challenge:${nonce}`, JSON.stringify(record), { ttlMs: CHALLENGE_TTL_MS })
-    return { nonce, message, expires_at: record.expires_at }
-  }
-
-  /** Checks a signed challenge without consuming it; returns the proven address. */
-  async function proveAddress(input: { tron_address: string; signature: string; nonce: string }, purpose: 'login' | 'link', client: ClientInfo): Promise<() => Promise<void>> {
-    const raw = /^[0-9a-f]{32}$/.test(input.nonce) ? await d.store.get(`challenge:${input.nonce}`) : null
-    const record = raw === null ? null : (JSON.parse(raw) as ChallengeRecord)
-    if (record === null || Date.parse(record.expires_at) <= d.now()) throw new LucidError('NONCE_INVALID')
-    if (record.address !== input.tron_address || record.purpose !== purpose) throw new LucidError('NONCE_INVALID', 'Challenge nonce was issued for another address or purpose')
-    let signer: string | null
-    try {
-      signer = recoverSigner(record.message, input.signature, input.tron_address)
-    } catch (err) {
-      if (err instanceof SignatureFormatError) throw new LucidError('SIGNATURE_INVALID', `Malformed signature: ${err.message}`)
-      throw err
-    }
-    if (signer !== input.tron_address) {
-      // Logged and limited per IP by the caller; never counted against the (public) address.
-      await d.audit({ action: 'auth.signature_failure', outcome: 'failure', target_type: 'tron_address', target_id: input.tron_address }, client)
-      throw new LucidError('SIGNATURE_INVALID')
-    }
-    return async () => {
-      if ((await d.store.take(`challenge:${input.nonce}`)) === null) throw new LucidError('NONCE_INVALID', 'Challenge nonce was already used')
-    }
-  }
-
-  async function walletLogin(input: { tron_address: string; signature: string; nonce: string; wallet_type?: WalletType; totp_code?: string }, client: ClientInfo) {
-    const consume = await proveAddress(input, 'login', client)
-    const role: Role = bootstrap.has(input.tron_address) ? 'super_admin' : 'user'
-    const res = await d.users.createOrGet({ tron_address: input.tron_address, wallet_type: input.wallet_type ?? 'software', role })
-    const created = res.created
-    let user = res.user
-    assertMayLogin(user)
-    await checkSecondFactor(user, input.totp_code, client)
-    await consume()
-    if (!created && input.wallet_type !== undefined && input.wallet_type !== user.wallet_type) {
-      user = (await d.users.update(user.user_id, { wallet_type: input.wallet_type })) as UserRow
-    }
-    if (created) await d.audit({ actor_id: user.user_id, action: 'user.created', target_type: 'user', target_id: user.user_id, details: { via: 'wallet', role } }, client)
-    return issueSession(user, 'wallet', client)
-  }
   const email = createEmailLogin(d, { assertMayLogin, checkSecondFactor, issueSession })
-
-  async function linkWallet(userId: string, input: { tron_address: string; signature: string; nonce: string; wallet_type?: WalletType }, client: ClientInfo): Promise<UserRow> {
-    const consume = await proveAddress(input, 'link', client)
-    const other = await d.users.findByAddress(input.tron_address)
-    if (other !== null && other.user_id !== userId) throw new LucidError('ALREADY_EXISTS', 'Address is already used by another account')
-    await consume()
-    const user = await d.users.update(userId, { tron_address: input.tron_address, wallet_type: input.wallet_type ?? 'software' })
-    if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
-    await d.identity.userChanged(userId)
-    await d.audit({ actor_id: userId, action: 'user.wallet_linked', target_type: 'user', target_id: userId, details: { tron_address: input.tron_address } }, client)
-    return user
-  }
+  const wallet = createWalletLogin(d, { assertMayLogin, checkSecondFactor, issueSession })
 
   /** The pair handed out for a refresh token within REFRESH_REUSE_GRACE_S, with the user reloaded. */
   async function fromGrace(raw: string, jti: string): Promise<TokenPair & { user: UserRow }> {
@@ -191,8 +116,8 @@ export function createAuthService(d: AuthServiceDeps) {
   }
 
   return {
-    challenge, walletLogin, ...email,
-    refresh, logout, linkWallet, checkSecondFactor
+    ...wallet, ...email,
+    refresh, logout, checkSecondFactor
   }
 }
 export type AuthService = ReturnType<typeof createAuthService>
