@@ -31,25 +31,64 @@ async function rawDisk(): Promise<number> {
 }
 
 async function gateway(): Promise<{ mibs: number; rssGrowthMb: number }> {
-  const config = freezeConfig(loadConfig({ ...process.env, DATA_DIR: dir, JWT_SECRET_KEY: randomBytes(32).toString('hex'), DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn', RATE_LIMIT_BANDWIDTH_BYTES_PER_S: String(10 * 1024 ** 3), DATABASE_URL: '', REDIS_URL: '' }))
+  const config = freezeConfig(
+    loadConfig({
+      ...process.env,
+      DATA_DIR: dir,
+      JWT_SECRET_KEY: randomBytes(32).toString('hex'),
+      DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_BANDWIDTH_BYTES_PER_S: String(10 * 1024 ** 3),
+      DATABASE_URL: '',
+      REDIS_URL: ''
+    })
+  )
   const app = await buildApp(config)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
   try {
     const priv = secp256k1.utils.randomSecretKey()
     const address = addressFromPublicKey(secp256k1.getPublicKey(priv, false))
-    const c = (await (await request(`${base}/api/v1/auth/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: address }) })).body.json()) as { nonce: string; message: string }
-    const li = (await (await request(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: address, nonce: c.nonce, signature: signTip191(c.message, Buffer.from(priv).toString('hex')) }) })).body.json()) as { access_token: string }
+    const c = (await (
+      await request(`${base}/api/v1/auth/challenge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tron_address: address })
+      })
+    ).body.json()) as { nonce: string; message: string }
+    const li = (await (
+      await request(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          tron_address: address,
+          nonce: c.nonce,
+          signature: signTip191(c.message, Buffer.from(priv).toString('hex'))
+        })
+      })
+    ).body.json()) as { access_token: string }
     const auth = { authorization: `Bearer ${li.access_token}` }
-    const s = (await (await request(`${base}/api/v1/sessions`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) })).body.json()) as { session_id: string }
-    await (await request(`${base}/api/v1/sessions/${s.session_id}/start`, { method: 'POST', headers: auth })).body.dump()
+    const s = (await (
+      await request(`${base}/api/v1/sessions`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'bench' })
+      })
+    ).body.json()) as { session_id: string }
+    await (
+      await request(`${base}/api/v1/sessions/${s.session_id}/start`, { method: 'POST', headers: auth })
+    ).body.dump()
     global.gc?.()
     const rss0 = process.memoryUsage().rss
     let peak = rss0
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10)
     const t0 = performance.now()
     for (let i = 0; i < CHUNKS; i++) {
-      const res = await request(`${base}/api/v1/sessions/${s.session_id}/chunks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream', 'x-chunk-index': String(i) }, body: chunks[i] })
+      const res = await request(`${base}/api/v1/sessions/${s.session_id}/chunks`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/octet-stream', 'x-chunk-index': String(i) },
+        body: chunks[i]
+      })
       if (res.statusCode !== 201) throw new Error(`upload ${i}: ${res.statusCode} ${await res.body.text()}`)
       await res.body.dump()
     }
@@ -63,5 +102,7 @@ async function gateway(): Promise<{ mibs: number; rssGrowthMb: number }> {
 
 const raw = await rawDisk()
 const gw = await gateway()
-console.log(`| upload path | MiB/s | × raw disk |\n|---|---:|---:|\n| write + fsync straight to disk | ${raw.toFixed(0)} | 1.00 |\n| gateway: HTTP upload, hash, temp file + fsync + rename, row insert (embedded DB) | ${gw.mibs.toFixed(0)} | ${(gw.mibs / raw).toFixed(2)} |\n\nGateway process RSS growth during ${CHUNKS} × 10 MiB (client in the same process, chunks pre-generated): ${gw.rssGrowthMb.toFixed(1)} MB`)
+console.log(
+  `| upload path | MiB/s | × raw disk |\n|---|---:|---:|\n| write + fsync straight to disk | ${raw.toFixed(0)} | 1.00 |\n| gateway: HTTP upload, hash, temp file + fsync + rename, row insert (embedded DB) | ${gw.mibs.toFixed(0)} | ${(gw.mibs / raw).toFixed(2)} |\n\nGateway process RSS growth during ${CHUNKS} × 10 MiB (client in the same process, chunks pre-generated): ${gw.rssGrowthMb.toFixed(1)} MB`
+)
 rmSync(dir, { recursive: true, force: true })

@@ -12,7 +12,13 @@ const rule: RuleSpec = { name: 'authenticated', limit: 1_000_000, periodMs: 60_0
 const log = { warn: () => undefined, info: () => undefined }
 
 async function measure(label: string, redis?: Redis): Promise<string> {
-  const limiter = createLimiter({ redis, prefix: `bench-limiter:${Date.now()}:`, deadlineMs: 1_000, failureMode: 'degrade', log })
+  const limiter = createLimiter({
+    redis,
+    prefix: `bench-limiter:${Date.now()}:`,
+    deadlineMs: 1_000,
+    failureMode: 'degrade',
+    log
+  })
   const times: number[] = []
   for (let i = 0; i < N; i++) {
     const t0 = performance.now()

@@ -13,7 +13,16 @@
  * With DATABASE_URL and REDIS_URL set the gateway runs in its production configuration.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync
+} from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import path from 'node:path'
 import { createServer } from 'node:net'
@@ -28,7 +37,8 @@ const ONLY = process.env.BENCH_ONLY?.split(',')
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const has = (bin: string) => spawnSync('which', [bin]).status === 0
 const wanted = (id: string) => ONLY === undefined || ONLY.includes(id)
-const pin = (cores: number | string, cmd: string, args: string[]): [string, string[]] => (has('taskset') && cpus().length > 1 ? ['taskset', ['-c', String(cores), cmd, ...args]] : [cmd, args])
+const pin = (cores: number | string, cmd: string, args: string[]): [string, string[]] =>
+  has('taskset') && cpus().length > 1 ? ['taskset', ['-c', String(cores), cmd, ...args]] : [cmd, args]
 const children: ChildProcess[] = []
 
 async function freePort(): Promise<number> {
@@ -114,23 +124,58 @@ interface Result {
   rss: number
 }
 
-async function load(url: string, headers: Record<string, string>, pid: number, connections = CONNS, seconds = DURATION): Promise<Result> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  pid: number,
+  connections = CONNS,
+  seconds = DURATION
+): Promise<Result> {
   const before = cpuTicks(pid)
   let r: Result
   if (has('wrk')) {
-    const args = ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', path.join(root, 'bench/report.lua')]
+    const args = [
+      '-t',
+      '1',
+      '-c',
+      String(connections),
+      '-d',
+      `${seconds}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      path.join(root, 'bench/report.lua')
+    ]
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
     const [c, a] = pin(0, 'wrk', [...args, url])
     const out = spawnSync(c, a, { encoding: 'utf8', timeout: (seconds + 30) * 1000 })
     const line = /WRKJSON (.*)/.exec(out.stdout)?.[1]
     if (line === undefined) throw new Error(`wrk failed: ${out.stderr || out.stdout}`)
     const j = JSON.parse(line)
-    r = { rps: j.requests / (j.duration_us / 1e6), p50: j.p50_us / 1000, p99: j.p99_us / 1000, p999: j.p999_us / 1000, errors: j.connect + j.read + j.write + j.timeout, non2xx: j.status, cpuMsPerReq: 0, rss: 0 }
+    r = {
+      rps: j.requests / (j.duration_us / 1e6),
+      p50: j.p50_us / 1000,
+      p99: j.p99_us / 1000,
+      p999: j.p999_us / 1000,
+      errors: j.connect + j.read + j.write + j.timeout,
+      non2xx: j.status,
+      cpuMsPerReq: 0,
+      rss: 0
+    }
     r.cpuMsPerReq = ((cpuTicks(pid) - before) * 10) / Math.max(1, j.requests)
   } else {
     const { default: autocannon } = await import('autocannon' as string)
     const res = await autocannon({ url, connections, duration: seconds, headers })
-    r = { rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, p999: res.latency.p99_9 ?? res.latency.p99, errors: res.errors + res.timeouts, non2xx: res.non2xx, cpuMsPerReq: 0, rss: 0 }
+    r = {
+      rps: res.requests.average,
+      p50: res.latency.p50,
+      p99: res.latency.p99,
+      p999: res.latency.p99_9 ?? res.latency.p99,
+      errors: res.errors + res.timeouts,
+      non2xx: res.non2xx,
+      cpuMsPerReq: 0,
+      rss: 0
+    }
     r.cpuMsPerReq = ((cpuTicks(pid) - before) * 10) / Math.max(1, res.requests.total)
   }
   r.rss = rssMb(pid)
@@ -145,34 +190,56 @@ async function loginLoad(base: string, pid: number, connections: number, seconds
   const before = cpuTicks(pid)
   const wallets = Array.from({ length: connections }, () => {
     const priv = secp256k1.utils.randomSecretKey()
-    return { hex: Buffer.from(priv).toString('hex'), address: addressFromPublicKey(secp256k1.getPublicKey(priv, false)) }
+    return {
+      hex: Buffer.from(priv).toString('hex'),
+      address: addressFromPublicKey(secp256k1.getPublicKey(priv, false))
+    }
   })
   const lat: number[] = []
   let errors = 0
   let non2xx = 0
   const end = Date.now() + seconds * 1000
-  await Promise.all(wallets.map(async (w) => {
-    while (Date.now() < end) {
-      const t0 = performance.now()
-      try {
-        const c = await fetch(`${base}/api/v1/auth/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: w.address }) })
-        const cb = (await c.json()) as { nonce: string; message: string }
-        if (c.status !== 200) {
-          non2xx++
-          continue
+  await Promise.all(
+    wallets.map(async (w) => {
+      while (Date.now() < end) {
+        const t0 = performance.now()
+        try {
+          const c = await fetch(`${base}/api/v1/auth/challenge`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ tron_address: w.address })
+          })
+          const cb = (await c.json()) as { nonce: string; message: string }
+          if (c.status !== 200) {
+            non2xx++
+            continue
+          }
+          const l = await fetch(`${base}/api/v1/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ tron_address: w.address, nonce: cb.nonce, signature: signTip191(cb.message, w.hex) })
+          })
+          await l.arrayBuffer()
+          if (l.status !== 200) non2xx++
+          else lat.push(performance.now() - t0)
+        } catch {
+          errors++
         }
-        const l = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: w.address, nonce: cb.nonce, signature: signTip191(cb.message, w.hex) }) })
-        await l.arrayBuffer()
-        if (l.status !== 200) non2xx++
-        else lat.push(performance.now() - t0)
-      } catch {
-        errors++
       }
-    }
-  }))
+    })
+  )
   lat.sort((a, b) => a - b)
   const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))] ?? NaN
-  return { rps: lat.length / seconds, p50: q(0.5), p99: q(0.99), p999: q(0.999), errors, non2xx, cpuMsPerReq: ((cpuTicks(pid) - before) * 10) / Math.max(1, lat.length), rss: rssMb(pid) }
+  return {
+    rps: lat.length / seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+    p999: q(0.999),
+    errors,
+    non2xx,
+    cpuMsPerReq: ((cpuTicks(pid) - before) * 10) / Math.max(1, lat.length),
+    rss: rssMb(pid)
+  }
 }
 
 /**
@@ -182,10 +249,17 @@ async function loginLoad(base: string, pid: number, connections: number, seconds
 function buildBaseline(ref: string, dir: string): string {
   const sha = spawnSync('git', ['rev-parse', '--short', ref], { cwd: root, encoding: 'utf8' }).stdout.trim()
   if (sha === '') throw new Error(`BENCH_BASELINE_REF=${ref} is not a git ref`)
-  const archive = spawnSync('sh', ['-c', `git archive ${sha} | tar -x -C ${JSON.stringify(dir)}`], { cwd: root, stdio: 'inherit' })
+  const archive = spawnSync('sh', ['-c', `git archive ${sha} | tar -x -C ${JSON.stringify(dir)}`], {
+    cwd: root,
+    stdio: 'inherit'
+  })
   if (archive.status !== 0) throw new Error(`could not export ${ref}`)
   symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'))
-  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' })
+  const tsc = spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: dir, stdio: 'inherit' }
+  )
   if (tsc.status !== 0) throw new Error(`could not build ${ref}`)
   return sha
 }
@@ -193,11 +267,21 @@ function buildBaseline(ref: string, dir: string): string {
 async function token(base: string): Promise<string> {
   const priv = secp256k1.utils.randomSecretKey()
   const address = addressFromPublicKey(secp256k1.getPublicKey(priv, false))
-  const c = (await (await fetch(`${base}/api/v1/auth/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tron_address: address }) })).json()) as { nonce: string; message: string }
+  const c = (await (
+    await fetch(`${base}/api/v1/auth/challenge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tron_address: address })
+    })
+  ).json()) as { nonce: string; message: string }
   const login = await fetch(`${base}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tron_address: address, nonce: c.nonce, signature: signTip191(c.message, Buffer.from(priv).toString('hex')) })
+    body: JSON.stringify({
+      tron_address: address,
+      nonce: c.nonce,
+      signature: signTip191(c.message, Buffer.from(priv).toString('hex'))
+    })
   })
   const body = (await login.json()) as { access_token?: string }
   if (!body.access_token) throw new Error(`bench login failed: ${JSON.stringify(body)}`)
@@ -210,7 +294,8 @@ const STAGE_TWINS = ['admission', 'identify', 'headers', 'metrics', 'log', 'trac
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function main(): Promise<void> {
-  if (!existsSync(path.join(root, 'dist/server.js')) || process.env.BENCH_BUILD !== '0') spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+  if (!existsSync(path.join(root, 'dist/server.js')) || process.env.BENCH_BUILD !== '0')
+    spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
   const production = process.env.DATABASE_URL !== undefined && process.env.REDIS_URL !== undefined
   // This process is load side too (the login client): keep it on wrk's core.
   if (has('taskset') && cpus().length > 1) spawnSync('taskset', ['-p', '-c', '0', String(process.pid)])
@@ -237,7 +322,9 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lucid-bench-'))
   const secret = randomBytes(32).toString('hex')
   const upPort = await freePort()
-  const upstream = start('upstream', process.execPath, [path.join(root, 'bench/upstream.mjs')], { PORT: String(upPort) })
+  const upstream = start('upstream', process.execPath, [path.join(root, 'bench/upstream.mjs')], {
+    PORT: String(upPort)
+  })
   const upUrl = `http://127.0.0.1:${upPort}`
   await waitHttp(upUrl)
 
@@ -253,7 +340,9 @@ async function main(): Promise<void> {
     RATE_LIMIT_AUTHENTICATED: '10000000',
     RATE_LIMIT_PUBLIC: '10000000',
     RATE_LIMIT_AUTH: '10000000',
-    RATE_LIMIT_RULES: JSON.stringify([{ name: 'bench_limited', path: '/api/v1/nodes/limited*', key: 'user', limit: 1, period_s: 60 }]),
+    RATE_LIMIT_RULES: JSON.stringify([
+      { name: 'bench_limited', path: '/api/v1/nodes/limited*', key: 'user', limit: 1, period_s: 60 }
+    ]),
     ...(production ? { STATE_KEY_PREFIX: `bench:${Date.now()}:`, DATABASE_URL: dbUrl as string } : {}),
     ...extra
   })
@@ -264,7 +353,12 @@ async function main(): Promise<void> {
   await waitHttp(`${gwUrl}/ready`)
   // Twins of the gateway with one thing changed (production mode only: PGlite is single-process).
   // Only the twins a run measures are started (BENCH_ONLY).
-  const twin = async (name: string, extra: Record<string, string>, cores = '1', server = 'dist/server.js'): Promise<{ pid: number; url: string } | undefined> => {
+  const twin = async (
+    name: string,
+    extra: Record<string, string>,
+    cores = '1',
+    server = 'dist/server.js'
+  ): Promise<{ pid: number; url: string } | undefined> => {
     if (!production || !wanted(name)) return undefined
     const p = await freePort()
     const child = start(name, process.execPath, [server], gwEnv(p, { JOBS_ENABLED: 'false', ...extra }), cores)
@@ -281,7 +375,13 @@ async function main(): Promise<void> {
   // which runs on the load side's core (a collector would be on another machine).
   const otlpPort = await freePort()
   const otlpUrl = `http://127.0.0.1:${otlpPort}`
-  start('otlp-receiver', process.execPath, [path.join(root, 'bench/otlp-receiver.mjs')], { PORT: String(otlpPort) }, '0')
+  start(
+    'otlp-receiver',
+    process.execPath,
+    [path.join(root, 'bench/otlp-receiver.mjs')],
+    { PORT: String(otlpPort) },
+    '0'
+  )
   await waitHttp(otlpUrl)
   // This code exactly as the baseline and tracing twins run (jobs off), so a twin is compared with
   // a twin: the headline `gateway` also runs its background jobs.
@@ -292,7 +392,8 @@ async function main(): Promise<void> {
   // own twin shares the OTLP settings.
   const stageTwins: { stage: string; of: string; twin: { pid: number; url: string } }[] = []
   for (const stage of STAGE_TWINS) {
-    const tracingEnv: Record<string, string> = stage === 'tracing' ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' } : {}
+    const tracingEnv: Record<string, string> =
+      stage === 'tracing' ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' } : {}
     const t = await twin(`gateway-no-${stage}`, { BENCH_MODE: '1', BENCH_DISABLE_STAGES: stage, ...tracingEnv })
     if (t !== undefined) stageTwins.push({ stage, of: stage === 'tracing' ? 'gateway-trace' : 'gateway', twin: t })
   }
@@ -310,11 +411,17 @@ async function main(): Promise<void> {
   const auth = { authorization: `Bearer ${bearer}` }
 
   const barePort = await freePort()
-  const bare = start('bare-fastify', process.execPath, [path.join(root, 'bench/bare-fastify.mjs')], { PORT: String(barePort), UPSTREAM: upUrl })
+  const bare = start('bare-fastify', process.execPath, [path.join(root, 'bench/bare-fastify.mjs')], {
+    PORT: String(barePort),
+    UPSTREAM: upUrl
+  })
   await waitHttp(`http://127.0.0.1:${barePort}/x`)
   // The floor (issue 15): ~20 lines of node:http + undici Pool.stream, hop-by-hop headers stripped.
   const minimalPort = await freePort()
-  const minimal = start('minimal-proxy', process.execPath, [path.join(root, 'bench/minimal-proxy.mjs')], { PORT: String(minimalPort), UPSTREAM: upUrl })
+  const minimal = start('minimal-proxy', process.execPath, [path.join(root, 'bench/minimal-proxy.mjs')], {
+    PORT: String(minimalPort),
+    UPSTREAM: upUrl
+  })
   await waitHttp(`http://127.0.0.1:${minimalPort}/x`)
 
   let haproxy: ChildProcess | undefined
@@ -355,33 +462,212 @@ backend be
   }
 
   const path1 = '/api/v1/nodes/bench'
-  const scenarios: { id: string; label: string; url: string; headers: Record<string, string>; pid: number; conns?: number; login?: boolean }[] = [
+  const scenarios: {
+    id: string
+    label: string
+    url: string
+    headers: Record<string, string>
+    pid: number
+    conns?: number
+    login?: boolean
+  }[] = [
     { id: 'direct', label: 'upstream called directly', url: upUrl + path1, headers: {}, pid: upstream.pid! },
-    { id: 'minimal', label: 'minimal node:http + undici Pool.stream proxy, no features', url: `http://127.0.0.1:${minimalPort}${path1}`, headers: {}, pid: minimal.pid! },
-    { id: 'bare', label: 'Fastify + reply-from, no auth/limit', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid! },
-    ...(haproxy ? [{ id: 'haproxy', label: 'HAProxy 2.6: jwt_verify + stick table + proxy', url: haUrl + path1, headers: auth, pid: haproxy.pid! }] : []),
-    { id: 'gateway', label: 'gateway: auth + revocation + limit + proxy + log + metrics', url: gwUrl + path1, headers: auth, pid: gw.pid! },
-    ...(noLimit ? [{ id: 'gateway-nolimit', label: 'gateway, RATE_LIMIT_ENABLED=false', url: noLimit.url + path1, headers: auth, pid: noLimit.pid }] : []),
-    ...(noLog ? [{ id: 'gateway-nolog', label: 'gateway, LOG_LEVEL=warn (no access log)', url: noLog.url + path1, headers: auth, pid: noLog.pid }] : []),
-    { id: 'bare-json', label: 'bare Fastify local JSON route of the same size', url: `http://127.0.0.1:${barePort}/__json`, headers: {}, pid: bare.pid! },
-    { id: 'local', label: 'gateway local JSON route (GET /users/me)', url: `${gwUrl}/api/v1/users/me`, headers: auth, pid: gw.pid! },
-    { id: 'limited', label: 'gateway rate-limited route at its limit (429 path)', url: `${gwUrl}/api/v1/nodes/limited`, headers: auth, pid: gw.pid! },
-    { id: 'login', label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients', url: gwUrl, headers: {}, pid: gw.pid!, conns: 16, login: true },
-    ...(baseline ? [{ id: 'gateway-baseline', label: `gateway built from ${baselineRef} (${baselineSha}), the code before this change`, url: baseline.url + path1, headers: auth, pid: baseline.pid }] : []),
-    ...(twinOff ? [{ id: 'gateway-twin', label: 'gateway twin (jobs off like the twins below), tracing off', url: twinOff.url + path1, headers: auth, pid: twinOff.pid }] : []),
-    ...(traced ? [{ id: 'gateway-trace', label: 'gateway, tracing on: 100% sampled, OTLP/HTTP export to a live receiver', url: traced.url + path1, headers: auth, pid: traced.pid }] : []),
-    ...stageTwins.map((t) => ({ id: `gateway-no-${t.stage}`, label: `gateway, stage ${t.stage} off (BENCH_DISABLE_STAGES=${t.stage})`, url: t.twin.url + path1, headers: auth, pid: t.twin.pid })),
-    ...(workers2 ? [{ id: 'gateway-workers2', label: 'gateway, WORKERS=2 (sharing both cores with wrk)', url: workers2.url + path1, headers: auth, pid: workers2.pid }] : []),
-    { id: 'gateway-256', label: 'gateway, 256 connections', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 256 },
-    { id: 'gateway-1024', label: 'gateway, 1024 connections (overload: load shedding)', url: gwUrl + path1, headers: auth, pid: gw.pid!, conns: 1024 },
-    ...(haproxy ? [{ id: 'haproxy-256', label: 'HAProxy, 256 connections', url: haUrl + path1, headers: auth, pid: haproxy.pid!, conns: 256 }] : []),
-    { id: 'bare-256', label: 'Fastify + reply-from, 256 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 256 },
-    ...(haproxy ? [{ id: 'haproxy-1024', label: 'HAProxy, 1024 connections', url: haUrl + path1, headers: auth, pid: haproxy.pid!, conns: 1024 }] : []),
-    { id: 'bare-1024', label: 'Fastify + reply-from, 1024 connections', url: `http://127.0.0.1:${barePort}${path1}`, headers: {}, pid: bare.pid!, conns: 1024 }
+    {
+      id: 'minimal',
+      label: 'minimal node:http + undici Pool.stream proxy, no features',
+      url: `http://127.0.0.1:${minimalPort}${path1}`,
+      headers: {},
+      pid: minimal.pid!
+    },
+    {
+      id: 'bare',
+      label: 'Fastify + reply-from, no auth/limit',
+      url: `http://127.0.0.1:${barePort}${path1}`,
+      headers: {},
+      pid: bare.pid!
+    },
+    ...(haproxy
+      ? [
+          {
+            id: 'haproxy',
+            label: 'HAProxy 2.6: jwt_verify + stick table + proxy',
+            url: haUrl + path1,
+            headers: auth,
+            pid: haproxy.pid!
+          }
+        ]
+      : []),
+    {
+      id: 'gateway',
+      label: 'gateway: auth + revocation + limit + proxy + log + metrics',
+      url: gwUrl + path1,
+      headers: auth,
+      pid: gw.pid!
+    },
+    ...(noLimit
+      ? [
+          {
+            id: 'gateway-nolimit',
+            label: 'gateway, RATE_LIMIT_ENABLED=false',
+            url: noLimit.url + path1,
+            headers: auth,
+            pid: noLimit.pid
+          }
+        ]
+      : []),
+    ...(noLog
+      ? [
+          {
+            id: 'gateway-nolog',
+            label: 'gateway, LOG_LEVEL=warn (no access log)',
+            url: noLog.url + path1,
+            headers: auth,
+            pid: noLog.pid
+          }
+        ]
+      : []),
+    {
+      id: 'bare-json',
+      label: 'bare Fastify local JSON route of the same size',
+      url: `http://127.0.0.1:${barePort}/__json`,
+      headers: {},
+      pid: bare.pid!
+    },
+    {
+      id: 'local',
+      label: 'gateway local JSON route (GET /users/me)',
+      url: `${gwUrl}/api/v1/users/me`,
+      headers: auth,
+      pid: gw.pid!
+    },
+    {
+      id: 'limited',
+      label: 'gateway rate-limited route at its limit (429 path)',
+      url: `${gwUrl}/api/v1/nodes/limited`,
+      headers: auth,
+      pid: gw.pid!
+    },
+    {
+      id: 'login',
+      label: 'gateway wallet login (challenge + TIP-191 verify), 16 clients',
+      url: gwUrl,
+      headers: {},
+      pid: gw.pid!,
+      conns: 16,
+      login: true
+    },
+    ...(baseline
+      ? [
+          {
+            id: 'gateway-baseline',
+            label: `gateway built from ${baselineRef} (${baselineSha}), the code before this change`,
+            url: baseline.url + path1,
+            headers: auth,
+            pid: baseline.pid
+          }
+        ]
+      : []),
+    ...(twinOff
+      ? [
+          {
+            id: 'gateway-twin',
+            label: 'gateway twin (jobs off like the twins below), tracing off',
+            url: twinOff.url + path1,
+            headers: auth,
+            pid: twinOff.pid
+          }
+        ]
+      : []),
+    ...(traced
+      ? [
+          {
+            id: 'gateway-trace',
+            label: 'gateway, tracing on: 100% sampled, OTLP/HTTP export to a live receiver',
+            url: traced.url + path1,
+            headers: auth,
+            pid: traced.pid
+          }
+        ]
+      : []),
+    ...stageTwins.map((t) => ({
+      id: `gateway-no-${t.stage}`,
+      label: `gateway, stage ${t.stage} off (BENCH_DISABLE_STAGES=${t.stage})`,
+      url: t.twin.url + path1,
+      headers: auth,
+      pid: t.twin.pid
+    })),
+    ...(workers2
+      ? [
+          {
+            id: 'gateway-workers2',
+            label: 'gateway, WORKERS=2 (sharing both cores with wrk)',
+            url: workers2.url + path1,
+            headers: auth,
+            pid: workers2.pid
+          }
+        ]
+      : []),
+    {
+      id: 'gateway-256',
+      label: 'gateway, 256 connections',
+      url: gwUrl + path1,
+      headers: auth,
+      pid: gw.pid!,
+      conns: 256
+    },
+    {
+      id: 'gateway-1024',
+      label: 'gateway, 1024 connections (overload: load shedding)',
+      url: gwUrl + path1,
+      headers: auth,
+      pid: gw.pid!,
+      conns: 1024
+    },
+    ...(haproxy
+      ? [
+          {
+            id: 'haproxy-256',
+            label: 'HAProxy, 256 connections',
+            url: haUrl + path1,
+            headers: auth,
+            pid: haproxy.pid!,
+            conns: 256
+          }
+        ]
+      : []),
+    {
+      id: 'bare-256',
+      label: 'Fastify + reply-from, 256 connections',
+      url: `http://127.0.0.1:${barePort}${path1}`,
+      headers: {},
+      pid: bare.pid!,
+      conns: 256
+    },
+    ...(haproxy
+      ? [
+          {
+            id: 'haproxy-1024',
+            label: 'HAProxy, 1024 connections',
+            url: haUrl + path1,
+            headers: auth,
+            pid: haproxy.pid!,
+            conns: 1024
+          }
+        ]
+      : []),
+    {
+      id: 'bare-1024',
+      label: 'Fastify + reply-from, 1024 connections',
+      url: `http://127.0.0.1:${barePort}${path1}`,
+      headers: {},
+      pid: bare.pid!,
+      conns: 1024
+    }
   ].filter((s) => ONLY === undefined || ONLY.includes(s.id))
 
   // Warm-up: JIT, connection pools and caches of every peer, not measured.
-  const run = (s: (typeof scenarios)[number], seconds = DURATION) => (s.login ? loginLoad(s.url, s.pid, s.conns ?? 16, seconds) : load(s.url, s.headers, s.pid, s.conns, seconds))
+  const run = (s: (typeof scenarios)[number], seconds = DURATION) =>
+    s.login ? loginLoad(s.url, s.pid, s.conns ?? 16, seconds) : load(s.url, s.headers, s.pid, s.conns, seconds)
   for (const s of scenarios) await run(s, Math.min(3, DURATION))
   const results = new Map<string, Result[]>()
   for (let round = 1; round <= ROUNDS; round++) {
@@ -408,18 +694,29 @@ backend be
     // Proof that the tracing twin really exported: what the receiver got, what the twin dropped.
     const got = (await (await fetch(`${otlpUrl}/stats`)).json()) as { requests: number; spans: number }
     const metrics = await (await fetch(`${traced.url}/metrics`)).text()
-    const dropped = [...metrics.matchAll(/^otel_spans_dropped_total\{reason="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`)
-    notes.push('', `Tracing twin: the receiver got ${got.spans} spans in ${got.requests} export requests; dropped: ${dropped.join(', ')}.`)
+    const dropped = [...metrics.matchAll(/^otel_spans_dropped_total\{reason="(\w+)"\} (\d+)/gm)].map(
+      (m) => `${m[1]} ${m[2]}`
+    )
+    notes.push(
+      '',
+      `Tracing twin: the receiver got ${got.spans} spans in ${got.requests} export requests; dropped: ${dropped.join(', ')}.`
+    )
   }
   // Per stage: what the gateway spends above the twin without it (medians of the same run).
   const cpuUs = (id: string) => median(results.get(id)?.map((r) => r.cpuMsPerReq * 1000) ?? [NaN])
   const rpsOf = (id: string) => median(results.get(id)?.map((r) => r.rps) ?? [NaN])
   const priced = stageTwins.filter((t) => results.has(t.of) && results.has(`gateway-no-${t.stage}`))
   if (priced.length > 0) {
-    notes.push('', '| stage | measured against | CPU µs/req the stage costs (gateway − twin) | × throughput with the stage (gateway ÷ twin) |', '|---|---|---:|---:|')
+    notes.push(
+      '',
+      '| stage | measured against | CPU µs/req the stage costs (gateway − twin) | × throughput with the stage (gateway ÷ twin) |',
+      '|---|---|---:|---:|'
+    )
     for (const t of priced) {
       const id = `gateway-no-${t.stage}`
-      notes.push(`| ${t.stage} | ${t.of} | ${(cpuUs(t.of) - cpuUs(id)).toFixed(2)} | ${(rpsOf(t.of) / rpsOf(id)).toFixed(2)} |`)
+      notes.push(
+        `| ${t.stage} | ${t.of} | ${(cpuUs(t.of) - cpuUs(id)).toFixed(2)} | ${(rpsOf(t.of) / rpsOf(id)).toFixed(2)} |`
+      )
     }
   }
   const table = [

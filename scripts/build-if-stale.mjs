@@ -15,7 +15,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
  * Everything a build reads, relative to the repository root. Add a folder here when a build step
  * grows (for example a dashboard bundle), and its command to `npm run build`.
  */
-export const BUILD_INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json', ...ADMIN_INPUTS]
+export const BUILD_INPUTS = [
+  'src',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package.json',
+  'package-lock.json',
+  ...ADMIN_INPUTS
+]
 /** Written after a successful build; its mtime is the build's time. */
 export const STAMP = 'dist/.build-stamp'
 

@@ -11,7 +11,10 @@ import openapiTS, { astToString } from 'openapi-typescript'
 import { buildApp } from '../src/app.js'
 import { freezeConfig, loadConfig } from '../src/config.js'
 
-export const TYPES_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/contract/generated/openapi.ts')
+export const TYPES_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../test/contract/generated/openapi.ts'
+)
 
 /** Writes the generated types (the folder is git-ignored, so a fresh clone does not have it). */
 export async function writeTypes(): Promise<void> {
@@ -22,7 +25,17 @@ export async function writeTypes(): Promise<void> {
 /** The document of a default configuration (what /openapi.json serves), as types. */
 export async function generateTypes(): Promise<string> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'lucid-types-'))
-  const app = await buildApp(freezeConfig(loadConfig({ DATA_DIR: dataDir, JWT_SECRET_KEY: 'x'.repeat(40), DATA_ENCRYPTION_KEY: '0'.repeat(64), LOG_LEVEL: 'silent', JOBS_ENABLED: 'false' })))
+  const app = await buildApp(
+    freezeConfig(
+      loadConfig({
+        DATA_DIR: dataDir,
+        JWT_SECRET_KEY: 'x'.repeat(40),
+        DATA_ENCRYPTION_KEY: '0'.repeat(64),
+        LOG_LEVEL: 'silent',
+        JOBS_ENABLED: 'false'
+      })
+    )
+  )
   try {
     await app.ready()
     const doc = (await app.inject({ url: '/openapi.json' })).json()

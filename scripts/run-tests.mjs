@@ -23,7 +23,16 @@ if (files.length === 0) {
 }
 const child = spawn(
   process.execPath,
-  ['--expose-gc', '--import', 'tsx', '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, '--test-timeout=300000', ...flags, ...files],
+  [
+    '--expose-gc',
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+    '--test-timeout=300000',
+    ...flags,
+    ...files
+  ],
   { stdio: 'inherit' }
 )
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -12,5 +12,8 @@ if (kind === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
   console.error('usage: stand-in.ts <lucid_blocks|tron_payment|node_management> <port>')
   process.exit(2)
 }
-const s = kind === 'lucid_blocks' ? await startLucidBlocks({ port, blockIntervalMs: 3_000 }) : await startEchoServer({ name: kind, port })
+const s =
+  kind === 'lucid_blocks'
+    ? await startLucidBlocks({ port, blockIntervalMs: 3_000 })
+    : await startEchoServer({ name: kind, port })
 console.log(`${kind} stand-in listening on ${s.url}`)

@@ -90,7 +90,8 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   const openedDb = opts.db ?? (await openDb(config, (err) => app.log.warn({ err }, 'idle database connection lost')))
   try {
     const result = await migrate(openedDb)
-    if (result.applied.length > 0) app.log.info({ applied: result.applied, version: result.version }, 'database migrated')
+    if (result.applied.length > 0)
+      app.log.info({ applied: result.applied, version: result.version }, 'database migrated')
   } catch (err) {
     if (opts.db === undefined) await openedDb.close()
     throw err
@@ -120,7 +121,14 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
   // After the pipeline: the 404/405 shadow router must not learn CORS's own OPTIONS * route.
   await app.register(errors)
   await app.register(jsonBody)
-  await app.register(infrastructure, { config, db, stateStore, ownsDb: opts.db === undefined, ownsStateStore: opts.stateStore === undefined, now: opts.now ?? Date.now })
+  await app.register(infrastructure, {
+    config,
+    db,
+    stateStore,
+    ownsDb: opts.db === undefined,
+    ownsStateStore: opts.stateStore === undefined,
+    now: opts.now ?? Date.now
+  })
   await app.register(docs, { enabled: config.docsEnabled, publicUrl: config.publicUrl })
   await app.register(traffic)
 

@@ -15,7 +15,11 @@ export interface BannerFacts {
   isSet(name: string): boolean
 }
 
-const UPSTREAM_SETTING: Record<string, string> = { lucid_blocks: 'BLOCKCHAIN_CORE_URL', tron_payment: 'TRON_PAYMENT_URL', node_management: 'NODE_SERVICE_URL' }
+const UPSTREAM_SETTING: Record<string, string> = {
+  lucid_blocks: 'BLOCKCHAIN_CORE_URL',
+  tron_payment: 'TRON_PAYMENT_URL',
+  node_management: 'NODE_SERVICE_URL'
+}
 
 /** `http://localhost:8080` for a wildcard bind, the bound host otherwise, PUBLIC_URL when set. */
 export function localUrl(config: Pick<Config, 'host' | 'httpPort' | 'publicUrl'>, port = config.httpPort): string {
@@ -50,8 +54,13 @@ export function bannerLines(config: Readonly<Config>, facts: BannerFacts, port =
     const setting = UPSTREAM_SETTING[svc.name]
     const fallback = setting !== undefined && !facts.isSet(setting)
     if (fallback) unset.push(setting)
-    lines.push(`  upstream   ${svc.name.padEnd(16)} ${svc.urls.join(', ')}${fallback ? `  (default; set ${setting})` : ''}`)
+    lines.push(
+      `  upstream   ${svc.name.padEnd(16)} ${svc.urls.join(', ')}${fallback ? `  (default; set ${setting})` : ''}`
+    )
   }
-  if (unset.length > 0) lines.push(`  note       meta/health reports "degraded" until the upstreams answer (${unset.join(', ')}); \`npm run dev:stack\` starts local stand-ins`)
+  if (unset.length > 0)
+    lines.push(
+      `  note       meta/health reports "degraded" until the upstreams answer (${unset.join(', ')}); \`npm run dev:stack\` starts local stand-ins`
+    )
   return lines
 }

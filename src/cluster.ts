@@ -35,7 +35,10 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
       }
       return
     }
-    logger.warn({ worker: w.id, worker_pid: w.process.pid, code, signal, lived_ms: lived }, 'worker died; starting a replacement')
+    logger.warn(
+      { worker: w.id, worker_pid: w.process.pid, code, signal, lived_ms: lived },
+      'worker died; starting a replacement'
+    )
     earlyDeaths = lived < EARLY_DEATH_MS ? earlyDeaths + 1 : 0
     if (earlyDeaths >= MAX_EARLY_DEATHS) {
       logger.fatal({ deaths: earlyDeaths }, 'workers keep dying right after start; giving up (see their errors above)')

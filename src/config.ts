@@ -9,4 +9,6 @@ export { ConfigError, freezeConfig, loadConfig } from './config/load.js'
 export type { Config, RateLimitFailureMode, TrustProxy } from './config/table.js'
 
 /** Names of settings whose values must never be printed (the table's `secret` flag). */
-export const SECRET_SETTINGS: string[] = variables(CONFIG_TABLE).filter((v) => v.secret === true).map((v) => v.env)
+export const SECRET_SETTINGS: string[] = variables(CONFIG_TABLE)
+  .filter((v) => v.secret === true)
+  .map((v) => v.env)

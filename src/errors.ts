@@ -17,7 +17,11 @@ export const ErrorCodes = {
   CODE_EXPIRED: { code: 'LUCID_ERR_2006', status: 401, message: 'Code or link is invalid, expired or already used' },
   TOTP_INVALID: { code: 'LUCID_ERR_2007', status: 401, message: 'TOTP code missing or invalid' },
   SIGNATURE_INVALID: { code: 'LUCID_ERR_2008', status: 401, message: 'Wallet signature is invalid' },
-  NONCE_INVALID: { code: 'LUCID_ERR_2009', status: 401, message: 'Challenge nonce is unknown, expired or already used' },
+  NONCE_INVALID: {
+    code: 'LUCID_ERR_2009',
+    status: 401,
+    message: 'Challenge nonce is unknown, expired or already used'
+  },
   REFRESH_INVALID: { code: 'LUCID_ERR_2010', status: 401, message: 'Refresh token is invalid' },
   RATE_LIMITED: { code: 'LUCID_ERR_3001', status: 429, message: 'Rate limit exceeded' },
   BANDWIDTH_LIMITED: { code: 'LUCID_ERR_3004', status: 429, message: 'Bandwidth limit exceeded' },
@@ -58,7 +62,11 @@ export class LucidError extends Error {
   readonly details: Record<string, unknown>
   readonly headers: Record<string, string>
 
-  constructor(readonly kind: ErrorKind, message?: string, opts: LucidErrorOptions = {}) {
+  constructor(
+    readonly kind: ErrorKind,
+    message?: string,
+    opts: LucidErrorOptions = {}
+  ) {
     const def = ErrorCodes[kind]
     super(message ?? def.message, { cause: opts.cause })
     this.name = 'LucidError'
@@ -73,7 +81,11 @@ export function lucidError(kind: ErrorKind, message?: string, opts?: LucidErrorO
   return new LucidError(kind, message, opts)
 }
 
-export function validationError(issues: ValidationIssue[], status = 422, message = 'Request validation failed'): LucidError {
+export function validationError(
+  issues: ValidationIssue[],
+  status = 422,
+  message = 'Request validation failed'
+): LucidError {
   return new LucidError('INVALID_REQUEST', message, { status, details: { validation_errors: issues } })
 }
 
@@ -89,8 +101,21 @@ export interface ErrorEnvelope {
   }
 }
 
-export function envelope(requestId: string, code: string, message: string, details: Record<string, unknown> = {}): ErrorEnvelope {
+export function envelope(
+  requestId: string,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {}
+): ErrorEnvelope {
   return {
-    error: { code, message, details, request_id: requestId, timestamp: new Date().toISOString(), service: 'api-gateway', version: 'v1' }
+    error: {
+      code,
+      message,
+      details,
+      request_id: requestId,
+      timestamp: new Date().toISOString(),
+      service: 'api-gateway',
+      version: 'v1'
+    }
   }
 }

@@ -31,12 +31,18 @@ export async function ensureEmbeddedSecrets(config: Config, log: SecretsLogger):
   if (config.jwtSecretKey === undefined && stored.jwt_secret_key === undefined) {
     stored.jwt_secret_key = randomBytes(48).toString('base64url')
     changed = true
-    log.warn({ setting: 'JWT_SECRET_KEY', file }, 'JWT_SECRET_KEY not set: generated one and stored it under DATA_DIR (embedded mode only)')
+    log.warn(
+      { setting: 'JWT_SECRET_KEY', file },
+      'JWT_SECRET_KEY not set: generated one and stored it under DATA_DIR (embedded mode only)'
+    )
   }
   if (config.dataEncryptionKey === undefined && stored.data_encryption_key === undefined) {
     stored.data_encryption_key = randomBytes(32).toString('hex')
     changed = true
-    log.warn({ setting: 'DATA_ENCRYPTION_KEY', file }, 'DATA_ENCRYPTION_KEY not set: generated one and stored it under DATA_DIR (embedded mode only)')
+    log.warn(
+      { setting: 'DATA_ENCRYPTION_KEY', file },
+      'DATA_ENCRYPTION_KEY not set: generated one and stored it under DATA_DIR (embedded mode only)'
+    )
   }
   if (changed) {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 })

@@ -50,7 +50,11 @@ async function readTls(config: Readonly<Config>): Promise<{ cert: Buffer; key: B
  */
 async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger: Logger): Promise<https.Server> {
   const initial = await readTls(config)
-  const expiry = new client.Gauge({ name: 'tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate', registers: [app.metrics.registry] })
+  const expiry = new client.Gauge({
+    name: 'tls_certificate_expiry_timestamp_seconds',
+    help: 'notAfter of the served TLS certificate',
+    registers: [app.metrics.registry]
+  })
   const recordExpiry = (cert: Buffer) => expiry.set(Date.parse(new X509Certificate(cert).validTo) / 1000)
   recordExpiry(initial.cert)
   const tlsOptions = { ...initial, minVersion: 'TLSv1.2' as const, connectionsCheckingInterval: CONNECTIONS_CHECK_MS }
@@ -68,7 +72,9 @@ async function listenTls(app: FastifyInstance, config: Readonly<Config>, logger:
         recordExpiry(material.cert)
         logger.info({ cert: config.sslCertPath }, 'TLS certificate reloaded')
       })
-      .catch((err: Error) => logger.error({ err, cert: config.sslCertPath }, 'TLS certificate reload failed; keeping the previous one'))
+      .catch((err: Error) =>
+        logger.error({ err, cert: config.sslCertPath }, 'TLS certificate reload failed; keeping the previous one')
+      )
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -114,10 +120,13 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     force.unref()
     try {
       // HTTPS stops accepting alongside HTTP; its in-flight requests finish (app.close drains them).
-      const tlsClosed = tlsServer === undefined ? Promise.resolve() : new Promise<void>((resolve) => {
-        tlsServer?.close(() => resolve())
-        tlsServer?.closeIdleConnections()
-      })
+      const tlsClosed =
+        tlsServer === undefined
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              tlsServer?.close(() => resolve())
+              tlsServer?.closeIdleConnections()
+            })
       await Promise.all([app.close(), tlsClosed])
       logger.info('shutdown complete')
       logger.flush()
@@ -138,11 +147,27 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   else process.on('SIGHUP', () => logger.info('SIGHUP: no TLS certificate configured, nothing to reload'))
   const port = (app.server.address() as { port?: number } | null)?.port ?? config.httpPort
   const url = localUrl(config, port)
-  logger.info({ port, url, docs: config.docsEnabled ? `${url}/docs` : undefined, https_port: config.sslCertPath === undefined ? undefined : config.httpsPort, database: app.db.kind, state: app.stateStore.kind }, 'gateway listening')
+  logger.info(
+    {
+      port,
+      url,
+      docs: config.docsEnabled ? `${url}/docs` : undefined,
+      https_port: config.sslCertPath === undefined ? undefined : config.httpsPort,
+      database: app.db.kind,
+      state: app.stateStore.kind
+    },
+    'gateway listening'
+  )
   logger.flush()
   // The human-readable summary, once per start (worker 1 of several), for a person at a terminal.
   if (process.stderr.isTTY && (!cluster.isWorker || cluster.worker?.id === 1)) {
-    const facts = { version: GATEWAY_VERSION, database: app.db.kind, state: app.stateStore.kind, upstreams: app.proxyTable.services, isSet: (name: string) => (env[name] ?? '').trim() !== '' }
+    const facts = {
+      version: GATEWAY_VERSION,
+      database: app.db.kind,
+      state: app.stateStore.kind,
+      upstreams: app.proxyTable.services,
+      isSet: (name: string) => (env[name] ?? '').trim() !== ''
+    }
     process.stderr.write(`\n${bannerLines(config, facts, port).join('\n')}\n\n`)
   }
 }

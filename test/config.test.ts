@@ -8,7 +8,12 @@ import { ensureEmbeddedSecrets } from '../src/secrets.js'
 
 test('every configuration violation is reported at once, naming its variable', () => {
   try {
-    loadConfig({ JWT_SECRET_KEY: 'short', HTTP_PORT: 'eighty', CORS_ORIGINS: 'https://ok.example,not a url', LOG_LEVEL: 'loud' })
+    loadConfig({
+      JWT_SECRET_KEY: 'short',
+      HTTP_PORT: 'eighty',
+      CORS_ORIGINS: 'https://ok.example,not a url',
+      LOG_LEVEL: 'loud'
+    })
     assert.fail('expected ConfigError')
   } catch (err) {
     assert.ok(err instanceof ConfigError)
@@ -22,12 +27,15 @@ test('every configuration violation is reported at once, naming its variable', (
 })
 
 test('with DATABASE_URL a missing secret or encryption key is a configuration error', () => {
-  assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/lucid' }), (err: unknown) => {
-    assert.ok(err instanceof ConfigError)
-    assert.ok(err.problems.some((p) => p.includes('JWT_SECRET_KEY is required when DATABASE_URL is set')))
-    assert.ok(err.problems.some((p) => p.includes('DATA_ENCRYPTION_KEY is required when DATABASE_URL is set')))
-    return true
-  })
+  assert.throws(
+    () => loadConfig({ DATABASE_URL: 'postgres://db/lucid' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError)
+      assert.ok(err.problems.some((p) => p.includes('JWT_SECRET_KEY is required when DATABASE_URL is set')))
+      assert.ok(err.problems.some((p) => p.includes('DATA_ENCRYPTION_KEY is required when DATABASE_URL is set')))
+      return true
+    }
+  )
 })
 
 test('defaults follow the contract and the result is frozen', () => {

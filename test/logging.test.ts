@@ -27,11 +27,17 @@ test('access lines carry request_id, status, duration and user_id; credentials n
   try {
     await app.ready()
     const li = await login(app)
-    await app.inject({ url: '/api/v1/users/me', headers: { ...li.auth, 'x-request-id': 'trace-me-1', cookie: 'session=topsecret' } })
+    await app.inject({
+      url: '/api/v1/users/me',
+      headers: { ...li.auth, 'x-request-id': 'trace-me-1', cookie: 'session=topsecret' }
+    })
     await app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: li.refresh } })
     await app.inject({ url: '/api/v1/users/me', headers: { authorization: 'Bearer not.a.validtoken' } })
     // The access line is written without the redaction pass: its path must never carry the query.
-    await app.inject({ url: '/api/v1/meta/version?access_token=query-secret-1', headers: { 'x-request-id': 'trace-me-2' } })
+    await app.inject({
+      url: '/api/v1/meta/version?access_token=query-secret-1',
+      headers: { 'x-request-id': 'trace-me-2' }
+    })
     const text = JSON.stringify(lines)
     assert.ok(!text.includes(li.access), 'no access token')
     assert.ok(!text.includes(li.refresh), 'no refresh token')

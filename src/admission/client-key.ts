@@ -22,7 +22,10 @@ export function clientKey(ip: string, ipv6PrefixBits = 64): string {
   if (!isIPv6(bare)) return bare
   const expanded = expandIPv6(bare.split('%')[0])
   if (ipv6PrefixBits === 64) {
-    return `${expanded.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`
+    return `${expanded
+      .slice(0, 4)
+      .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+      .join(':')}::/64`
   }
   let n = 0n
   for (const g of expanded) n = (n << 16n) | BigInt(parseInt(g, 16) || 0)

@@ -17,8 +17,16 @@
  * create.ts (writing) and restore.ts (verifying and restoring).
  */
 export {
-  BackupError, NEVER_RESTORED, STATE_TABLE, deleteBackup, listTables, readManifest,
-  type BackupManifest, type BackupOptions, type StateEntry, type TableSummary
+  BackupError,
+  NEVER_RESTORED,
+  STATE_TABLE,
+  deleteBackup,
+  listTables,
+  readManifest,
+  type BackupManifest,
+  type BackupOptions,
+  type StateEntry,
+  type TableSummary
 } from './format.js'
 export { createBackup } from './create.js'
 export { restoreBackup, verifyBackup, type RestoreOptions, type RestoreResult, type VerifyResult } from './restore.js'

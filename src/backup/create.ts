@@ -14,8 +14,16 @@ import type { Db } from '../data/db.js'
 import { schemaVersion } from '../data/migrate.js'
 import { fsyncPath } from '../fsync.js'
 import {
-  BackupError, FETCH_ROWS, IV_BYTES, MAGIC, STATE_TABLE, backupKey, listTables,
-  type BackupManifest, type BackupOptions, type TableSummary
+  BackupError,
+  FETCH_ROWS,
+  IV_BYTES,
+  MAGIC,
+  STATE_TABLE,
+  backupKey,
+  listTables,
+  type BackupManifest,
+  type BackupOptions,
+  type TableSummary
 } from './format.js'
 
 function resolveTables(all: string[], wanted: string[] | undefined): string[] {
@@ -55,9 +63,16 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
   const encryption = opts.encryption ?? true
   const compression = opts.compression ?? true
   if (encryption && opts.key === undefined) {
-    throw new BackupError('NO_KEY', 'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false')
+    throw new BackupError(
+      'NO_KEY',
+      'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false'
+    )
   }
-  if (!/^[\w .-]{1,100}$/.test(opts.name)) throw new BackupError('BAD_REQUEST', 'backup name must be 1-100 letters, digits, spaces, dots, dashes or underscores')
+  if (!/^[\w .-]{1,100}$/.test(opts.name))
+    throw new BackupError(
+      'BAD_REQUEST',
+      'backup name must be 1-100 letters, digits, spaces, dots, dashes or underscores'
+    )
   const id = opts.id ?? randomUUID()
   await mkdir(opts.dir, { recursive: true, mode: 0o700 })
   const file = `${id}.lbk`
@@ -74,13 +89,25 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
       version = await schemaVersion(tx)
       const names = resolveTables(await listTables(tx), opts.tables)
       async function* lines(): AsyncGenerator<string> {
-        yield JSON.stringify({ format: 'lucid-backup', format_version: 1, backup_id: id, schema_version: version, tables: names }) + '\n'
+        yield (
+          JSON.stringify({
+            format: 'lucid-backup',
+            format_version: 1,
+            backup_id: id,
+            schema_version: version,
+            tables: names
+          }) + '\n'
+        )
         for (const [i, t] of names.entries()) {
-          const total = Number((await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified(t)}`)).rows[0].n)
+          const total = Number(
+            (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified(t)}`)).rows[0].n
+          )
           const h = createHash('sha256')
           let n = 0
           const cursor = `lucid_backup_${i}`
-          await tx.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT row_to_json(x)::text AS r FROM ${qualified(t)} x`)
+          await tx.query(
+            `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT row_to_json(x)::text AS r FROM ${qualified(t)} x`
+          )
           for (;;) {
             const { rows } = await tx.query<{ r: string }>(`FETCH ${FETCH_ROWS} FROM ${cursor}`)
             if (rows.length === 0) break
@@ -118,13 +145,15 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
       const stages: (Transform | Writable)[] = []
       if (compression) stages.push(createGzip())
       if (encryption) stages.push(encryptor(opts.key as Buffer))
-      stages.push(new Transform({
-        transform(chunk: Buffer, _e, cb) {
-          fileHash.update(chunk)
-          size += chunk.length
-          cb(null, chunk)
-        }
-      }))
+      stages.push(
+        new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            fileHash.update(chunk)
+            size += chunk.length
+            cb(null, chunk)
+          }
+        })
+      )
       await pipeline(Readable.from(lines()), ...(stages as [Transform]), createWriteStream(tmp, { mode: 0o600 }))
     })
     await fsyncPath(tmp)

@@ -20,7 +20,12 @@ const EXCLUDED = new Set(['public.schema_migrations'])
  * Backed up but never restored: a restore appends to the audit log, it does not rewind it; the
  * backup catalogue and job bookkeeping describe the present (the restore in progress among them).
  */
-export const NEVER_RESTORED = new Set(['public.audit_log', 'public.backups', 'public.backup_restores', 'public.job_runs'])
+export const NEVER_RESTORED = new Set([
+  'public.audit_log',
+  'public.backups',
+  'public.backup_restores',
+  'public.job_runs'
+])
 
 export interface TableSummary {
   rows: number
@@ -74,7 +79,10 @@ export interface BackupOptions {
 }
 
 export class BackupError extends Error {
-  constructor(readonly code: 'NO_KEY' | 'NOT_FOUND' | 'CORRUPT' | 'SCHEMA_MISMATCH' | 'BAD_REQUEST', message: string) {
+  constructor(
+    readonly code: 'NO_KEY' | 'NOT_FOUND' | 'CORRUPT' | 'SCHEMA_MISMATCH' | 'BAD_REQUEST',
+    message: string
+  ) {
     super(message)
     this.name = 'BackupError'
   }
@@ -121,7 +129,8 @@ export async function readManifest(dir: string, id: string): Promise<BackupManif
   try {
     return JSON.parse(await readFile(path.join(dir, `${id}.manifest.json`), 'utf8')) as BackupManifest
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupError('NOT_FOUND', `no backup "${id}" in ${dir}`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new BackupError('NOT_FOUND', `no backup "${id}" in ${dir}`)
     throw new BackupError('CORRUPT', `backup ${id}: manifest unreadable: ${(err as Error).message}`)
   }
 }

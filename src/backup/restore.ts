@@ -15,29 +15,59 @@ import type { Db } from '../data/db.js'
 import { loadMigrations, schemaVersion } from '../data/migrate.js'
 import { reapplyCredentials, snapshotCredentials } from './revocations.js'
 import {
-  BackupError, FETCH_ROWS, IV_BYTES, MAGIC, NEVER_RESTORED, SCHEMAS, STATE_TABLE, TAG_BYTES, backupKey, listTables, readManifest,
-  type BackupManifest, type StateEntry
+  BackupError,
+  FETCH_ROWS,
+  IV_BYTES,
+  MAGIC,
+  NEVER_RESTORED,
+  SCHEMAS,
+  STATE_TABLE,
+  TAG_BYTES,
+  backupKey,
+  listTables,
+  readManifest,
+  type BackupManifest,
+  type StateEntry
 } from './format.js'
 
 /** Streams the rows of a backup after checking the file's checksum; throws CORRUPT on any mismatch. */
-async function* readRows(dir: string, m: BackupManifest, key: Buffer | undefined): AsyncGenerator<{ header?: { schema_version: number; tables: string[] }; t?: string; r?: Record<string, unknown> }> {
+async function* readRows(
+  dir: string,
+  m: BackupManifest,
+  key: Buffer | undefined
+): AsyncGenerator<{ header?: { schema_version: number; tables: string[] }; t?: string; r?: Record<string, unknown> }> {
   const file = path.join(dir, m.file)
   const st = await stat(file).catch(() => undefined)
   if (st === undefined) throw new BackupError('CORRUPT', `backup ${m.backup_id}: file ${m.file} is missing`)
-  if (st.size !== m.size_bytes) throw new BackupError('CORRUPT', `backup ${m.backup_id}: size ${st.size} does not match the manifest (${m.size_bytes})`)
+  if (st.size !== m.size_bytes)
+    throw new BackupError(
+      'CORRUPT',
+      `backup ${m.backup_id}: size ${st.size} does not match the manifest (${m.size_bytes})`
+    )
   const h = createHash('sha256')
-  await pipeline(createReadStream(file), new Transform({ transform: (c: Buffer, _e, cb) => { h.update(c); cb() } }))
-  if (h.digest('hex') !== m.sha256) throw new BackupError('CORRUPT', `backup ${m.backup_id}: SHA-256 does not match the manifest`)
+  await pipeline(
+    createReadStream(file),
+    new Transform({
+      transform: (c: Buffer, _e, cb) => {
+        h.update(c)
+        cb()
+      }
+    })
+  )
+  if (h.digest('hex') !== m.sha256)
+    throw new BackupError('CORRUPT', `backup ${m.backup_id}: SHA-256 does not match the manifest`)
   let source: Readable
   if (m.encryption) {
-    if (key === undefined) throw new BackupError('NO_KEY', 'the backup is encrypted and DATA_ENCRYPTION_KEY is not configured')
+    if (key === undefined)
+      throw new BackupError('NO_KEY', 'the backup is encrypted and DATA_ENCRYPTION_KEY is not configured')
     const fh = await open(file, 'r')
     const head = Buffer.alloc(MAGIC.length + IV_BYTES)
     const tag = Buffer.alloc(TAG_BYTES)
     await fh.read(head, 0, head.length, 0)
     await fh.read(tag, 0, TAG_BYTES, st.size - TAG_BYTES)
     await fh.close()
-    if (!head.subarray(0, MAGIC.length).equals(MAGIC)) throw new BackupError('CORRUPT', `backup ${m.backup_id}: not a Lucid backup file`)
+    if (!head.subarray(0, MAGIC.length).equals(MAGIC))
+      throw new BackupError('CORRUPT', `backup ${m.backup_id}: not a Lucid backup file`)
     const decipher = createDecipheriv('aes-256-gcm', backupKey(key), head.subarray(MAGIC.length))
     decipher.setAAD(MAGIC)
     decipher.setAuthTag(tag)
@@ -56,10 +86,16 @@ async function* readRows(dir: string, m: BackupManifest, key: Buffer | undefined
     let first = true
     for await (const line of createInterface({ input: source, crlfDelay: Infinity })) {
       if (line === '') continue
-      const obj = JSON.parse(line) as { t?: string; r?: Record<string, unknown>; schema_version?: number; tables?: string[] }
+      const obj = JSON.parse(line) as {
+        t?: string
+        r?: Record<string, unknown>
+        schema_version?: number
+        tables?: string[]
+      }
       if (first) {
         first = false
-        if (obj.schema_version !== m.schema_version) throw new BackupError('CORRUPT', `backup ${m.backup_id}: header does not match the manifest`)
+        if (obj.schema_version !== m.schema_version)
+          throw new BackupError('CORRUPT', `backup ${m.backup_id}: header does not match the manifest`)
         yield { header: { schema_version: obj.schema_version, tables: obj.tables ?? [] } }
         continue
       }
@@ -74,12 +110,19 @@ async function* readRows(dir: string, m: BackupManifest, key: Buffer | undefined
     }
   } catch (err) {
     if (err instanceof BackupError) throw err
-    throw new BackupError('CORRUPT', `backup ${m.backup_id}: cannot be read (${(err as Error).message}); wrong DATA_ENCRYPTION_KEY or a damaged file`)
+    throw new BackupError(
+      'CORRUPT',
+      `backup ${m.backup_id}: cannot be read (${(err as Error).message}); wrong DATA_ENCRYPTION_KEY or a damaged file`
+    )
   }
   for (const [t, want] of Object.entries(m.tables)) {
     const got = sums.get(t)
     const sha = got?.h.digest('hex') ?? createHash('sha256').digest('hex')
-    if ((got?.n ?? 0) !== want.rows || sha !== want.sha256) throw new BackupError('CORRUPT', `backup ${m.backup_id}: table ${t} does not match its checksum (${got?.n ?? 0} rows, manifest ${want.rows})`)
+    if ((got?.n ?? 0) !== want.rows || sha !== want.sha256)
+      throw new BackupError(
+        'CORRUPT',
+        `backup ${m.backup_id}: table ${t} does not match its checksum (${got?.n ?? 0} rows, manifest ${want.rows})`
+      )
   }
 }
 
@@ -124,7 +167,13 @@ export interface RestoreOptions {
   onProgress?: (p: { table: string; rows: number; totalRows: number }) => void
 }
 
-export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer | undefined, opts: RestoreOptions = {}): Promise<RestoreResult> {
+export async function restoreBackup(
+  db: Db,
+  dir: string,
+  id: string,
+  key: Buffer | undefined,
+  opts: RestoreOptions = {}
+): Promise<RestoreResult> {
   const onProgress = opts.onProgress
   opts = { ...opts, dropExisting: opts.dropExisting ?? true }
   const m = await readManifest(dir, id)
@@ -132,7 +181,10 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
   await verifyBackup(dir, id, key)
   const latest = (await loadMigrations()).length
   if (m.schema_version !== latest) {
-    throw new BackupError('SCHEMA_MISMATCH', `backup ${id} has schema version ${m.schema_version}, this gateway ${latest}; restore it with the gateway version that made it`)
+    throw new BackupError(
+      'SCHEMA_MISMATCH',
+      `backup ${id} has schema version ${m.schema_version}, this gateway ${latest}; restore it with the gateway version that made it`
+    )
   }
   let total = 0
   let inserted = 0
@@ -140,17 +192,28 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
   const stateEntries: StateEntry[] = []
   await db.transaction(async (tx) => {
     const current = await schemaVersion(tx)
-    if (current !== m.schema_version) throw new BackupError('SCHEMA_MISMATCH', `database schema version ${current} differs from the backup's ${m.schema_version}; run migrate first`)
+    if (current !== m.schema_version)
+      throw new BackupError(
+        'SCHEMA_MISMATCH',
+        `database schema version ${current} differs from the backup's ${m.schema_version}; run migrate first`
+      )
     const existing = await listTables(tx)
-    const wanted = opts.tables === undefined || opts.tables.length === 0 ? undefined : opts.tables.map((t) => (t.includes('.') ? t : `public.${t}`))
-    for (const w of wanted ?? []) if (!(w in m.tables)) throw new BackupError('BAD_REQUEST', `table ${w} is not in backup ${id}`)
-    const restorable = (t: string) => t !== STATE_TABLE && !NEVER_RESTORED.has(t) && (wanted === undefined || wanted.includes(t))
+    const wanted =
+      opts.tables === undefined || opts.tables.length === 0
+        ? undefined
+        : opts.tables.map((t) => (t.includes('.') ? t : `public.${t}`))
+    for (const w of wanted ?? [])
+      if (!(w in m.tables)) throw new BackupError('BAD_REQUEST', `table ${w} is not in backup ${id}`)
+    const restorable = (t: string) =>
+      t !== STATE_TABLE && !NEVER_RESTORED.has(t) && (wanted === undefined || wanted.includes(t))
     const tables = existing.filter((t) => t in m.tables && restorable(t))
     const missing = Object.keys(m.tables).filter((t) => restorable(t) && !existing.includes(t))
     for (const t of missing) {
-      if (!t.startsWith('user_data.')) throw new BackupError('SCHEMA_MISMATCH', `table ${t} of the backup does not exist`)
+      if (!t.startsWith('user_data.'))
+        throw new BackupError('SCHEMA_MISMATCH', `table ${t} of the backup does not exist`)
     }
-    if (missing.length > 0) throw new BackupError('SCHEMA_MISMATCH', `tables ${missing.join(', ')} must be re-created before restoring`)
+    if (missing.length > 0)
+      throw new BackupError('SCHEMA_MISMATCH', `tables ${missing.join(', ')} must be re-created before restoring`)
     restoredTables = tables.length
     // Revocations survive the restore: the present credentials are read first (src/backup/revocations.ts).
     const credentials = await snapshotCredentials(tx, tables)
@@ -161,7 +224,11 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
         await tx.query(`TRUNCATE ${tables.map(qualified).join(', ')}`)
       } catch (err) {
         // No CASCADE: emptying tables the restore does not refill would lose their rows.
-        if ((err as { code?: string }).code === '0A000') throw new BackupError('BAD_REQUEST', `cannot restore ${tables.join(', ')} alone: other tables reference them; include those tables or restore without drop_existing (${(err as Error).message})`)
+        if ((err as { code?: string }).code === '0A000')
+          throw new BackupError(
+            'BAD_REQUEST',
+            `cannot restore ${tables.join(', ')} alone: other tables reference them; include those tables or restore without drop_existing (${(err as Error).message})`
+          )
         throw err
       }
     }
@@ -171,21 +238,33 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
         WHERE table_schema = ANY($1) AND is_generated = 'NEVER' ORDER BY ordinal_position`,
       [SCHEMAS]
     )
-    const columnList = (t: string) => cols.filter((c) => c.tbl === t).map((c) => quoteIdent(c.col)).join(', ')
+    const columnList = (t: string) =>
+      cols
+        .filter((c) => c.tbl === t)
+        .map((c) => quoteIdent(c.col))
+        .join(', ')
     let batch: Record<string, unknown>[] = []
     let batchTable = ''
     const flush = async () => {
       if (batch.length === 0) return
       const list = columnList(batchTable)
-      const r = await tx.query(`INSERT INTO ${qualified(batchTable)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${qualified(batchTable)}, $1::json)${opts.dropExisting ? '' : ' ON CONFLICT DO NOTHING'}`, [JSON.stringify(batch)])
+      const r = await tx.query(
+        `INSERT INTO ${qualified(batchTable)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${qualified(batchTable)}, $1::json)${opts.dropExisting ? '' : ' ON CONFLICT DO NOTHING'}`,
+        [JSON.stringify(batch)]
+      )
       inserted += r.rowCount
       total += batch.length
-      onProgress?.({ table: batchTable, rows: total, totalRows: Object.values(m.tables).reduce((a, b) => a + b.rows, 0) })
+      onProgress?.({
+        table: batchTable,
+        rows: total,
+        totalRows: Object.values(m.tables).reduce((a, b) => a + b.rows, 0)
+      })
       batch = []
     }
     // Rows arrive table by table in foreign-key order (as written).
     for await (const item of readRows(dir, m, key)) {
-      if (item.t === STATE_TABLE && item.r !== undefined && opts.state !== undefined && wanted === undefined) stateEntries.push(item.r as unknown as StateEntry)
+      if (item.t === STATE_TABLE && item.r !== undefined && opts.state !== undefined && wanted === undefined)
+        stateEntries.push(item.r as unknown as StateEntry)
       if (item.r === undefined || !tables.includes(item.t as string)) continue
       if (item.t !== batchTable) {
         await flush()
@@ -205,7 +284,10 @@ export async function restoreBackup(db: Db, dir: string, id: string, key: Buffer
     )
     for (const s of seqs) {
       if (s.seq === null || !tables.includes(s.tbl)) continue
-      await tx.query(`SELECT setval($1::regclass, GREATEST(COALESCE((SELECT max(${quoteIdent(s.col)}) FROM ${qualified(s.tbl)}), 0), 1), (SELECT count(*) > 0 FROM ${qualified(s.tbl)}))`, [s.seq])
+      await tx.query(
+        `SELECT setval($1::regclass, GREATEST(COALESCE((SELECT max(${quoteIdent(s.col)}) FROM ${qualified(s.tbl)}), 0), 1), (SELECT count(*) > 0 FROM ${qualified(s.tbl)}))`,
+        [s.seq]
+      )
     }
     await reapplyCredentials(tx, credentials)
   })

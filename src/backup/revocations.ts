@@ -35,7 +35,11 @@ export interface CredentialSnapshot {
   rows: Record<string, unknown>[]
 }
 
-const qualified = (t: string) => t.split('.').map((p) => `"${p}"`).join('.')
+const qualified = (t: string) =>
+  t
+    .split('.')
+    .map((p) => `"${p}"`)
+    .join('.')
 
 /** Reads the present credentials of the tables this restore will write. */
 export async function snapshotCredentials(tx: Queryable, restoredTables: string[]): Promise<CredentialSnapshot[]> {

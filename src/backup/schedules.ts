@@ -27,7 +27,18 @@ export function createBackupSchedules({ db, now, start }: ScheduleDeps) {
       const { rows } = await db.query<ScheduleRow>(
         `INSERT INTO backup_schedules (schedule_id, name, cron, tables, compression, encryption, retention_days, enabled, last_run_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-        [randomUUID(), s.name, s.cron, s.tables, s.compression, s.encryption, s.retention_days, s.enabled, new Date(currentSlot({ cron: s.cron }, now())), s.created_by]
+        [
+          randomUUID(),
+          s.name,
+          s.cron,
+          s.tables,
+          s.compression,
+          s.encryption,
+          s.retention_days,
+          s.enabled,
+          new Date(currentSlot({ cron: s.cron }, now())),
+          s.created_by
+        ]
       )
       return rows[0]
     },
@@ -42,9 +53,22 @@ export function createBackupSchedules({ db, now, start }: ScheduleDeps) {
       for (const s of await listSchedules()) {
         if (!s.enabled) continue
         const slot = new Date(currentSlot({ cron: s.cron }, now()))
-        const claimed = await db.query('UPDATE backup_schedules SET last_run_at = $2 WHERE schedule_id = $1 AND (last_run_at IS NULL OR last_run_at < $2) RETURNING schedule_id', [s.schedule_id, slot])
+        const claimed = await db.query(
+          'UPDATE backup_schedules SET last_run_at = $2 WHERE schedule_id = $1 AND (last_run_at IS NULL OR last_run_at < $2) RETURNING schedule_id',
+          [s.schedule_id, slot]
+        )
         if (claimed.rowCount === 0) continue
-        const b = await start({ name: `${s.name}-${slot.toISOString().replace(/[:.]/g, '-')}`, tables: s.tables ?? undefined, compression: s.compression, encryption: s.encryption, retention_days: s.retention_days, schedule_id: s.schedule_id }, null)
+        const b = await start(
+          {
+            name: `${s.name}-${slot.toISOString().replace(/[:.]/g, '-')}`,
+            tables: s.tables ?? undefined,
+            compression: s.compression,
+            encryption: s.encryption,
+            retention_days: s.retention_days,
+            schedule_id: s.schedule_id
+          },
+          null
+        )
         started.push(b.backup_id)
       }
       return started

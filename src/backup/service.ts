@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto'
 import type { Db } from '../data/db.js'
 import type { AuditEntry } from '../data/repositories/audit.js'
 import type { StateStore } from '../stores/state-store.js'
-import { BackupError, createBackup, deleteBackup, restoreBackup, type BackupManifest, type BackupOptions } from './backup.js'
+import {
+  BackupError,
+  createBackup,
+  deleteBackup,
+  restoreBackup,
+  type BackupManifest,
+  type BackupOptions
+} from './backup.js'
 import type { BackupRequest, BackupRow, RestoreRow } from './rows.js'
 import { createBackupSchedules } from './schedules.js'
 import { stateStoreSource } from './state-source.js'
@@ -50,24 +57,56 @@ export function createBackupService(opts: BackupServiceOptions) {
         onProgress
       })
       const counts = Object.fromEntries(Object.entries(m.tables).map(([t, s]) => [t, s.rows]))
-      await opts.audit({ action: 'backup.completed', target_type: 'backup', target_id: row.backup_id, details: { size_bytes: m.size_bytes, tables: Object.keys(m.tables).length } })
+      await opts.audit({
+        action: 'backup.completed',
+        target_type: 'backup',
+        target_id: row.backup_id,
+        details: { size_bytes: m.size_bytes, tables: Object.keys(m.tables).length }
+      })
       await db.query(
         "UPDATE backups SET status = 'completed', completed_at = now(), size_bytes = $2, sha256 = $3, schema_version = $4, row_counts = $5::jsonb WHERE backup_id = $1",
         [row.backup_id, m.size_bytes, m.sha256, m.schema_version, JSON.stringify(counts)]
       )
     } catch (err) {
       opts.log.error({ err, backup_id: row.backup_id }, 'backup failed')
-      await db.query("UPDATE backups SET status = 'failed', completed_at = now(), error = $2 WHERE backup_id = $1", [row.backup_id, (err as Error).message]).catch(() => undefined)
-      await opts.audit({ action: 'backup.failed', outcome: 'failure', target_type: 'backup', target_id: row.backup_id, details: { error: (err as Error).message } }).catch(() => undefined)
+      await db
+        .query("UPDATE backups SET status = 'failed', completed_at = now(), error = $2 WHERE backup_id = $1", [
+          row.backup_id,
+          (err as Error).message
+        ])
+        .catch(() => undefined)
+      await opts
+        .audit({
+          action: 'backup.failed',
+          outcome: 'failure',
+          target_type: 'backup',
+          target_id: row.backup_id,
+          details: { error: (err as Error).message }
+        })
+        .catch(() => undefined)
     }
   }
 
   async function record(req: BackupRequest, actor: string | null): Promise<BackupRow> {
-    if (req.encryption && opts.key === undefined) throw new BackupError('NO_KEY', 'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false')
+    if (req.encryption && opts.key === undefined)
+      throw new BackupError(
+        'NO_KEY',
+        'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false'
+      )
     const { rows } = await db.query<BackupRow>(
       `INSERT INTO backups (backup_id, name, type, tables, compression, encryption, retention_days, schedule_id, created_by, expires_at)
        VALUES ($1, $2, 'full', $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [randomUUID(), req.name, req.tables ?? null, req.compression, req.encryption, req.retention_days, req.schedule_id ?? null, actor, new Date(opts.now() + req.retention_days * 86_400_000)]
+      [
+        randomUUID(),
+        req.name,
+        req.tables ?? null,
+        req.compression,
+        req.encryption,
+        req.retention_days,
+        req.schedule_id ?? null,
+        actor,
+        new Date(opts.now() + req.retention_days * 86_400_000)
+      ]
     )
     return rows[0]
   }
@@ -91,25 +130,38 @@ export function createBackupService(opts: BackupServiceOptions) {
     },
 
     async get(id: string): Promise<BackupRow | null> {
-      const { rows } = await db.query<BackupRow>("SELECT * FROM backups WHERE backup_id = $1 AND status <> 'deleted'", [id])
+      const { rows } = await db.query<BackupRow>("SELECT * FROM backups WHERE backup_id = $1 AND status <> 'deleted'", [
+        id
+      ])
       return rows[0] ?? null
     },
 
-    async list(f: { page: number; limit: number; status?: string; type?: string }): Promise<{ rows: BackupRow[]; total: number }> {
+    async list(f: {
+      page: number
+      limit: number
+      status?: string
+      type?: string
+    }): Promise<{ rows: BackupRow[]; total: number }> {
       const where = ["status <> 'deleted'"]
       const params: unknown[] = []
       if (f.status !== undefined) where.push(`status = $${params.push(f.status)}`)
       if (f.type !== undefined) where.push(`type = $${params.push(f.type)}`)
       const w = where.join(' AND ')
       const [r, c] = await Promise.all([
-        db.query<BackupRow>(`SELECT * FROM backups WHERE ${w} ORDER BY created_at DESC LIMIT ${f.limit} OFFSET ${(f.page - 1) * f.limit}`, params),
+        db.query<BackupRow>(
+          `SELECT * FROM backups WHERE ${w} ORDER BY created_at DESC LIMIT ${f.limit} OFFSET ${(f.page - 1) * f.limit}`,
+          params
+        ),
         db.query<{ n: number }>(`SELECT count(*)::int AS n FROM backups WHERE ${w}`, params)
       ])
       return { rows: r.rows, total: Number(c.rows[0].n) }
     },
 
     async remove(id: string): Promise<boolean> {
-      const { rows } = await db.query<{ backup_id: string }>("UPDATE backups SET status = 'deleted' WHERE backup_id = $1 AND status IN ('completed', 'failed') RETURNING backup_id", [id])
+      const { rows } = await db.query<{ backup_id: string }>(
+        "UPDATE backups SET status = 'deleted' WHERE backup_id = $1 AND status IN ('completed', 'failed') RETURNING backup_id",
+        [id]
+      )
       if (rows.length === 0) return false
       await deleteBackup(opts.dir, id).catch((err: unknown) => {
         if (!(err instanceof BackupError && err.code === 'NOT_FOUND')) throw err
@@ -119,14 +171,22 @@ export function createBackupService(opts: BackupServiceOptions) {
 
     /** Deletes every completed backup past its retention; returns how many. */
     async cleanup(): Promise<number> {
-      const { rows } = await db.query<{ backup_id: string }>("SELECT backup_id FROM backups WHERE status IN ('completed', 'failed') AND expires_at < $1", [new Date(opts.now())])
+      const { rows } = await db.query<{ backup_id: string }>(
+        "SELECT backup_id FROM backups WHERE status IN ('completed', 'failed') AND expires_at < $1",
+        [new Date(opts.now())]
+      )
       let n = 0
       for (const r of rows) if (await this.remove(r.backup_id)) n++
-      if (n > 0) await opts.audit({ action: 'backup.retention_cleanup', target_type: 'backup', details: { deleted: n } })
+      if (n > 0)
+        await opts.audit({ action: 'backup.retention_cleanup', target_type: 'backup', details: { deleted: n } })
       return n
     },
 
-    async startRestore(backupId: string, req: { tables?: string[]; drop_existing: boolean }, actor: string | null): Promise<RestoreRow> {
+    async startRestore(
+      backupId: string,
+      req: { tables?: string[]; drop_existing: boolean },
+      actor: string | null
+    ): Promise<RestoreRow> {
       const { rows } = await db.query<RestoreRow>(
         'INSERT INTO backup_restores (restore_id, backup_id, tables, drop_existing, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *',
         [randomUUID(), backupId, req.tables ?? null, req.drop_existing, actor]
@@ -136,14 +196,47 @@ export function createBackupService(opts: BackupServiceOptions) {
         (async () => {
           await db.query("UPDATE backup_restores SET status = 'running' WHERE restore_id = $1", [row.restore_id])
           try {
-            const r = await restoreBackup(db, opts.dir, backupId, opts.key, { tables: req.tables, dropExisting: req.drop_existing, state })
+            const r = await restoreBackup(db, opts.dir, backupId, opts.key, {
+              tables: req.tables,
+              dropExisting: req.drop_existing,
+              state
+            })
             // Audited before the status flips, so whoever sees "completed" also finds the entry.
-            await opts.audit({ actor_id: actor, action: 'backup.restored', target_type: 'backup', target_id: backupId, details: { restore_id: row.restore_id, rows: r.inserted, tables: r.tables, state_keys: r.state_keys, drop_existing: req.drop_existing } })
-            await db.query("UPDATE backup_restores SET status = 'completed', completed_at = now(), rows_restored = $2 WHERE restore_id = $1", [row.restore_id, r.inserted])
+            await opts.audit({
+              actor_id: actor,
+              action: 'backup.restored',
+              target_type: 'backup',
+              target_id: backupId,
+              details: {
+                restore_id: row.restore_id,
+                rows: r.inserted,
+                tables: r.tables,
+                state_keys: r.state_keys,
+                drop_existing: req.drop_existing
+              }
+            })
+            await db.query(
+              "UPDATE backup_restores SET status = 'completed', completed_at = now(), rows_restored = $2 WHERE restore_id = $1",
+              [row.restore_id, r.inserted]
+            )
           } catch (err) {
             opts.log.error({ err, restore_id: row.restore_id }, 'restore failed; nothing was changed')
-            await db.query("UPDATE backup_restores SET status = 'failed', completed_at = now(), error = $2 WHERE restore_id = $1", [row.restore_id, (err as Error).message]).catch(() => undefined)
-            await opts.audit({ actor_id: actor, action: 'backup.restore_failed', outcome: 'failure', target_type: 'backup', target_id: backupId, details: { restore_id: row.restore_id, error: (err as Error).message } }).catch(() => undefined)
+            await db
+              .query(
+                "UPDATE backup_restores SET status = 'failed', completed_at = now(), error = $2 WHERE restore_id = $1",
+                [row.restore_id, (err as Error).message]
+              )
+              .catch(() => undefined)
+            await opts
+              .audit({
+                actor_id: actor,
+                action: 'backup.restore_failed',
+                outcome: 'failure',
+                target_type: 'backup',
+                target_id: backupId,
+                details: { restore_id: row.restore_id, error: (err as Error).message }
+              })
+              .catch(() => undefined)
           }
         })()
       )

@@ -17,7 +17,8 @@ export function stateStoreSource(store: StateStore) {
           // Security state never goes into a backup file (issue 12 finding 1): codes, grace records…
           if (isProtectedKey(k)) continue
           const info = await store.describe(k)
-          if (info !== null && info.type === 'string' && info.value !== null) yield { k, v: info.value, ttl: info.ttl_ms }
+          if (info !== null && info.type === 'string' && info.value !== null)
+            yield { k, v: info.value, ttl: info.ttl_ms }
         }
         cursor = page.cursor
       } while (cursor !== '0')

@@ -21,13 +21,38 @@ const MAX_WALK_BACK = 10_000
 
 function validBlock(b: unknown): b is RemoteBlock {
   const x = b as RemoteBlock
-  return typeof x === 'object' && x !== null && Number.isSafeInteger(x.height) && x.height >= 0 && typeof x.hash === 'string' && HEX.test(x.hash) &&
-    typeof x.previous_hash === 'string' && HEX.test(x.previous_hash) && typeof x.merkle_root === 'string' && x.merkle_root.length <= 128 &&
-    typeof x.timestamp === 'string' && !Number.isNaN(Date.parse(x.timestamp)) &&
-    (x.transactions === undefined || (Array.isArray(x.transactions) && x.transactions.every((t) => typeof t?.transaction_id === 'string' && t.transaction_id.length <= 200 && typeof t.type === 'string' && t.type.length <= 100)))
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    Number.isSafeInteger(x.height) &&
+    x.height >= 0 &&
+    typeof x.hash === 'string' &&
+    HEX.test(x.hash) &&
+    typeof x.previous_hash === 'string' &&
+    HEX.test(x.previous_hash) &&
+    typeof x.merkle_root === 'string' &&
+    x.merkle_root.length <= 128 &&
+    typeof x.timestamp === 'string' &&
+    !Number.isNaN(Date.parse(x.timestamp)) &&
+    (x.transactions === undefined ||
+      (Array.isArray(x.transactions) &&
+        x.transactions.every(
+          (t) =>
+            typeof t?.transaction_id === 'string' &&
+            t.transaction_id.length <= 200 &&
+            typeof t.type === 'string' &&
+            t.type.length <= 100
+        )))
+  )
 }
 
-export function createChainSync(opts: { db: Db; repo: ChainRepository; client: () => UpstreamClient | undefined; pageSize?: number; log: { info(o: object, m: string): void; warn(o: object, m: string): void } }) {
+export function createChainSync(opts: {
+  db: Db
+  repo: ChainRepository
+  client: () => UpstreamClient | undefined
+  pageSize?: number
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void }
+}) {
   const pageSize = opts.pageSize ?? 100
 
   async function get(path: string): Promise<{ status: number; body: unknown }> {
@@ -41,7 +66,8 @@ export function createChainSync(opts: { db: Db; repo: ChainRepository; client: (
   async function remoteBlock(height: number): Promise<RemoteBlock | null> {
     const r = await get(`/api/v1/chain/blocks/${height}`)
     if (r.status === 404) return null
-    if (r.status !== 200 || !validBlock(r.body)) throw new Error(`lucid_blocks: bad answer for block ${height} (${r.status})`)
+    if (r.status !== 200 || !validBlock(r.body))
+      throw new Error(`lucid_blocks: bad answer for block ${height} (${r.status})`)
     return r.body
   }
 
@@ -59,7 +85,10 @@ export function createChainSync(opts: { db: Db; repo: ChainRepository; client: (
         if (h < tip) {
           await opts.repo.truncateAbove(h)
           result.reorganised_from = h + 1
-          opts.log.warn({ from_height: h + 1, old_tip: tip }, 'lucid_blocks reorganised: dropped local blocks above the common ancestor')
+          opts.log.warn(
+            { from_height: h + 1, old_tip: tip },
+            'lucid_blocks reorganised: dropped local blocks above the common ancestor'
+          )
           tip = h < 0 ? null : h
         }
       }
@@ -68,9 +97,14 @@ export function createChainSync(opts: { db: Db; repo: ChainRepository; client: (
         if (signal?.aborted === true) break
         const r = await get(`/api/v1/chain/blocks?from_height=${from}&limit=${pageSize}`)
         const blocks = (r.body as { blocks?: unknown[] } | undefined)?.blocks
-        if (r.status !== 200 || !Array.isArray(blocks)) throw new Error(`lucid_blocks: bad answer for blocks from ${from} (${r.status})`)
-        const page = blocks.filter(validBlock).filter((b) => b.height >= from).sort((a, b) => a.height - b.height)
-        if (page.length !== blocks.filter((b) => (b as RemoteBlock).height >= from).length) throw new Error('lucid_blocks: malformed block in page')
+        if (r.status !== 200 || !Array.isArray(blocks))
+          throw new Error(`lucid_blocks: bad answer for blocks from ${from} (${r.status})`)
+        const page = blocks
+          .filter(validBlock)
+          .filter((b) => b.height >= from)
+          .sort((a, b) => a.height - b.height)
+        if (page.length !== blocks.filter((b) => (b as RemoteBlock).height >= from).length)
+          throw new Error('lucid_blocks: malformed block in page')
         if (page.length === 0) break
         let broken = false
         await opts.db.transaction(async (tx) => {

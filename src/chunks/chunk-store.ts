@@ -42,7 +42,8 @@ export function createFsChunkStore(root: string): ChunkStore {
     if (!SESSION_ID.test(sessionId)) throw new Error('invalid session id')
     return path.join(root, sessionId.slice(0, 2), sessionId)
   }
-  const finalPath = (sessionId: string, index: number) => path.join(dir(sessionId), `${String(index).padStart(8, '0')}.chunk`)
+  const finalPath = (sessionId: string, index: number) =>
+    path.join(dir(sessionId), `${String(index).padStart(8, '0')}.chunk`)
 
   return {
     async stage(sessionId, body, check) {

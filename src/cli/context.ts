@@ -21,13 +21,24 @@ export function config(): Config {
 }
 
 /** Opens the database for a command; refuses when the schema is not current (except for migrate). */
-export async function withDb<T>(fn: (db: Db, cfg: Readonly<Config>) => Promise<T>, opts: { schema?: boolean } = {}): Promise<T> {
-  const cfg = freezeConfig(await ensureEmbeddedSecrets(config(), { warn: (_o, msg) => process.stderr.write(`warning: ${msg}\n`) }))
+export async function withDb<T>(
+  fn: (db: Db, cfg: Readonly<Config>) => Promise<T>,
+  opts: { schema?: boolean } = {}
+): Promise<T> {
+  const cfg = freezeConfig(
+    await ensureEmbeddedSecrets(config(), { warn: (_o, msg) => process.stderr.write(`warning: ${msg}\n`) })
+  )
   const db = await openDb(cfg)
   try {
     if (opts.schema !== false) {
-      const [current, latest] = await Promise.all([schemaVersion(db).catch(() => 0), loadMigrations().then((m) => m.length)])
-      if (current !== latest) throw new Error(`database schema is at version ${current}, this gateway needs ${latest}: run \`lucid-gateway migrate\` first`)
+      const [current, latest] = await Promise.all([
+        schemaVersion(db).catch(() => 0),
+        loadMigrations().then((m) => m.length)
+      ])
+      if (current !== latest)
+        throw new Error(
+          `database schema is at version ${current}, this gateway needs ${latest}: run \`lucid-gateway migrate\` first`
+        )
     }
     return await fn(db, cfg)
   } finally {

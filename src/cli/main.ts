@@ -42,19 +42,26 @@ Commands:
 Settings come from the environment and ./.env (see .env.example).`
 
 async function cmdMigrate(): Promise<void> {
-  await withDb(async (db) => {
-    const all = await loadMigrations()
-    const before = await schemaVersion(db).catch(() => 0)
-    const bar = progress('migrate')
-    let done = 0
-    const res = await migrate(db, {
-      onApply: (name) => {
-        done++
-        bar.update(done, all.length - before, name)
-      }
-    })
-    bar.stop(res.applied.length === 0 ? `schema already at version ${res.version}` : `applied ${res.applied.join(', ')}; schema at version ${res.version}`)
-  }, { schema: false })
+  await withDb(
+    async (db) => {
+      const all = await loadMigrations()
+      const before = await schemaVersion(db).catch(() => 0)
+      const bar = progress('migrate')
+      let done = 0
+      const res = await migrate(db, {
+        onApply: (name) => {
+          done++
+          bar.update(done, all.length - before, name)
+        }
+      })
+      bar.stop(
+        res.applied.length === 0
+          ? `schema already at version ${res.version}`
+          : `applied ${res.applied.join(', ')}; schema at version ${res.version}`
+      )
+    },
+    { schema: false }
+  )
 }
 
 async function cmdGrantRole(who: string | undefined, role: string | undefined): Promise<void> {
@@ -66,7 +73,16 @@ async function cmdGrantRole(who: string | undefined, role: string | undefined): 
     const previous = user.role
     await db.transaction(async (tx) => {
       await createUsersRepository(db).update(user.user_id, { role: role as Role }, tx)
-      await createAuditRepository(db).append({ ...ACTOR, action: 'user.role_changed', target_type: 'user', target_id: user.user_id, details: { from: previous, to: role, via: 'cli' } }, tx)
+      await createAuditRepository(db).append(
+        {
+          ...ACTOR,
+          action: 'user.role_changed',
+          target_type: 'user',
+          target_id: user.user_id,
+          details: { from: previous, to: role, via: 'cli' }
+        },
+        tx
+      )
     })
     // Every gateway re-reads changed users from the database within REVOCATION_POLL_MS.
     console.log(`${who}: role ${previous} → ${role}`)
@@ -82,13 +98,28 @@ async function cmdRevokeSessions(who: string | undefined): Promise<void> {
     const ids = await db.transaction(async (tx) => {
       const revoked = await sessions.revokeAllForUser(user.user_id, 'admin_revoked', tx)
       await createApiKeysRepository(db).revokeAllForUser(user.user_id, tx)
-      await createAuditRepository(db).append({ ...ACTOR, action: 'user.sessions_revoked', target_type: 'user', target_id: user.user_id, details: { revoked: revoked.length, via: 'cli' } }, tx)
+      await createAuditRepository(db).append(
+        {
+          ...ACTOR,
+          action: 'user.sessions_revoked',
+          target_type: 'user',
+          target_id: user.user_id,
+          details: { revoked: revoked.length, via: 'cli' }
+        },
+        tx
+      )
       return revoked
     })
     // Gateways see the revocation through the database poll; with Redis, tell them at once.
     const store = await openStateStore(cfg, () => undefined)
     try {
-      const state = createIdentityState({ users: createUsersRepository(db), sessions, stateStore: store, pollMs: cfg.revocationPollMs, onError: () => undefined })
+      const state = createIdentityState({
+        users: createUsersRepository(db),
+        sessions,
+        stateStore: store,
+        pollMs: cfg.revocationPollMs,
+        onError: () => undefined
+      })
       await Promise.all(ids.map((id) => state.sessionChanged(id)))
       await state.userChanged(user.user_id)
     } finally {
@@ -103,7 +134,9 @@ async function cmdAuditVerify(): Promise<void> {
     const r = await verifyAuditChain(db)
     if (!r.valid) {
       process.exitCode = 1
-      console.log(`audit log BROKEN at entry ${r.first_invalid_id}: ${r.reason} (${r.entries} entries before it verify)`)
+      console.log(
+        `audit log BROKEN at entry ${r.first_invalid_id}: ${r.reason} (${r.entries} entries before it verify)`
+      )
       return
     }
     console.log(`audit log valid: ${r.entries} entries, root ${r.root}`)
@@ -111,9 +144,14 @@ async function cmdAuditVerify(): Promise<void> {
 }
 
 function cmdConfigPrint(args: string[]): void {
-  if (args[0] !== 'print' || args.length > 2 || (args[1] !== undefined && args[1] !== '--sources')) throw new UsageError('config needs print [--sources]')
+  if (args[0] !== 'print' || args.length > 2 || (args[1] !== undefined && args[1] !== '--sources'))
+    throw new UsageError('config needs print [--sources]')
   const cfg = config()
-  console.log(args[1] === '--sources' ? formatSources(configSources(cfg, process.env)) : JSON.stringify(maskedConfig(cfg, process.env), null, 2))
+  console.log(
+    args[1] === '--sources'
+      ? formatSources(configSources(cfg, process.env))
+      : JSON.stringify(maskedConfig(cfg, process.env), null, 2)
+  )
 }
 
 async function cmdDoctor(): Promise<void> {

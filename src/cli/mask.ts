@@ -24,7 +24,8 @@ function maskUrl(v: string): string {
 export function maskSecret(v: unknown, type: string): unknown {
   if (typeof v === 'string' && type.startsWith('url')) return maskUrl(v)
   if (Array.isArray(v)) return v.map(() => '***')
-  if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) return Object.fromEntries(Object.keys(v).map((k) => [k, '***']))
+  if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v))
+    return Object.fromEntries(Object.keys(v).map((k) => [k, '***']))
   return '***'
 }
 
@@ -66,12 +67,23 @@ export interface ConfigSource {
 /** Every variable of the table with its effective value and where it came from (`config print --sources`). */
 export function configSources(config: Readonly<Config>, env: Env): ConfigSource[] {
   const raw = rawReader(env)
-  return VARIABLES.map((v) => ({ name: v.env, value: printable(v, config, env), source: raw(v.env) === undefined ? 'default' : 'env', unit: v.unit }))
+  return VARIABLES.map((v) => ({
+    name: v.env,
+    value: printable(v, config, env),
+    source: raw(v.env) === undefined ? 'default' : 'env',
+    unit: v.unit
+  }))
 }
 
 /** NAME  VALUE  SOURCE, one variable a line (values as JSON, so a string and a number differ). */
 export function formatSources(rows: ConfigSource[]): string {
-  const cells = rows.map((r) => [r.name, r.value === undefined ? '(unset)' : `${JSON.stringify(r.value)}${r.unit === undefined ? '' : ` ${r.unit}`}`, r.source])
+  const cells = rows.map((r) => [
+    r.name,
+    r.value === undefined ? '(unset)' : `${JSON.stringify(r.value)}${r.unit === undefined ? '' : ` ${r.unit}`}`,
+    r.source
+  ])
   const widths = [0, 1].map((i) => Math.max(...cells.map((c) => c[i].length), i === 0 ? 4 : 5))
-  return [['NAME', 'VALUE', 'SOURCE'], ...cells].map((c) => `${c[0].padEnd(widths[0])}  ${c[1].padEnd(widths[1])}  ${c[2]}`.trimEnd()).join('\n')
+  return [['NAME', 'VALUE', 'SOURCE'], ...cells]
+    .map((c) => `${c[0].padEnd(widths[0])}  ${c[1].padEnd(widths[1])}  ${c[2]}`.trimEnd())
+    .join('\n')
 }

@@ -11,7 +11,10 @@ export interface Progress {
 
 export function progress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (stream.isTTY === true) {
-    const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} {detail}`, stream, hideCursor: true }, cliProgress.Presets.shades_classic)
+    const bar = new cliProgress.SingleBar(
+      { format: `${label} [{bar}] {percentage}% {value}/{total} {detail}`, stream, hideCursor: true },
+      cliProgress.Presets.shades_classic
+    )
     let started = false
     return {
       update(done, total, detail = '') {

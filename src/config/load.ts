@@ -54,7 +54,8 @@ export function loadConfig(env: Env = process.env): Config {
 
 export function freezeConfig(config: Config): Readonly<Config> {
   const deepFreeze = (o: object): void => {
-    for (const v of Object.values(o)) if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Object.isFrozen(v)) deepFreeze(v)
+    for (const v of Object.values(o))
+      if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Object.isFrozen(v)) deepFreeze(v)
     Object.freeze(o)
   }
   deepFreeze(config)

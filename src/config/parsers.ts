@@ -11,7 +11,10 @@ export function parseTrustProxy(v: string, name: string, problems: string[]): Tr
   if (/^(false|0|no|off)$/i.test(v)) return false
   if (/^(true|yes|on)$/i.test(v)) return true
   if (/^\d+$/.test(v)) return Number(v)
-  const parts = v.split(',').map((s) => s.trim()).filter(Boolean)
+  const parts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   for (const p of parts) {
     if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p)) problems.push(`${name} entry "${p}" is not an IP address or CIDR`)
   }
@@ -30,14 +33,18 @@ export function parseKey32(v: string, name: string, problems: string[]): Buffer 
 
 /** `*` alone, or origins (scheme://host[:port], no path): an origin list never mixes in `*`. */
 export function parseCorsOrigins(v: string, name: string, problems: string[]): string[] | '*' {
-  const cors = v.split(',').map((s) => s.trim()).filter(Boolean)
+  const cors = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (cors.includes('*')) {
     if (cors.length > 1) problems.push(`${name} must be "*" alone or a list of origins`)
     return '*'
   }
   for (const o of cors) {
     try {
-      if (new URL(o).origin !== o) problems.push(`${name} entry "${o}" must be an origin (scheme://host[:port]) without path`)
+      if (new URL(o).origin !== o)
+        problems.push(`${name} entry "${o}" must be an origin (scheme://host[:port]) without path`)
     } catch {
       problems.push(`${name} entry "${o}" is not a valid origin`)
     }

@@ -20,26 +20,38 @@ export const RULES: Rule[] = [
   {
     doc: 'DATABASE_URL needs JWT_SECRET_KEY and DATA_ENCRYPTION_KEY (never generated per instance)',
     check: (c, raw) => [
-      c.databaseUrl !== undefined && c.jwtSecretKey === undefined && 'JWT_SECRET_KEY is required when DATABASE_URL is set',
+      c.databaseUrl !== undefined &&
+        c.jwtSecretKey === undefined &&
+        'JWT_SECRET_KEY is required when DATABASE_URL is set',
       // The key's presence, not its parsed value: a malformed key is already its own problem.
-      c.databaseUrl !== undefined && raw('DATA_ENCRYPTION_KEY') === undefined && 'DATA_ENCRYPTION_KEY is required when DATABASE_URL is set'
+      c.databaseUrl !== undefined &&
+        raw('DATA_ENCRYPTION_KEY') === undefined &&
+        'DATA_ENCRYPTION_KEY is required when DATABASE_URL is set'
     ]
   },
   {
     doc: 'JWT_ALGORITHM=EdDSA needs JWT_SIGNING_KEY',
-    check: (c) => [c.jwtAlgorithm === 'EdDSA' && c.jwtSigningKey === undefined && 'JWT_SIGNING_KEY (an Ed25519 private key, PEM or path) is required when JWT_ALGORITHM=EdDSA']
+    check: (c) => [
+      c.jwtAlgorithm === 'EdDSA' &&
+        c.jwtSigningKey === undefined &&
+        'JWT_SIGNING_KEY (an Ed25519 private key, PEM or path) is required when JWT_ALGORITHM=EdDSA'
+    ]
   },
   {
     doc: 'WORKERS above 1 needs DATABASE_URL and REDIS_URL (or REDIS_CLUSTER_NODES)',
     check: (c, raw) => [
       c.workers > 1 &&
-        (raw('DATABASE_URL') === undefined || (raw('REDIS_URL') === undefined && raw('REDIS_CLUSTER_NODES') === undefined)) &&
+        (raw('DATABASE_URL') === undefined ||
+          (raw('REDIS_URL') === undefined && raw('REDIS_CLUSTER_NODES') === undefined)) &&
         `WORKERS=${raw('WORKERS')} runs several processes, which needs DATABASE_URL and REDIS_URL: embedded PGlite is single-process, and in-process rate limits and revocations would split between workers`
     ]
   },
   {
     doc: 'SSL_CERT_PATH and SSL_KEY_PATH are set together',
-    check: (c) => [(c.sslCertPath === undefined) !== (c.sslKeyPath === undefined) && 'SSL_CERT_PATH and SSL_KEY_PATH must be set together']
+    check: (c) => [
+      (c.sslCertPath === undefined) !== (c.sslKeyPath === undefined) &&
+        'SSL_CERT_PATH and SSL_KEY_PATH must be set together'
+    ]
   },
   {
     doc: 'HEADERS_TIMEOUT_MS ≤ REQUEST_TIMEOUT_MS',

@@ -2,23 +2,33 @@
  * The configuration table: one entry per environment variable (name, parser, default, unit, doc,
  * secret), in `.env.example` order. The `Config` type, the loader, `.env.example` and
  * `config print` are derived from it; the rules across fields are in rules.ts beside it.
+ * Each section is `// prettier-ignore`: one row per variable reads as the table it is.
  */
 import path from 'node:path'
 import { parseRules } from '../ratelimit/rules.js'
 import { readServerTimingSettings, readTracingSettings } from '../tracing/settings.js'
 import { bool, custom, int, list, oneOf, optionalInt, reader, str, url } from './builders.js'
 import { section, type ConfigOf, type Raw } from './schema.js'
-import { intOr, parseAdminUiPath, parseCorsOrigins, parseKey32, parseTrustProxy, parseUpstreamUrls, parseWorkers, type TrustProxy } from './parsers.js'
+import {
+  intOr,
+  parseAdminUiPath,
+  parseCorsOrigins,
+  parseKey32,
+  parseTrustProxy,
+  parseUpstreamUrls,
+  parseWorkers,
+  type TrustProxy
+} from './parsers.js'
 
 const MIB = 1024 * 1024
 const PER_MINUTE = { unit: 'requests/min' }
 const dataDir = (raw: Raw) => raw('DATA_DIR') ?? './data'
 const resolved = (v: string) => path.resolve(v)
-const optionalPath = (env: string, doc: string) =>
-  custom<string | undefined>(env, 'path', undefined, resolved, doc)
+const optionalPath = (env: string, doc: string) => custom<string | undefined>(env, 'path', undefined, resolved, doc)
 const underDataDir = (env: string, dir: string, doc: string) =>
   custom(env, 'path', (raw) => path.resolve(dataDir(raw), dir), resolved, `${doc} (default DATA_DIR/${dir})`)
 
+// prettier-ignore
 const listeners = section('Listeners', {
   httpPort: int('HTTP_PORT', 8080, 0, 65535, 'plain HTTP port'),
   httpsPort: int('HTTPS_PORT', 8081, 0, 65535, 'HTTPS port, used when SSL_CERT_PATH and SSL_KEY_PATH are set'),
@@ -39,6 +49,7 @@ const listeners = section('Listeners', {
   bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600, 'JSON body limit (1 MiB)')
 })
 
+// prettier-ignore
 const storage = section('Storage', {
   dataDir: custom('DATA_DIR', 'path', (raw) => path.resolve(dataDir(raw)), resolved, 'embedded database, generated secrets, mail outbox, chunks', { shown: './data' }),
   databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:'], 'PostgreSQL; unset = embedded PGlite under DATA_DIR', { secret: true, example: 'postgres://user@host:5432/lucid' }),
@@ -61,6 +72,7 @@ const storage = section('Storage', {
   chainSyncIntervalMs: int('CHAIN_SYNC_INTERVAL_MS', 10_000, 0, 86_400_000, 'copy new lucid_blocks blocks/transactions into the local database (0 = off)')
 })
 
+// prettier-ignore
 const keys = section('Keys (required with DATABASE_URL; generated under DATA_DIR in embedded mode)', {
   jwtSecretKey: str('JWT_SECRET_KEY', undefined, 'HS256 secret, at least 32 characters', {
     secret: true,
@@ -75,6 +87,7 @@ const keys = section('Keys (required with DATABASE_URL; generated under DATA_DIR
   identitySigningKey: str('IDENTITY_SIGNING_KEY', undefined, 'Ed25519 key (PEM or path) for X-Lucid-Identity; default: derived from DATA_ENCRYPTION_KEY', { secret: true, type: 'PEM or file path' })
 })
 
+// prettier-ignore
 const identity = section('Identity', {
   accessTokenTtlS: int('ACCESS_TOKEN_TTL_S', 900, 30, 86_400, 'access token lifetime (15 min)'),
   refreshTokenTtlS: int('REFRESH_TOKEN_TTL_S', 604_800, 60, 31_536_000, 'refresh token lifetime (7 days)'),
@@ -90,6 +103,7 @@ const identity = section('Identity', {
   publicUrl: url('PUBLIC_URL', ['http:', 'https:'], 'external base URL used in links', { example: 'https://api.example' })
 })
 
+// prettier-ignore
 const hygiene = section('HTTP hygiene', {
   corsOrigins: custom<string[] | '*'>('CORS_ORIGINS', 'origin list or *', [], parseCorsOrigins, 'comma-separated origins, or * (then without credentials)', { example: 'https://app.example' }),
   allowedHosts: custom('ALLOWED_HOSTS', 'list', ['*'], (v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean), 'comma-separated Host names (*.example allowed); * = any, so probes by pod IP work'),
@@ -113,6 +127,7 @@ const hygiene = section('HTTP hygiene', {
   listenBacklog: int('LISTEN_BACKLOG', 2048, 1, 65_535, "accept queue length (Node's default 511 overflows at ~1000 connecting clients; capped by net.core.somaxconn)", { unit: 'connections' })
 })
 
+// prettier-ignore
 const tracing = section('Tracing (OpenTelemetry, standard OTEL_* variables; README "Tracing")', {
   /** Off while no OTLP endpoint is set; the reader (src/tracing/settings.ts) follows the OTel spec. */
   tracing: reader(readTracingSettings, [
@@ -142,6 +157,7 @@ const tracing = section('Tracing (OpenTelemetry, standard OTEL_* variables; READ
   ])
 })
 
+// prettier-ignore
 const rateLimits = section('Rate limits (per minute)', {
   rateLimit: {
     enabled: bool('RATE_LIMIT_ENABLED', true, 'the rate limiter (tiers, route rules, bandwidth)'),
@@ -166,8 +182,10 @@ const rateLimits = section('Rate limits (per minute)', {
   }
 })
 
-const upstreamUrl = (env: string, def: string, doc: string) => custom(env, 'url list (http: https:)', def, parseUpstreamUrls, doc)
+const upstreamUrl = (env: string, def: string, doc: string) =>
+  custom(env, 'url list (http: https:)', def, parseUpstreamUrls, doc)
 
+// prettier-ignore
 const upstreams = section('Upstreams (comma-separated instances are balanced)', {
   upstreams: {
     blockchainCoreUrl: upstreamUrl('BLOCKCHAIN_CORE_URL', 'http://lucid-blocks:8084', 'lucid_blocks instances'),
@@ -190,6 +208,7 @@ const upstreams = section('Upstreams (comma-separated instances are balanced)', 
   proxyRoutesFile: str('PROXY_ROUTES_FILE', undefined, 'JSON {services:[{name,urls,timeoutMs,healthPath}], routes:[{prefix,upstream,rewritePrefix,readRole,writeRole,forwardAuthorization}]}\nreplacing or extending the proxy route table', { type: 'file path' })
 })
 
+// prettier-ignore
 const metrics = section('/metrics access (issue 12): a bearer token, a separate listener, or both', {
   metricsToken: str('METRICS_TOKEN', undefined, '16-256 visible ASCII chars; scrapes send Authorization: Bearer <token> (compared in constant time)', {
     secret: true,

@@ -29,7 +29,9 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 /** RFC 7638 thumbprint of an OKP public key, used as `kid`. */
 export function thumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' }) as { crv: string; kty: string; x: string }
-  return createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })).digest('base64url')
+  return createHash('sha256')
+    .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x }))
+    .digest('base64url')
 }
 
 function fromPrivate(privateKey: KeyObject): SigningKey {
@@ -39,7 +41,9 @@ function fromPrivate(privateKey: KeyObject): SigningKey {
 }
 
 export function ed25519FromSeed(seed: Buffer): SigningKey {
-  return fromPrivate(createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' }))
+  return fromPrivate(
+    createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  )
 }
 
 /** A PEM given inline or as a file path. */
@@ -57,7 +61,9 @@ export function loadPublicKey(pemOrPath: string): { kid: string; publicKey: KeyO
 }
 
 export function identityKey(dataEncryptionKey: Buffer, explicit?: string): SigningKey {
-  return explicit !== undefined ? loadSigningKey(explicit) : ed25519FromSeed(deriveKey(dataEncryptionKey, 'identity-signing-key'))
+  return explicit !== undefined
+    ? loadSigningKey(explicit)
+    : ed25519FromSeed(deriveKey(dataEncryptionKey, 'identity-signing-key'))
 }
 
 export function toJwk(kid: string, publicKey: KeyObject): PublicJwk {

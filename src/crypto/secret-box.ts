@@ -24,8 +24,16 @@ export function createSecretBox(master: Buffer, purpose: string): SecretBox {
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', key, iv)
       cipher.setAAD(Buffer.from(aad))
-      const ct = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext), cipher.final()])
-      return [VERSION, iv.toString('base64url'), ct.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.')
+      const ct = Buffer.concat([
+        cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext),
+        cipher.final()
+      ])
+      return [
+        VERSION,
+        iv.toString('base64url'),
+        ct.toString('base64url'),
+        cipher.getAuthTag().toString('base64url')
+      ].join('.')
     },
     open(sealed, aad = '') {
       const [version, iv, ct, tag] = sealed.split('.')

@@ -1,7 +1,8 @@
 /**
  * Access and refresh JWTs (CONTRACT.md section 4) with jose: HS256 over the UTF-8 bytes of
- * JWT_SECRET_KEY (or EdDSA with a configured Ed25519 key), a `kid` naming the key so a rotated-out key keeps verifying its tokens until
- * they expire, and strict checks (algorithm pinned, iss/aud, type, nbf/exp on the injected clock).
+ * JWT_SECRET_KEY (or EdDSA with a configured Ed25519 key), a `kid` naming the key so a rotated-out
+ * key keeps verifying its tokens until they expire, and strict checks (algorithm pinned, iss/aud,
+ * type, nbf/exp on the injected clock).
  */
 import { createHash, createSecretKey, randomUUID, type KeyObject } from 'node:crypto'
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose'
@@ -62,13 +63,20 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   const current =
     opts.eddsa !== undefined
       ? { kid: opts.eddsa.current.kid, key: opts.eddsa.current.privateKey, verify: opts.eddsa.current.publicKey }
-      : { kid: kidOf(opts.secret), key: createSecretKey(Buffer.from(opts.secret, 'utf8')), verify: undefined as KeyObject | undefined }
+      : {
+          kid: kidOf(opts.secret),
+          key: createSecretKey(Buffer.from(opts.secret, 'utf8')),
+          verify: undefined as KeyObject | undefined
+        }
   const currentVerify = current.verify ?? current.key
   const keys = new Map<string, KeyObject>([[current.kid, currentVerify]])
   if (opts.eddsa !== undefined) for (const p of opts.eddsa.previous) keys.set(p.kid, p.publicKey)
   else for (const s of opts.previousSecrets ?? []) keys.set(kidOf(s), createSecretKey(Buffer.from(s, 'utf8')))
 
-  async function sign(claims: { sub: string; role: Role; type: TokenType; sid: string; jti: string }, ttlS: number): Promise<string> {
+  async function sign(
+    claims: { sub: string; role: Role; type: TokenType; sid: string; jti: string },
+    ttlS: number
+  ): Promise<string> {
     const iat = Math.floor(now() / 1000)
     return new SignJWT({ role: claims.role, type: claims.type, sid: claims.sid })
       .setProtectedHeader({ alg, typ: 'JWT', kid: current.kid })
@@ -104,11 +112,21 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
             if (key === undefined) throw new LucidError(invalid, 'Token signed with an unknown key')
             return key
           },
-          { algorithms: [alg], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, currentDate: new Date(now()), requiredClaims: ['sub', 'jti', 'iat', 'exp'] }
+          {
+            algorithms: [alg],
+            issuer: TOKEN_ISSUER,
+            audience: TOKEN_AUDIENCE,
+            currentDate: new Date(now()),
+            requiredClaims: ['sub', 'jti', 'iat', 'exp']
+          }
         )
         payload = res.payload as Record<string, unknown>
       } catch (err) {
-        if (err instanceof joseErrors.JWTExpired) throw new LucidError(type === 'refresh' ? 'REFRESH_INVALID' : 'TOKEN_EXPIRED', type === 'refresh' ? 'Refresh token has expired' : 'Token has expired')
+        if (err instanceof joseErrors.JWTExpired)
+          throw new LucidError(
+            type === 'refresh' ? 'REFRESH_INVALID' : 'TOKEN_EXPIRED',
+            type === 'refresh' ? 'Refresh token has expired' : 'Token has expired'
+          )
         if (err instanceof LucidError) throw err
         throw new LucidError(invalid, undefined, { cause: err })
       }
@@ -117,7 +135,8 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       if (typeof payload.iat !== 'number' || payload.iat * 1000 > now() + MAX_CLOCK_SKEW_MS) {
         throw new LucidError(invalid, 'Token issued in the future')
       }
-      if (typeof payload.sid !== 'string' || !ROLES.includes(payload.role as Role)) throw new LucidError(invalid, 'Token claims are malformed')
+      if (typeof payload.sid !== 'string' || !ROLES.includes(payload.role as Role))
+        throw new LucidError(invalid, 'Token claims are malformed')
       return payload as unknown as TokenClaims
     }
   }

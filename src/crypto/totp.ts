@@ -12,7 +12,14 @@ export function newTotpSecret(): string {
 }
 
 function totp(secretBase32: string, label: string): TOTP {
-  return new TOTP({ issuer: 'Lucid', label, algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_S, secret: Secret.fromBase32(secretBase32) })
+  return new TOTP({
+    issuer: 'Lucid',
+    label,
+    algorithm: 'SHA1',
+    digits: TOTP_DIGITS,
+    period: TOTP_PERIOD_S,
+    secret: Secret.fromBase32(secretBase32)
+  })
 }
 
 export function totpUri(secretBase32: string, label: string): string {

@@ -87,7 +87,10 @@ export function recoverSigner(message: string, signatureHex: string, expected?: 
 
 /** Test and tooling helper: sign like TronWeb signMessageV2 with a hex private key. */
 export function signTip191(message: string, privateKeyHex: string): string {
-  const sig = secp256k1.sign(tip191Digest(message), Buffer.from(privateKeyHex.replace(/^0x/, ''), 'hex'), { prehash: false, format: 'recovered' })
+  const sig = secp256k1.sign(tip191Digest(message), Buffer.from(privateKeyHex.replace(/^0x/, ''), 'hex'), {
+    prehash: false,
+    format: 'recovered'
+  })
   // noble's "recovered" format puts the recovery byte first; TronWeb puts v (27/28) last.
   return `0x${Buffer.from(sig.subarray(1)).toString('hex')}${(sig[0] + 27).toString(16)}`
 }

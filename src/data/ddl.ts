@@ -11,7 +11,19 @@ import { quoteIdent } from './identifiers.js'
 export const IDENT = '^[a-z_][a-z0-9_]{0,62}$'
 const IDENT_RE = new RegExp(IDENT)
 
-export const COLUMN_TYPES = ['text', 'integer', 'bigint', 'boolean', 'numeric', 'double precision', 'timestamptz', 'date', 'jsonb', 'uuid', 'bytea'] as const
+export const COLUMN_TYPES = [
+  'text',
+  'integer',
+  'bigint',
+  'boolean',
+  'numeric',
+  'double precision',
+  'timestamptz',
+  'date',
+  'jsonb',
+  'uuid',
+  'bytea'
+] as const
 export type ColumnType = (typeof COLUMN_TYPES)[number]
 
 export interface ColumnDefinition {
@@ -64,11 +76,20 @@ export function defaultLiteral(col: ColumnDefinition): string | undefined {
 
 /** CREATE TABLE schema.name (...); 422 when two columns share a name. */
 export function createTableSql(schema: string, name: string, columns: readonly ColumnDefinition[]): string {
-  if (new Set(columns.map((c) => c.name)).size !== columns.length) throw new LucidError('INVALID_REQUEST', 'column names must be unique')
+  if (new Set(columns.map((c) => c.name)).size !== columns.length)
+    throw new LucidError('INVALID_REQUEST', 'column names must be unique')
   const pks = columns.filter((c) => c.primary_key)
   const defs = columns.map((c) => {
     const d = defaultLiteral(c)
-    return [quoteIdent(c.name), c.type, c.nullable && !c.primary_key ? '' : 'NOT NULL', c.unique && !c.primary_key ? 'UNIQUE' : '', d === undefined ? '' : `DEFAULT ${d}`].filter(Boolean).join(' ')
+    return [
+      quoteIdent(c.name),
+      c.type,
+      c.nullable && !c.primary_key ? '' : 'NOT NULL',
+      c.unique && !c.primary_key ? 'UNIQUE' : '',
+      d === undefined ? '' : `DEFAULT ${d}`
+    ]
+      .filter(Boolean)
+      .join(' ')
   })
   if (pks.length > 0) defs.push(`PRIMARY KEY (${pks.map((c) => quoteIdent(c.name)).join(', ')})`)
   return `CREATE TABLE ${quoteIdent(schema)}.${quoteIdent(name)} (${defs.join(', ')})`
@@ -81,7 +102,14 @@ export function partialIndexWhere(w: IndexDefinition['where']): string {
   if (w.op === 'is_not_null') return ` WHERE ${col} IS NOT NULL`
   if (w.op === 'is_null') return ` WHERE ${col} IS NULL`
   if (w.value === undefined) throw new LucidError('INVALID_REQUEST', 'where.value is required with op "eq"')
-  const lit = typeof w.value === 'string' ? stringLiteral(w.value) : typeof w.value === 'number' ? (Number.isFinite(w.value) ? String(w.value) : 'NULL') : String(w.value)
+  const lit =
+    typeof w.value === 'string'
+      ? stringLiteral(w.value)
+      : typeof w.value === 'number'
+        ? Number.isFinite(w.value)
+          ? String(w.value)
+          : 'NULL'
+        : String(w.value)
   return ` WHERE ${col} = ${lit}`
 }
 

@@ -8,7 +8,10 @@ import { open, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 
 export class EmbeddedDbInUseError extends Error {
-  constructor(readonly pid: number, readonly dir: string) {
+  constructor(
+    readonly pid: number,
+    readonly dir: string
+  ) {
     super(
       `the embedded database in ${dir} is in use by gateway process ${pid}. ` +
         'Stop that gateway first, or use its admin API (/api/v1/...) for this action; ' +
@@ -53,7 +56,8 @@ export async function acquireEmbeddedLock(dataDir: string): Promise<() => Promis
       await fh.close()
       return async () => {
         // Only remove our own lock.
-        if ((await readFile(file, 'utf8').catch(() => '')).trim() === String(process.pid)) await rm(file, { force: true })
+        if ((await readFile(file, 'utf8').catch(() => '')).trim() === String(process.pid))
+          await rm(file, { force: true })
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err

@@ -25,10 +25,16 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   const out: Migration[] = []
   for (const f of files) {
     const sql = await readFile(path.join(dir, f), 'utf8')
-    out.push({ version: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ''), sql, checksum: createHash('sha256').update(sql).digest('hex') })
+    out.push({
+      version: Number(f.slice(0, 3)),
+      name: f.replace(/\.sql$/, ''),
+      sql,
+      checksum: createHash('sha256').update(sql).digest('hex')
+    })
   }
   for (let i = 0; i < out.length; i++) {
-    if (out[i].version !== i + 1) throw new Error(`migrations must be numbered 001, 002, … without gaps; found ${out[i].name}`)
+    if (out[i].version !== i + 1)
+      throw new Error(`migrations must be numbered 001, 002, … without gaps; found ${out[i].name}`)
   }
   return out
 }
@@ -38,7 +44,10 @@ export interface MigrateResult {
   version: number
 }
 
-export async function migrate(db: Db, opts: { dir?: string; onApply?: (name: string) => void } = {}): Promise<MigrateResult> {
+export async function migrate(
+  db: Db,
+  opts: { dir?: string; onApply?: (name: string) => void } = {}
+): Promise<MigrateResult> {
   const migrations = await loadMigrations(opts.dir)
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
@@ -48,20 +57,30 @@ export async function migrate(db: Db, opts: { dir?: string; onApply?: (name: str
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`)
-    const { rows } = await tx.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version')
+    const { rows } = await tx.query<{ version: number; name: string; checksum: string }>(
+      'SELECT version, name, checksum FROM schema_migrations ORDER BY version'
+    )
     const known = new Map(rows.map((r) => [r.version, r]))
     const latest = migrations.length
     for (const r of rows) {
-      if (r.version > latest) throw new Error(`database schema version ${r.version} is newer than this gateway (${latest}); upgrade the gateway`)
+      if (r.version > latest)
+        throw new Error(
+          `database schema version ${r.version} is newer than this gateway (${latest}); upgrade the gateway`
+        )
       const m = migrations[r.version - 1]
-      if (m.checksum !== r.checksum) throw new Error(`migration ${m.name} was edited after it was applied; add a new migration instead`)
+      if (m.checksum !== r.checksum)
+        throw new Error(`migration ${m.name} was edited after it was applied; add a new migration instead`)
     }
     const applied: string[] = []
     for (const m of migrations) {
       if (known.has(m.version)) continue
       opts.onApply?.(m.name)
       await tx.exec(m.sql)
-      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum])
+      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        m.checksum
+      ])
       applied.push(m.name)
     }
     return { applied, version: latest }

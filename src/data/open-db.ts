@@ -5,7 +5,11 @@ import type { Db } from './db.js'
 import { acquireEmbeddedLock } from './embedded-lock.js'
 
 /** PostgreSQL when DATABASE_URL is set, else PGlite persisted under DATA_DIR/pglite (one process at a time). */
-export async function openDb(config: Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'databaseStatementTimeoutMs' | 'dataDir'> & Partial<Pick<Config, 'embeddedDbSharedBuffersMb'>>, onError?: (err: Error) => void): Promise<Db> {
+export async function openDb(
+  config: Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'databaseStatementTimeoutMs' | 'dataDir'> &
+    Partial<Pick<Config, 'embeddedDbSharedBuffersMb'>>,
+  onError?: (err: Error) => void
+): Promise<Db> {
   if (config.databaseUrl !== undefined) {
     // Each mode loads only its own driver: an embedded gateway never pays for pg's memory (issue 13).
     const { createPgDb } = await import('./pg-db.js')
@@ -24,7 +28,12 @@ export async function openDb(config: Pick<Config, 'databaseUrl' | 'databasePoolM
     const { createPgliteDb } = await import('./pglite-db.js')
     const db = await createPgliteDb({ dataDir: dir, sharedBuffersMb: config.embeddedDbSharedBuffersMb })
     const close = db.close.bind(db)
-    return Object.assign(db, { close: async () => { await close(); await release() } })
+    return Object.assign(db, {
+      close: async () => {
+        await close()
+        await release()
+      }
+    })
   } catch (err) {
     await release()
     throw err

@@ -15,7 +15,9 @@ export interface PgDbOptions {
 const INT8_OID = 20
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
+    oid === INT8_OID
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
 }
 
 export function createPgDb(opts: PgDbOptions): Db {
@@ -31,7 +33,11 @@ export function createPgDb(opts: PgDbOptions): Db {
   // An idle client losing its server emits here; without a listener the process would crash.
   pool.on('error', (err) => opts.onError?.(err))
 
-  const run = async <T>(q: Queryable | pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<QueryResult<T>> => {
+  const run = async <T>(
+    q: Queryable | pg.Pool | pg.PoolClient,
+    text: string,
+    params?: unknown[]
+  ): Promise<QueryResult<T>> => {
     try {
       const res = await (q as pg.Pool).query(text, params as unknown[])
       return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 }

@@ -19,7 +19,9 @@ export interface PgliteDbOptions {
  */
 async function initInChild(dataDir: string): Promise<void> {
   const code = `const { PGlite } = await import(${JSON.stringify(import.meta.resolve('@electric-sql/pglite'))}); await (await PGlite.create({ dataDir: process.argv[1] })).close()`
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, dataDir], { stdio: ['ignore', 'inherit', 'inherit'] })
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, dataDir], {
+    stdio: ['ignore', 'inherit', 'inherit']
+  })
   const exit = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve))
   if (exit !== 0) throw new Error(`could not create the embedded database in ${dataDir} (initdb exited ${exit})`)
 }
@@ -50,7 +52,10 @@ export async function createPgliteDb(opts: PgliteDbOptions = {}): Promise<Db> {
     exec: async (sql) => void (await db.exec(sql)),
     transaction: (fn) =>
       db.transaction((tx) => {
-        const q: Queryable = { query: (text, params) => run(tx, text, params), exec: async (sql) => void (await tx.exec(sql)) }
+        const q: Queryable = {
+          query: (text, params) => run(tx, text, params),
+          exec: async (sql) => void (await tx.exec(sql))
+        }
         return fn(q)
       }),
     async ping() {

@@ -33,10 +33,15 @@ interface PgError {
 function uniqueViolation(err: PgError): LucidError {
   const constraint = typeof err.constraint === 'string' ? err.constraint : undefined
   const known = constraint === undefined ? undefined : UNIQUE_CONSTRAINTS[constraint]
-  if (known !== undefined) return new LucidError('ALREADY_EXISTS', known.message, { details: { field: known.field }, cause: err })
+  if (known !== undefined)
+    return new LucidError('ALREADY_EXISTS', known.message, { details: { field: known.field }, cause: err })
   // CREATE UNIQUE INDEX over duplicate rows (routes/database): the constraint is the new index.
   if (typeof err.message === 'string' && err.message.startsWith('could not create unique index')) {
-    return new LucidError('ALREADY_EXISTS', `Cannot build unique index ${constraint ?? ''}: duplicate values exist`.replace('  ', ' '), { cause: err })
+    return new LucidError(
+      'ALREADY_EXISTS',
+      `Cannot build unique index ${constraint ?? ''}: duplicate values exist`.replace('  ', ' '),
+      { cause: err }
+    )
   }
   return new LucidError('ALREADY_EXISTS', undefined, { cause: err })
 }
@@ -61,8 +66,13 @@ const UPSTREAM_FAILURE: Record<UpstreamError['kind'], ErrorKind> = {
 }
 
 function upstreamError(err: UpstreamError): LucidError {
-  const headers: Record<string, string> = err.kind === 'circuit_open' ? { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } : {}
-  return new LucidError(UPSTREAM_FAILURE[err.kind], undefined, { details: { upstream: err.upstream }, headers, cause: err })
+  const headers: Record<string, string> =
+    err.kind === 'circuit_open' ? { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } : {}
+  return new LucidError(UPSTREAM_FAILURE[err.kind], undefined, {
+    details: { upstream: err.upstream },
+    headers,
+    cause: err
+  })
 }
 
 /** Turns a domain or database error into its LucidError; returns anything else unchanged. */
@@ -71,6 +81,7 @@ export function mapDomainError(err: unknown): unknown {
   if (err instanceof UpstreamError) return upstreamError(err)
   if (err instanceof BackupError) return backupError(err)
   if (err instanceof VolumeError) return volumeError(err)
-  if (typeof err === 'object' && err !== null && (err as PgError).code === '23505') return uniqueViolation(err as PgError)
+  if (typeof err === 'object' && err !== null && (err as PgError).code === '23505')
+    return uniqueViolation(err as PgError)
   return wrapDbError(err)
 }

@@ -12,9 +12,7 @@
  *    to an upstream's own normaliser.
  * The query string is returned untouched.
  */
-export type NormalisedPath =
-  | { ok: true; path: string; query: string }
-  | { ok: false; reason: string }
+export type NormalisedPath = { ok: true; path: string; query: string } | { ok: false; reason: string }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/
 const ESCAPE = /%([0-9A-Fa-f]{2})/g

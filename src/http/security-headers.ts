@@ -21,7 +21,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 })
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'"
 // The docs page loads its own scripts, styles and images; nothing from elsewhere.
-export const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+export const DOCS_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // The operator dashboard (issue 18): its own scripts and styles only, nothing inline, and it may
 // talk only to this origin; no frames, no forms posting elsewhere, no base-URI tricks.
@@ -30,6 +31,12 @@ export const ADMIN_CSP =
   "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** The security headers plus the API's CSP: what every gateway-made answer carries. */
-export const API_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ ...SECURITY_HEADERS, 'content-security-policy': API_CSP })
+export const API_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  ...SECURITY_HEADERS,
+  'content-security-policy': API_CSP
+})
 /** The same for the docs pages. */
-export const DOCS_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ ...SECURITY_HEADERS, 'content-security-policy': DOCS_CSP })
+export const DOCS_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  ...SECURITY_HEADERS,
+  'content-security-policy': DOCS_CSP
+})

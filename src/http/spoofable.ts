@@ -8,9 +8,23 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
 const ALWAYS = new Set([
-  'x-http-method-override', 'x-http-method', 'x-method-override', 'x-real-ip', 'x-original-url', 'x-rewrite-url',
-  'x-original-uri', 'x-original-host', 'x-host', 'x-client-ip', 'true-client-ip', 'x-cluster-client-ip',
-  'cf-connecting-ip', 'fastly-client-ip', 'forwarded', 'front-end-https', 'x-url-scheme'
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-real-ip',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-original-host',
+  'x-host',
+  'x-client-ip',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'forwarded',
+  'front-end-https',
+  'x-url-scheme'
 ])
 /** What Fastify's trustProxy reads, and only from a configured proxy. */
 const FROM_TRUSTED_PROXY = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto'])

@@ -83,7 +83,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   function recordOutcome(job: string, err: unknown): void {
     const prev = failing.get(job)
     if (err === undefined) {
-      if (prev !== undefined) opts.logger.info({ job, failures: prev.count, since: new Date(prev.since).toISOString() }, 'background job recovered')
+      if (prev !== undefined)
+        opts.logger.info(
+          { job, failures: prev.count, since: new Date(prev.since).toISOString() },
+          'background job recovered'
+        )
       failing.delete(job)
       return
     }
@@ -99,7 +103,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     prev.message = message
     if (t - prev.loggedAt < REPEATED_FAILURE_LOG_MS) return
     prev.loggedAt = t
-    opts.logger.error({ job, error: message, failures: prev.count, since: new Date(prev.since).toISOString() }, 'background job still failing')
+    opts.logger.error(
+      { job, error: message, failures: prev.count, since: new Date(prev.since).toISOString() },
+      'background job still failing'
+    )
   }
   const running = new Map<string, Promise<void>>()
   const abort = new AbortController()
@@ -177,7 +184,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 
   return {
     define(job) {
-      if ((job.everyMs === undefined) === (job.cron === undefined)) throw new Error(`job ${job.name}: give exactly one of everyMs or cron`)
+      if ((job.everyMs === undefined) === (job.cron === undefined))
+        throw new Error(`job ${job.name}: give exactly one of everyMs or cron`)
       if (job.cron !== undefined) {
         const problem = validateCron(job.cron)
         if (problem !== null) throw new Error(`job ${job.name}: ${problem}`)

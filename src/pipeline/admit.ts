@@ -50,7 +50,8 @@ export function admitRequest(admit: Admit, ip: string, res: ServerResponse, next
 }
 
 export const hasBody = (headers: IncomingHttpHeaders): boolean =>
-  headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')
+  headers['transfer-encoding'] !== undefined ||
+  (headers['content-length'] !== undefined && headers['content-length'] !== '0')
 
 const bodyTimedOut = () =>
   new LucidError('REQUEST_TIMEOUT', 'Request body not received in time', { headers: { connection: 'close' } })

@@ -12,9 +12,13 @@ export const BENCH_STAGES = ['tracing', 'admission', 'identify', 'headers', 'met
 export type BenchStage = (typeof BENCH_STAGES)[number]
 
 export function benchDisabledStages(env: NodeJS.ProcessEnv): ReadonlySet<BenchStage> {
-  const list = (env.BENCH_DISABLE_STAGES ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const list = (env.BENCH_DISABLE_STAGES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
   if (list.length === 0 || env.BENCH_MODE !== '1') return new Set()
   const unknown = list.filter((s) => !(BENCH_STAGES as readonly string[]).includes(s))
-  if (unknown.length > 0) throw new Error(`BENCH_DISABLE_STAGES: unknown stage(s) ${unknown.join(', ')}; known: ${BENCH_STAGES.join(', ')}`)
+  if (unknown.length > 0)
+    throw new Error(`BENCH_DISABLE_STAGES: unknown stage(s) ${unknown.join(', ')}; known: ${BENCH_STAGES.join(', ')}`)
   return new Set(list as BenchStage[])
 }

@@ -20,7 +20,9 @@ export interface IdentifyOptions {
 }
 
 /** Returns the refusal for a request that must not go further, undefined otherwise. */
-export function createIdentify(opts: IdentifyOptions): (req: IncomingMessage, hostname: string) => LucidError | undefined {
+export function createIdentify(
+  opts: IdentifyOptions
+): (req: IncomingMessage, hostname: string) => LucidError | undefined {
   const hostAllowed = createHostCheck(opts.allowedHosts)
   const trusted = createProxyTrust(opts.trustProxy)
   return (req, hostname) => {
@@ -28,7 +30,8 @@ export function createIdentify(opts: IdentifyOptions): (req: IncomingMessage, ho
     if (badPath !== undefined) return new LucidError('INVALID_REQUEST', `Path not allowed: ${badPath}`, { status: 400 })
     stripSpoofable(req.headers, trusted(req.socket?.remoteAddress ?? '', 0))
     const host = hostname.toLowerCase()
-    if (!hostAllowed(host)) return new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host } })
+    if (!hostAllowed(host))
+      return new LucidError('INVALID_REQUEST', 'Host not allowed', { status: 400, details: { host } })
     return undefined
   }
 }
@@ -42,7 +45,9 @@ export interface HttpsRedirectOptions {
 const REDIRECT_EXEMPT = new Set(['/health', '/ready', '/metrics'])
 
 /** The HTTPS Location for a plain-HTTP request, or undefined when it stays (TLS already, or exempt). */
-export function createHttpsRedirect(opts: HttpsRedirectOptions): (req: IncomingMessage, url: string, hostname: string) => string | undefined {
+export function createHttpsRedirect(
+  opts: HttpsRedirectOptions
+): (req: IncomingMessage, url: string, hostname: string) => string | undefined {
   // PUBLIC_URL's host when set, so a forged Host header cannot choose the redirect target.
   const fixedHost = opts.publicUrl !== undefined ? new URL(opts.publicUrl).host : undefined
   const port = opts.httpsPort === 443 ? '' : `:${opts.httpsPort}`

@@ -47,7 +47,12 @@ function percentile(sorted: number[], p: number): number {
 
 export function createRequestRecorder(registry: client.Registry): RequestRecorder {
   const labelNames = ['method', 'route', 'status'] as const
-  const requests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests by route template and status', labelNames, registers: [registry] })
+  const requests = new client.Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by route template and status',
+    labelNames,
+    registers: [registry]
+  })
   const duration = new client.Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by route template and status',
@@ -55,7 +60,12 @@ export function createRequestRecorder(registry: client.Registry): RequestRecorde
     buckets: DURATION_BUCKETS,
     registers: [registry]
   })
-  const errorsByCode = new client.Counter({ name: 'http_errors_total', help: 'Error responses by envelope code (LUCID_ERR_*) and status', labelNames: ['code', 'status'], registers: [registry] })
+  const errorsByCode = new client.Counter({
+    name: 'http_errors_total',
+    help: 'Error responses by envelope code (LUCID_ERR_*) and status',
+    labelNames: ['code', 'status'],
+    registers: [registry]
+  })
 
   // Ring buffer of (time, seconds, error) for the JSON summary: O(1) per request, bounded.
   const ringT = new Float64Array(MAX_SAMPLES)

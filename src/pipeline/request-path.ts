@@ -9,8 +9,9 @@
  * (src/plugins/traffic.ts, onResponse). Hooks of one lifecycle phase are merged where the order
  * allows, since every hook costs each request its bookkeeping; per request, with tracing off:
  * CORS + one onRequest, the route's guard, one preParsing, one onSend, one onResponse (and the
- * preValidation of the few routes with an optional body). Fastify's own lifecycle is never bypassed: `rewriteUrl` normalises the
- * path before routing (src/http/path.ts), the router matches, then these hooks run.
+ * preValidation of the few routes with an optional body). Fastify's own lifecycle is never
+ * bypassed: `rewriteUrl` normalises the path before routing (src/http/path.ts), the router
+ * matches, then these hooks run.
  *
  * Where authenticate runs: it is per route, not global — `onRequest: [app.authenticate]` (or
  * `requireRole`) on the routes that need it (src/plugins/auth.ts), which Fastify runs after the
@@ -21,7 +22,13 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import { context } from '@opentelemetry/api'
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preValidationHookHandler } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  preValidationHookHandler
+} from 'fastify'
 import type { Config } from '../config.js'
 import type { Tracing } from '../tracing/provider.js'
 import { endRequestTrace, serverTimingValue } from '../tracing/request.js'
@@ -49,7 +56,8 @@ const exempt = (request: FastifyRequest): boolean => request.routeOptions.config
 async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Promise<void> {
   const { config } = opts
   const off = benchDisabledStages(process.env)
-  if (off.size > 0) app.log.warn({ stages: [...off] }, 'BENCH_MODE: request-path stages switched off; never use in production')
+  if (off.size > 0)
+    app.log.warn({ stages: [...off] }, 'BENCH_MODE: request-path stages switched off; never use in production')
   else if (process.env.BENCH_DISABLE_STAGES !== undefined && process.env.BENCH_MODE !== '1') {
     app.log.warn('BENCH_DISABLE_STAGES ignored: it takes effect only with BENCH_MODE=1')
   }
@@ -60,7 +68,14 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
   if (traceStart !== undefined) {
     app.addHook('onRequest', (request, reply, done) => {
       if (exempt(request)) return done()
-      const rt = traceStart({ method: request.method, url: request.url, scheme: request.protocol, ip: request.ip, id: request.id, headers: request.headers })
+      const rt = traceStart({
+        method: request.method,
+        url: request.url,
+        scheme: request.protocol,
+        ip: request.ip,
+        id: request.id,
+        headers: request.headers
+      })
       if (rt === undefined) return done()
       request.trace = rt
       if (rt.span === undefined) return done()
@@ -92,9 +107,10 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
   const admitOn = !off.has('admission')
   const identifyOn = !off.has('identify')
   const identify = createIdentify({ allowedHosts: config.allowedHosts, trustProxy: config.trustProxy })
-  const redirect = config.sslCertPath !== undefined && config.httpRedirectToHttps
-    ? createHttpsRedirect({ publicUrl: config.publicUrl, httpsPort: config.httpsPort })
-    : undefined
+  const redirect =
+    config.sslCertPath !== undefined && config.httpRedirectToHttps
+      ? createHttpsRedirect({ publicUrl: config.publicUrl, httpsPort: config.httpsPort })
+      : undefined
   const limitOn = config.rateLimit.enabled
 
   const afterAdmit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
@@ -121,7 +137,9 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
   }
   app.addHook('onRequest', (request, reply, done) => {
     if (!admitOn || exempt(request)) return afterAdmit(request, reply, done)
-    admitRequest(app.admission.admit, request.ip, reply.raw, (err) => (err !== undefined ? done(err) : afterAdmit(request, reply, done)))
+    admitRequest(app.admission.admit, request.ip, reply.raw, (err) =>
+      err !== undefined ? done(err) : afterAdmit(request, reply, done)
+    )
   })
 
   //    admit, continued: bodies must arrive at a minimum rate (slow-body defence).
@@ -156,8 +174,10 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
   })
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
-    if (draining || (admitOn && closeAfterEarlyError(reply.statusCode, request.raw))) reply.header('connection', 'close')
-    if (headersOn) for (const [k, v] of securityHeaders(request.url, reply.hasHeader('content-security-policy'))) reply.header(k, v)
+    if (draining || (admitOn && closeAfterEarlyError(reply.statusCode, request.raw)))
+      reply.header('connection', 'close')
+    if (headersOn)
+      for (const [k, v] of securityHeaders(request.url, reply.hasHeader('content-security-policy'))) reply.header(k, v)
     const rt = request.trace
     if (rt !== undefined && timing !== 'off') {
       const admin = timing === 'admin' && request.user !== undefined && roleAtLeast(request.user.role, 'admin')
@@ -193,4 +213,7 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
   })
 }
 
-export default fp(requestPath, { name: 'lucid-request-path', dependencies: ['lucid-metrics', 'lucid-tracing', 'lucid-admission'] })
+export default fp(requestPath, {
+  name: 'lucid-request-path',
+  dependencies: ['lucid-metrics', 'lucid-tracing', 'lucid-admission']
+})

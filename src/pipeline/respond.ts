@@ -10,7 +10,8 @@ import { API_RESPONSE_HEADERS, DOCS_RESPONSE_HEADERS, SECURITY_HEADERS } from '.
 /** Header name/value pairs, built once: every response sets the same static values. */
 export type HeaderList = readonly (readonly [string, string])[]
 
-const list = (h: Readonly<Record<string, string>>): HeaderList => Object.freeze(Object.entries(h).map((e) => Object.freeze(e)))
+const list = (h: Readonly<Record<string, string>>): HeaderList =>
+  Object.freeze(Object.entries(h).map((e) => Object.freeze(e)))
 const SECURITY = list(SECURITY_HEADERS)
 const API = list(API_RESPONSE_HEADERS)
 const DOCS = list(DOCS_RESPONSE_HEADERS)

@@ -23,7 +23,10 @@ export interface TracedRequest {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest()
 
-export function createTraceStart(tracing: Tracing | undefined, serverTiming: ServerTimingSettings): ((r: TracedRequest) => RequestTrace | undefined) | undefined {
+export function createTraceStart(
+  tracing: Tracing | undefined,
+  serverTiming: ServerTimingSettings
+): ((r: TracedRequest) => RequestTrace | undefined) | undefined {
   if (tracing === undefined && serverTiming.mode === 'off') return undefined
   const header = serverTiming.header
   const secret = serverTiming.secret === undefined ? undefined : sha256(serverTiming.secret)

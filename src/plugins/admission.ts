@@ -15,7 +15,13 @@ import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { LucidError, envelope } from '../errors.js'
-import { AdmissionRefused, createAdmission, type AdmissionStats, type AdmissionTicket, type QueuedAdmission } from '../admission/admission.js'
+import {
+  AdmissionRefused,
+  createAdmission,
+  type AdmissionStats,
+  type AdmissionTicket,
+  type QueuedAdmission
+} from '../admission/admission.js'
 import { createOverloadDetector } from '../admission/overload.js'
 import type { BodyDeadlineOptions } from '../admission/body-deadline.js'
 import { clientKey } from '../admission/client-key.js'

@@ -8,7 +8,13 @@ import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { LucidError } from '../errors.js'
-import { createTokenService, type Role, type TokenClaims, type TokenService, type TokenServiceOptions } from '../crypto/tokens.js'
+import {
+  createTokenService,
+  type Role,
+  type TokenClaims,
+  type TokenService,
+  type TokenServiceOptions
+} from '../crypto/tokens.js'
 import { identityKey, loadPublicKey, loadSigningKey, toJwk, type PublicJwk, type SigningKey } from '../crypto/keys.js'
 import type { UserRow } from '../data/repositories/users.js'
 import type { AuditEntry } from '../data/repositories/audit.js'
@@ -54,7 +60,8 @@ declare module 'fastify' {
 /** What a route's onRequest guard demands, so the OpenAPI document is derived from the guards themselves. */
 export type Guard = { kind: 'authenticate' } | { kind: 'optional' } | { kind: 'role'; role: Role }
 const guards = new WeakMap<object, Guard>()
-export const describeGuard = (hook: unknown): Guard | undefined => (typeof hook === 'function' ? guards.get(hook) : undefined)
+export const describeGuard = (hook: unknown): Guard | undefined =>
+  typeof hook === 'function' ? guards.get(hook) : undefined
 
 // Role and account policy lives in src/auth/roles.ts; re-exported for existing importers.
 export { roleAtLeast, lowerRole, userBlockReason } from '../auth/roles.js'
@@ -69,7 +76,10 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   let identity: SigningKey
   try {
     if (config.jwtAlgorithm === 'EdDSA') {
-      eddsa = { current: loadSigningKey(config.jwtSigningKey as string), previous: config.jwtPreviousPublicKeys.map(loadPublicKey) }
+      eddsa = {
+        current: loadSigningKey(config.jwtSigningKey as string),
+        previous: config.jwtPreviousPublicKeys.map(loadPublicKey)
+      }
     }
   } catch (err) {
     throw new Error(`JWT_SIGNING_KEY / JWT_PREVIOUS_PUBLIC_KEYS: ${(err as Error).message}`)
@@ -82,7 +92,11 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('identityKey', identity)
   app.decorate('jwks', () => {
     const keys = [toJwk(identity.kid, identity.publicKey)]
-    if (eddsa !== undefined) keys.push(toJwk(eddsa.current.kid, eddsa.current.publicKey), ...eddsa.previous.map((p) => toJwk(p.kid, p.publicKey)))
+    if (eddsa !== undefined)
+      keys.push(
+        toJwk(eddsa.current.kid, eddsa.current.publicKey),
+        ...eddsa.previous.map((p) => toJwk(p.kid, p.publicKey))
+      )
     return { keys }
   })
   app.decorate(
@@ -141,8 +155,10 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     }
     if (typeof apiKey === 'string' && apiKey !== '') {
       const row = await repos.apiKeys.findByHash(hashApiKey(apiKey))
-      if (row === null || row.revoked_at !== null) throw new LucidError('TOKEN_INVALID', 'API key is invalid or revoked')
-      if (row.expires_at !== null && row.expires_at.getTime() <= app.now()) throw new LucidError('TOKEN_EXPIRED', 'API key has expired')
+      if (row === null || row.revoked_at !== null)
+        throw new LucidError('TOKEN_INVALID', 'API key is invalid or revoked')
+      if (row.expires_at !== null && row.expires_at.getTime() <= app.now())
+        throw new LucidError('TOKEN_EXPIRED', 'API key has expired')
       const user = await identityState.user(row.user_id)
       const blocked = userBlockReason(user, app.now())
       if (blocked !== null) throw blocked
@@ -194,7 +210,13 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   })
   app.decorate('audit', async (request: FastifyRequest, entry: AuditEntry) => {
     try {
-      await repos.audit.append({ actor_id: request.user?.id ?? null, actor_role: request.user?.role ?? null, ip: request.ip, request_id: request.id, ...entry })
+      await repos.audit.append({
+        actor_id: request.user?.id ?? null,
+        actor_role: request.user?.role ?? null,
+        ip: request.ip,
+        request_id: request.id,
+        ...entry
+      })
     } catch (err) {
       request.log.error({ err, action: entry.action }, 'could not write audit entry')
     }

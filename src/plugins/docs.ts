@@ -44,19 +44,39 @@ async function docs(app: FastifyInstance, opts: DocsOptions): Promise<void> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Lucid API Gateway', version: GATEWAY_VERSION, description: DESCRIPTION },
-      servers: [{ url: opts.publicUrl ?? '/', description: opts.publicUrl === undefined ? 'this gateway' : 'PUBLIC_URL' }],
+      servers: [
+        { url: opts.publicUrl ?? '/', description: opts.publicUrl === undefined ? 'this gateway' : 'PUBLIC_URL' }
+      ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'access_token from /api/v1/auth/login or /verify (15 minutes)' },
-          apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'a key from POST /api/v1/users/me/api-keys' }
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'access_token from /api/v1/auth/login or /verify (15 minutes)'
+          },
+          apiKeyAuth: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-API-Key',
+            description: 'a key from POST /api/v1/users/me/api-keys'
+          }
         }
       }
     },
-    transform: ({ route }) => documentRoute(route as unknown as DocumentedRoute, upstreamOf) as { schema: FastifySchema; url: string },
-    transformObject: (doc) => finishDocument((doc as { openapiObject: Record<string, unknown> }).openapiObject) as never,
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) }
+    transform: ({ route }) =>
+      documentRoute(route as unknown as DocumentedRoute, upstreamOf) as { schema: FastifySchema; url: string },
+    transformObject: (doc) =>
+      finishDocument((doc as { openapiObject: Record<string, unknown> }).openapiObject) as never,
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
+    }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: false, uiConfig: { docExpansion: 'list', deepLinking: false, persistAuthorization: false } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: false,
+    uiConfig: { docExpansion: 'list', deepLinking: false, persistAuthorization: false }
+  })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
 

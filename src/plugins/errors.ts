@@ -39,15 +39,19 @@ function allowedValues(branches: AjvIssue[]): unknown[] | undefined {
 function collapseAnyOf(validation: AjvIssue[]): AjvIssue[] {
   const anyOfs = validation.filter((v) => v.keyword === 'anyOf' && v.schemaPath !== undefined)
   if (anyOfs.length === 0) return validation
-  const within = (v: AjvIssue, a: AjvIssue) => v !== a && (v.instancePath ?? '') === (a.instancePath ?? '') && v.schemaPath?.startsWith(`${a.schemaPath}/`) === true
+  const within = (v: AjvIssue, a: AjvIssue) =>
+    v !== a &&
+    (v.instancePath ?? '') === (a.instancePath ?? '') &&
+    v.schemaPath?.startsWith(`${a.schemaPath}/`) === true
   const outer = anyOfs.filter((a) => !anyOfs.some((o) => within(a, o)))
   const kept = validation.filter((v) => !outer.some((a) => v === a || within(v, a)))
   for (const a of outer) {
     const branches = validation.filter((v) => within(v, a))
     const allowed = allowedValues(branches)
-    const message = allowed !== undefined
-      ? `must be one of: ${allowed.map((x) => (x === null ? 'null' : String(x))).join(', ')}`
-      : `is invalid: ${[...new Set(branches.filter((b) => b.keyword !== 'anyOf').map((b) => b.message))].join('; ')}`
+    const message =
+      allowed !== undefined
+        ? `must be one of: ${allowed.map((x) => (x === null ? 'null' : String(x))).join(', ')}`
+        : `is invalid: ${[...new Set(branches.filter((b) => b.keyword !== 'anyOf').map((b) => b.message))].join('; ')}`
     kept.push({ instancePath: a.instancePath, keyword: 'anyOf', message })
   }
   return kept
@@ -76,7 +80,10 @@ export function toLucidError(err: unknown): LucidError {
   const e = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string }
   if (Array.isArray(e.validation)) {
     const issues = toIssues(e.validation)
-    if (e.validationContext === 'params' && e.validation.some((v) => v.keyword === 'format' && v.params?.format === 'uuid')) {
+    if (
+      e.validationContext === 'params' &&
+      e.validation.some((v) => v.keyword === 'format' && v.params?.format === 'uuid')
+    ) {
       return new LucidError('INVALID_UUID', 'Malformed UUID in path', { details: { validation_errors: issues } })
     }
     return new LucidError('INVALID_REQUEST', 'Request validation failed', { details: { validation_errors: issues } })
@@ -93,7 +100,8 @@ export function toLucidError(err: unknown): LucidError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new LucidError('INVALID_REQUEST', 'Content-Length does not match the body', { status: 400 })
   }
-  if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) return new LucidError('INVALID_JSON')
+  if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400)
+    return new LucidError('INVALID_JSON')
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500
   if (status === 413) return new LucidError('REQUEST_TOO_LARGE')
   if (status === 415) return new LucidError('INVALID_REQUEST', 'Unsupported content type', { status: 415 })
@@ -167,7 +175,14 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
       if (m !== request.method && shadow.find(m, path) !== null) allowed.push(m)
     }
     if (allowed.length > 0) {
-      return sendError(request, reply, new LucidError('NOT_ALLOWED', `Method ${request.method} not allowed`, { headers: { allow: allowed.join(', ') }, details: { allowed_methods: allowed } }))
+      return sendError(
+        request,
+        reply,
+        new LucidError('NOT_ALLOWED', `Method ${request.method} not allowed`, {
+          headers: { allow: allowed.join(', ') },
+          details: { allowed_methods: allowed }
+        })
+      )
     }
     return sendError(request, reply, new LucidError('NOT_FOUND', 'Route not found'))
   })

@@ -40,7 +40,15 @@ async function infrastructure(app: FastifyInstance, opts: InfrastructureOptions)
   app.decorate('stateStore', opts.stateStore)
   app.decorate('now', opts.now)
   app.decorate('features', ['authentication', 'rate_limiting', 'metrics', 'openapi'])
-  app.decorate('health', createHealthChecker({ db: opts.db, stateStore: opts.stateStore, version: GATEWAY_VERSION, cacheMs: opts.config.healthCacheMs }))
+  app.decorate(
+    'health',
+    createHealthChecker({
+      db: opts.db,
+      stateStore: opts.stateStore,
+      version: GATEWAY_VERSION,
+      cacheMs: opts.config.healthCacheMs
+    })
+  )
   const jobs = createJobRunner({
     db: opts.db,
     logger: app.log,

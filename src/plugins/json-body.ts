@@ -33,7 +33,11 @@ async function jsonBodyPlugin(app: FastifyInstance): Promise<void> {
   app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string
-    if (text.length === 0) return done(new LucidError('INVALID_JSON', 'Body cannot be empty when content-type is application/json'), undefined)
+    if (text.length === 0)
+      return done(
+        new LucidError('INVALID_JSON', 'Body cannot be empty when content-type is application/json'),
+        undefined
+      )
     let parsed: unknown
     try {
       parsed = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
@@ -41,7 +45,10 @@ async function jsonBodyPlugin(app: FastifyInstance): Promise<void> {
       return done(new LucidError('INVALID_JSON'), undefined)
     }
     if (jsonDepth(parsed) > MAX_JSON_DEPTH) {
-      return done(new LucidError('INVALID_REQUEST', `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`, { status: 400 }), undefined)
+      return done(
+        new LucidError('INVALID_REQUEST', `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`, { status: 400 }),
+        undefined
+      )
     }
     done(null, parsed)
   })

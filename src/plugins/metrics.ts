@@ -35,9 +35,26 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   client.collectDefaultMetrics({ register: registry })
   const requests = createRequestRecorder(registry)
   let connections = 0
-  new client.Gauge({ name: 'http_active_connections', help: 'Open client connections', registers: [registry], collect() { this.set(connections) } })
-  const shed = new client.Counter({ name: 'http_shed_total', help: 'Requests refused with a fast 503 by load shedding, by reason', labelNames: ['reason'], registers: [registry] })
-  const jobRuns = new client.Counter({ name: 'job_runs_total', help: 'Background job runs by result', labelNames: ['job', 'result'], registers: [registry] })
+  new client.Gauge({
+    name: 'http_active_connections',
+    help: 'Open client connections',
+    registers: [registry],
+    collect() {
+      this.set(connections)
+    }
+  })
+  const shed = new client.Counter({
+    name: 'http_shed_total',
+    help: 'Requests refused with a fast 503 by load shedding, by reason',
+    labelNames: ['reason'],
+    registers: [registry]
+  })
+  const jobRuns = new client.Counter({
+    name: 'job_runs_total',
+    help: 'Background job runs by result',
+    labelNames: ['job', 'result'],
+    registers: [registry]
+  })
 
   app.addHook('onReady', async () => {
     app.server.on('connection', (socket) => {

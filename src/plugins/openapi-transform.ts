@@ -44,15 +44,24 @@ const RETRY_AFTER = { 'Retry-After': { description: 'seconds to wait before retr
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 
 const words = (s: string) => s.split(/[^A-Za-z0-9]+/).filter(Boolean)
-const pascal = (s: string) => words(s).map((w) => w[0].toUpperCase() + w.slice(1)).join('')
+const pascal = (s: string) =>
+  words(s)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('')
 
 /**
  * `GET /api/v1/sessions/:session_id/chunks` → `getSessionsChunks`; a path ending in a parameter
  * adds `By<Param>` (`deleteSessionsBySessionId`). Stable as long as the route is.
  */
 export function deriveOperationId(method: string, url: string): string {
-  const parts = url.replace(/^\/api\/v1(?=\/|$)/, '').split('/').filter(Boolean)
-  const literal = parts.filter((p) => !p.startsWith(':') && p !== '*').map(pascal).join('')
+  const parts = url
+    .replace(/^\/api\/v1(?=\/|$)/, '')
+    .split('/')
+    .filter(Boolean)
+  const literal = parts
+    .filter((p) => !p.startsWith(':') && p !== '*')
+    .map(pascal)
+    .join('')
   const last = parts[parts.length - 1]
   const by = last?.startsWith(':') === true ? `By${pascal(last.slice(1))}` : ''
   return `${method.toLowerCase()}${literal || 'Root'}${by}`
@@ -65,7 +74,9 @@ export function optionalDefaults(schema: unknown): unknown {
   const props = s.properties as Record<string, Schema> | undefined
   if (props === undefined) return s
   const properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, optionalDefaults(v)]))
-  const required = Array.isArray(s.required) ? (s.required as string[]).filter((k) => props[k]?.default === undefined) : undefined
+  const required = Array.isArray(s.required)
+    ? (s.required as string[]).filter((k) => props[k]?.default === undefined)
+    : undefined
   return { ...s, properties, ...(required !== undefined ? { required } : {}) }
 }
 
@@ -81,7 +92,13 @@ const errorResponse = (status: number, schema: Schema = ERROR_REF) => ({
 })
 
 /** Error statuses a route can answer, from what it does; `schema.errors` adds the rest. */
-function errorStatuses(route: DocumentedRoute, method: string, schema: Schema, guards: Guard[], extra: number[]): number[] {
+function errorStatuses(
+  route: DocumentedRoute,
+  method: string,
+  schema: Schema,
+  guards: Guard[],
+  extra: number[]
+): number[] {
   const out = new Set<number>([400, 500, ...extra])
   if (route.config?.rateLimit !== false) out.add(429).add(503)
   if (guards.some((g) => g.kind === 'authenticate')) out.add(401)
@@ -99,9 +116,15 @@ function proxyResponses(method: string, success: Record<string, unknown>, upstre
   const out: Record<string, unknown> = { ...success }
   for (const status of gateway.sort((a, b) => a - b)) {
     const r = errorResponse(status, either)
-    out[status] = { ...r, description: `From the gateway (ErrorEnvelope): ${r.description}. Or ${upstream}'s own ${status} response, passed through unchanged.` }
+    out[status] = {
+      ...r,
+      description: `From the gateway (ErrorEnvelope): ${r.description}. Or ${upstream}'s own ${status} response, passed through unchanged.`
+    }
   }
-  out.default = { description: `Any other status: ${upstream}'s response, passed through unchanged`, content: { '*/*': { schema: {} } } }
+  out.default = {
+    description: `Any other status: ${upstream}'s response, passed through unchanged`,
+    content: { '*/*': { schema: {} } }
+  }
   return out
 }
 
@@ -112,13 +135,20 @@ function successResponses(response: Schema, produces: string[] | undefined): Rec
     if (/^[45]xx$/i.test(status)) continue
     const s = r as Schema
     if (produces === undefined || s.content !== undefined || s.type === 'null') out[status] = s
-    else out[status] = { description: s.description ?? 'Success', content: Object.fromEntries(produces.map((p) => [p, { schema: s }])) }
+    else
+      out[status] = {
+        description: s.description ?? 'Success',
+        content: Object.fromEntries(produces.map((p) => [p, { schema: s }]))
+      }
   }
   return out
 }
 
 /** The @fastify/swagger `transform`: a route's schema as the document should show it. */
-export function documentRoute(route: DocumentedRoute, upstreamOf: (prefix: string) => string | undefined): { schema?: Schema; url: string } {
+export function documentRoute(
+  route: DocumentedRoute,
+  upstreamOf: (prefix: string) => string | undefined
+): { schema?: Schema; url: string } {
   const schema = route.schema
   if (schema === undefined || schema.hide === true) return { schema, url: route.url }
   const method = Array.isArray(route.method) ? route.method[0] : route.method
@@ -127,12 +157,18 @@ export function documentRoute(route: DocumentedRoute, upstreamOf: (prefix: strin
   if (doc.security === undefined) {
     const authed = guards.some((g) => g.kind === 'authenticate')
     const optional = guards.some((g) => g.kind === 'optional')
-    doc.security = authed ? [{ bearerAuth: [] }, { apiKeyAuth: [] }] : optional ? [{ bearerAuth: [] }, { apiKeyAuth: [] }, {}] : []
+    doc.security = authed
+      ? [{ bearerAuth: [] }, { apiKeyAuth: [] }]
+      : optional
+        ? [{ bearerAuth: [] }, { apiKeyAuth: [] }, {}]
+        : []
   }
   const role = guards.find((g): g is Extract<Guard, { kind: 'role' }> => g.kind === 'role')
-  if (role !== undefined) doc.description = [doc.description, `Requires role \`${role.role}\` or above.`].filter(Boolean).join('\n\n')
+  if (role !== undefined)
+    doc.description = [doc.description, `Requires role \`${role.role}\` or above.`].filter(Boolean).join('\n\n')
   doc.operationId ??= deriveOperationId(method, route.url)
-  for (const part of ['querystring', 'params', 'headers'] as const) if (doc[part] !== undefined) doc[part] = optionalDefaults(doc[part])
+  for (const part of ['querystring', 'params', 'headers'] as const)
+    if (doc[part] !== undefined) doc[part] = optionalDefaults(doc[part])
   if (doc.body !== undefined) {
     const body = doc.body as Schema
     doc.body = optionalDefaults(body)
@@ -146,13 +182,21 @@ export function documentRoute(route: DocumentedRoute, upstreamOf: (prefix: strin
   }
   delete doc.bodyOptional
   delete doc.documentedBody
-  const success = { ...successResponses((doc.response as Schema | undefined) ?? {}, produces), ...((doc.documentedResponses as Schema | undefined) ?? {}) }
+  const success = {
+    ...successResponses((doc.response as Schema | undefined) ?? {}, produces),
+    ...((doc.documentedResponses as Schema | undefined) ?? {})
+  }
   delete doc.documentedResponses
   const upstream = route.config?.proxyRoute !== undefined ? upstreamOf(route.config.proxyRoute) : undefined
   if (upstream !== undefined) {
     doc.response = proxyResponses(method, success, upstream)
     doc[PASSTHROUGH] = upstream
-    doc.description = [doc.description, `Proxied to **${upstream}**: its responses pass through unchanged; ErrorEnvelope errors come from the gateway.`].filter(Boolean).join('\n\n')
+    doc.description = [
+      doc.description,
+      `Proxied to **${upstream}**: its responses pass through unchanged; ErrorEnvelope errors come from the gateway.`
+    ]
+      .filter(Boolean)
+      .join('\n\n')
   } else {
     const statuses = errorStatuses(route, method, doc, guards, errors ?? []).filter((s) => success[s] === undefined)
     doc.response = { ...success, ...Object.fromEntries(statuses.map((s) => [s, errorResponse(s)])) }
@@ -169,8 +213,14 @@ function collapseEnums(node: unknown): void {
   if (Array.isArray(node)) return node.forEach(collapseEnums)
   const s = node as Schema
   const branches = s.anyOf as Schema[] | undefined
-  const single = (b: Schema) => Array.isArray(b.enum) && b.enum.length === 1 && Object.keys(b).every((k) => k === 'type' || k === 'enum')
-  if (Array.isArray(branches) && branches.length > 1 && branches.every(single) && new Set(branches.map((b) => b.type)).size === 1) {
+  const single = (b: Schema) =>
+    Array.isArray(b.enum) && b.enum.length === 1 && Object.keys(b).every((k) => k === 'type' || k === 'enum')
+  if (
+    Array.isArray(branches) &&
+    branches.length > 1 &&
+    branches.every(single) &&
+    new Set(branches.map((b) => b.type)).size === 1
+  ) {
     delete s.anyOf
     s.type = branches[0].type
     s.enum = branches.map((b) => (b.enum as unknown[])[0])

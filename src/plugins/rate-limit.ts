@@ -86,11 +86,25 @@ function headerValues(o: RuleOutcome) {
 async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
   const cfg = app.config.rateLimit
   const rules: RouteRule[] = [...defaultRules(cfg), ...cfg.rules]
-  const bandwidth: RuleSpec = { name: 'chunk_bandwidth', limit: cfg.bandwidthBytesPerS, periodMs: 1_000, burst: cfg.bandwidthBytesPerS }
+  const bandwidth: RuleSpec = {
+    name: 'chunk_bandwidth',
+    limit: cfg.bandwidthBytesPerS,
+    periodMs: 1_000,
+    burst: cfg.bandwidthBytesPerS
+  }
   // The limiter shares the state store's connection and namespace.
   const { client: redis, prefix } = app.stateStore as { client?: Redis | Cluster; prefix?: string }
-  const decisions = new client.Counter({ name: 'rate_limit_decisions_total', help: 'Rate-limit decisions by policy and result', labelNames: ['policy', 'result'], registers: [app.metrics.registry] })
-  const degradedGauge = new client.Gauge({ name: 'rate_limit_degraded', help: '1 while the limiter runs on its local share because Redis is unavailable', registers: [app.metrics.registry] })
+  const decisions = new client.Counter({
+    name: 'rate_limit_decisions_total',
+    help: 'Rate-limit decisions by policy and result',
+    labelNames: ['policy', 'result'],
+    registers: [app.metrics.registry]
+  })
+  const degradedGauge = new client.Gauge({
+    name: 'rate_limit_degraded',
+    help: '1 while the limiter runs on its local share because Redis is unavailable',
+    registers: [app.metrics.registry]
+  })
   const limiter = createLimiter({
     redis,
     prefix: prefix ?? app.config.stateKeyPrefix,
@@ -166,7 +180,10 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     const denied = outcomes.filter((o) => !o.allowed && o.retryAfterMs > 0)
     for (const o of outcomes) decisions.inc({ policy: o.rule.name, result: denied.includes(o) ? 'limited' : 'allowed' })
     // Headers describe the rule closest to exhaustion (or the one that refused).
-    const shown = denied.length > 0 ? denied.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a)) : outcomes.reduce((a, b) => (b.remaining / b.rule.limit < a.remaining / a.rule.limit ? b : a))
+    const shown =
+      denied.length > 0
+        ? denied.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
+        : outcomes.reduce((a, b) => (b.remaining / b.rule.limit < a.remaining / a.rule.limit ? b : a))
     const headers = headerValues(shown)
     if (denied.length > 0 || results.some((d) => !d.allowed)) {
       const retryS = Math.max(1, Math.ceil(shown.retryAfterMs / 1000))
@@ -176,7 +193,12 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
       const message = `Rate limit exceeded: ${shown.rule.limit} requests per ${windowS} s (${shown.rule.name})`
       const error = new LucidError('RATE_LIMITED', message, {
         headers: { 'retry-after': String(retryS) },
-        details: { policy: shown.rule.name, limit: shown.rule.limit, window_s: Math.round(shown.rule.periodMs / 1000), retry_after_s: retryS }
+        details: {
+          policy: shown.rule.name,
+          limit: shown.rule.limit,
+          window_s: Math.round(shown.rule.periodMs / 1000),
+          retry_after_s: retryS
+        }
       })
       return { headers, error }
     }
@@ -187,14 +209,25 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     limiter,
     decide: (input: LimitInput): Promise<LimitDecision> =>
       cfg.enabled ? decide(input) : Promise.resolve({ headers: {} }),
-    ruleNames: () => ['public', 'authenticated', 'node_operator', 'admin', 'chunk_bandwidth', ...rules.map((r) => r.name)],
+    ruleNames: () => [
+      'public',
+      'authenticated',
+      'node_operator',
+      'admin',
+      'chunk_bandwidth',
+      ...rules.map((r) => r.name)
+    ],
     async shapeUpload(request: FastifyRequest, body: Readable): Promise<Readable> {
       if (!cfg.enabled) return body
       const user = request.user ?? (await app.resolveIdentity(request).catch(() => null))
       const identity = bucketIdentity(request.ip, user, 'user', cfg.ipv6PrefixBits)
       if ((await limiter.debtMs(identity, bandwidth.name)) > PRE_CHECK_DEBT_MS) {
         decisions.inc({ policy: bandwidth.name, result: 'limited' })
-        throw new LucidError('BANDWIDTH_LIMITED', `Upload bandwidth above ${cfg.bandwidthBytesPerS} bytes/s; retry later`, { headers: { 'retry-after': String(Math.ceil(PRE_CHECK_DEBT_MS / 1000)) } })
+        throw new LucidError(
+          'BANDWIDTH_LIMITED',
+          `Upload bandwidth above ${cfg.bandwidthBytesPerS} bytes/s; retry later`,
+          { headers: { 'retry-after': String(Math.ceil(PRE_CHECK_DEBT_MS / 1000)) } }
+        )
       }
       decisions.inc({ policy: bandwidth.name, result: 'allowed' })
       let pending = 0
@@ -212,7 +245,8 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
           done(null, chunk)
         },
         async flush(done) {
-          if (pending > 0) await limiter.shape(identity, { rule: bandwidth, key: bandwidth.name, cost: pending }).catch(() => 0)
+          if (pending > 0)
+            await limiter.shape(identity, { rule: bandwidth, key: bandwidth.name, cost: pending }).catch(() => 0)
           done()
         }
       })
@@ -222,4 +256,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(rateLimitPlugin, { name: 'lucid-rate-limit', dependencies: ['lucid-auth', 'lucid-metrics', 'lucid-infrastructure'] })
+export default fp(rateLimitPlugin, {
+  name: 'lucid-rate-limit',
+  dependencies: ['lucid-auth', 'lucid-metrics', 'lucid-infrastructure']
+})

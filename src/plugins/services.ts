@@ -16,7 +16,12 @@ declare module 'fastify' {
 export default fp(
   async function servicesPlugin(app: FastifyInstance): Promise<void> {
     const { config } = app
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log: app.log })
+    const mailer = createMailer({
+      smtpUrl: config.smtpUrl,
+      from: config.mailFrom,
+      dataDir: config.dataDir,
+      log: app.log
+    })
     const { services, jobs } = createServices({
       db: app.db,
       stateStore: app.stateStore,
@@ -41,10 +46,15 @@ export default fp(
       for (const address of config.bootstrapSuperAdmins) {
         const user = await app.repos.users.findByAddress(address).catch(() => null)
         if (user !== null && user.role !== 'super_admin') {
-          app.log.warn({ setting: 'BOOTSTRAP_SUPER_ADMINS', tron_address: address, role: user.role }, `BOOTSTRAP_SUPER_ADMINS: ${address} already has an account (role ${user.role}); the setting only applies to a first login. Promote it with: npx lucid-gateway grant-role ${address} super_admin`)
+          app.log.warn(
+            { setting: 'BOOTSTRAP_SUPER_ADMINS', tron_address: address, role: user.role },
+            `BOOTSTRAP_SUPER_ADMINS: ${address} already has an account (role ${user.role}); the setting only applies to a first login. Promote it with: npx lucid-gateway grant-role ${address} super_admin`
+          )
         }
       }
-      await services.volumes.init().catch((err: Error) => app.log.error({ err }, 'could not register the system volumes'))
+      await services.volumes
+        .init()
+        .catch((err: Error) => app.log.error({ err }, 'could not register the system volumes'))
       // Uploads killed mid-way (process crash) leave temporary files; they are never recorded.
       const n = await services.chunkStore.sweepTemporary()
       if (n > 0) app.log.warn({ removed: n }, 'removed partial chunk uploads left by an interrupted process')
@@ -56,6 +66,13 @@ export default fp(
   },
   {
     name: 'lucid-services',
-    dependencies: ['lucid-infrastructure', 'lucid-metrics', 'lucid-traffic', 'lucid-auth', 'lucid-rate-limit', 'lucid-upstreams']
+    dependencies: [
+      'lucid-infrastructure',
+      'lucid-metrics',
+      'lucid-traffic',
+      'lucid-auth',
+      'lucid-rate-limit',
+      'lucid-upstreams'
+    ]
   }
 )

@@ -33,11 +33,37 @@ const IDENTITY_REUSE_MS = 30_000
 async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
   const table = loadProxyTable(app.config)
   const registry = app.metrics.registry
-  const requests = new client.Counter({ name: 'upstream_requests_total', help: 'Upstream requests by outcome', labelNames: ['upstream', 'outcome'], registers: [registry] })
-  const duration = new client.Histogram({ name: 'upstream_request_duration_seconds', help: 'Time to upstream response headers', labelNames: ['upstream'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry] })
-  const breakerGauge = new client.Gauge({ name: 'circuit_breaker_state', help: 'Breaker state per upstream host: 0 closed, 1 half-open, 2 open', labelNames: ['upstream', 'host'], registers: [registry] })
-  const retries = new client.Counter({ name: 'upstream_retries_total', help: 'Retried upstream requests', labelNames: ['upstream'], registers: [registry] })
-  const replays = new client.Counter({ name: 'upstream_idempotent_replays_total', help: 'Responses replayed from the idempotency store', labelNames: ['upstream'], registers: [registry] })
+  const requests = new client.Counter({
+    name: 'upstream_requests_total',
+    help: 'Upstream requests by outcome',
+    labelNames: ['upstream', 'outcome'],
+    registers: [registry]
+  })
+  const duration = new client.Histogram({
+    name: 'upstream_request_duration_seconds',
+    help: 'Time to upstream response headers',
+    labelNames: ['upstream'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry]
+  })
+  const breakerGauge = new client.Gauge({
+    name: 'circuit_breaker_state',
+    help: 'Breaker state per upstream host: 0 closed, 1 half-open, 2 open',
+    labelNames: ['upstream', 'host'],
+    registers: [registry]
+  })
+  const retries = new client.Counter({
+    name: 'upstream_retries_total',
+    help: 'Retried upstream requests',
+    labelNames: ['upstream'],
+    registers: [registry]
+  })
+  const replays = new client.Counter({
+    name: 'upstream_idempotent_replays_total',
+    help: 'Responses replayed from the idempotency store',
+    labelNames: ['upstream'],
+    registers: [registry]
+  })
 
   const clients = new Map<string, UpstreamClient>()
   const history = createUpstreamHistory({ now: app.now })
@@ -60,7 +86,8 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
           onBreakerChange: (upstream, host, state) => {
             breakerGauge.set({ upstream, host }, BREAKER_STATE_VALUE[state])
             history.breakerChanged(upstream, host, state)
-            if (state !== 'closed' || app.log.level === 'debug') app.log.warn({ upstream, host, state }, 'circuit breaker state changed')
+            if (state !== 'closed' || app.log.level === 'debug')
+              app.log.warn({ upstream, host, state }, 'circuit breaker state changed')
           }
         }
       })
@@ -69,7 +96,11 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
       const hosts = clients.get(service.name)!.snapshot()
       const healthy = hosts.filter((h) => h.state !== 'open' && h.last_check?.ok !== false)
       const latency = hosts.map((h) => h.last_check?.latency_ms).find((l) => l !== undefined) ?? null
-      return { status: healthy.length === hosts.length ? 'healthy' : healthy.length > 0 ? 'degraded' : 'unhealthy', latency_ms: latency, hosts }
+      return {
+        status: healthy.length === hosts.length ? 'healthy' : healthy.length > 0 ? 'degraded' : 'unhealthy',
+        latency_ms: latency,
+        hosts
+      }
     })
   }
   app.decorate('upstreams', clients)
@@ -79,7 +110,8 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
 
   // Their periodic health check is the job upstream-health of createServices (src/services/index.ts).
   app.addHook('onReady', async () => {
-    if (app.config.jobsEnabled) void Promise.all([...clients.values()].map((c) => c.checkHealth())).catch(() => undefined)
+    if (app.config.jobsEnabled)
+      void Promise.all([...clients.values()].map((c) => c.checkHealth())).catch(() => undefined)
   })
   app.addHook('onClose', async () => {
     await Promise.all([...clients.values()].map((c) => c.close()))

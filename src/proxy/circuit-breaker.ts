@@ -92,7 +92,12 @@ export class CircuitBreaker {
       this.transition('open')
       return
     }
-    if (this.stateValue === 'closed' && ++this.failures >= this.o.failureThreshold && this.requests >= this.o.minimumRequests) this.transition('open')
+    if (
+      this.stateValue === 'closed' &&
+      ++this.failures >= this.o.failureThreshold &&
+      this.requests >= this.o.minimumRequests
+    )
+      this.transition('open')
   }
 
   private transition(to: BreakerState): void {

@@ -6,13 +6,36 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { isSpoofable } from '../http/spoofable.js'
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
-const RESPONSE_DROP = new Set(['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-generator', 'via'])
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade'
+])
+const RESPONSE_DROP = new Set([
+  'server',
+  'x-powered-by',
+  'x-aspnet-version',
+  'x-aspnetmvc-version',
+  'x-runtime',
+  'x-generator',
+  'via'
+])
 
 function connectionListed(headers: Record<string, unknown>): Set<string> {
   const c = headers.connection
   const list = Array.isArray(c) ? c.join(',') : typeof c === 'string' ? c : ''
-  return new Set(list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+  return new Set(
+    list
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean)
+  )
 }
 
 export interface ForwardContext {
@@ -29,7 +52,10 @@ export interface ForwardContext {
 }
 
 /** Headers to send upstream. */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): Record<string, string | string[]> {
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  ctx: ForwardContext
+): Record<string, string | string[]> {
   const listed = connectionListed(incoming)
   const out: Record<string, string | string[]> = {}
   for (const [name, value] of Object.entries(incoming)) {
@@ -70,10 +96,24 @@ export interface ResponsePolicy {
 
 // Owned by the gateway on every response (CONTRACT.md section 5): CORS, limits, security headers.
 const GATEWAY_OWNED = new Set([
-  'x-request-id', 'x-upstream-service', 'ratelimit', 'ratelimit-policy', 'strict-transport-security',
-  'content-security-policy', 'content-security-policy-report-only', 'x-frame-options', 'x-content-type-options',
-  'referrer-policy', 'permissions-policy', 'cross-origin-resource-policy', 'cross-origin-opener-policy',
-  'cross-origin-embedder-policy', 'x-xss-protection', 'clear-site-data', 'alt-svc', 'server-timing'
+  'x-request-id',
+  'x-upstream-service',
+  'ratelimit',
+  'ratelimit-policy',
+  'strict-transport-security',
+  'content-security-policy',
+  'content-security-policy-report-only',
+  'x-frame-options',
+  'x-content-type-options',
+  'referrer-policy',
+  'permissions-policy',
+  'cross-origin-resource-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-embedder-policy',
+  'x-xss-protection',
+  'clear-site-data',
+  'alt-svc',
+  'server-timing'
 ])
 
 function gatewayOwned(n: string): boolean {

@@ -17,9 +17,11 @@ export interface StoredResponse {
   body_b64: string
 }
 
-type Record_ = { state: 'in_flight'; fingerprint: string } | { state: 'done'; fingerprint: string; response: StoredResponse }
+type Record_ =
+  { state: 'in_flight'; fingerprint: string } | { state: 'done'; fingerprint: string; response: StoredResponse }
 
-export type ClaimResult = { kind: 'claimed' } | { kind: 'replay'; response: StoredResponse } | { kind: 'in_flight' } | { kind: 'mismatch' }
+export type ClaimResult =
+  { kind: 'claimed' } | { kind: 'replay'; response: StoredResponse } | { kind: 'in_flight' } | { kind: 'mismatch' }
 
 export function fingerprint(method: string, path: string, body: Buffer): string {
   return createHash('sha256').update(method).update('\n').update(path).update('\n').update(body).digest('hex')
@@ -30,7 +32,13 @@ export function createIdempotencyStore(store: StateStore) {
   return {
     async claim(scope: string, key: string, fp: string): Promise<ClaimResult> {
       const k = keyOf(scope, key)
-      if (await store.set(k, JSON.stringify({ state: 'in_flight', fingerprint: fp } satisfies Record_), { ttlMs: IN_FLIGHT_TTL_MS, nx: true })) return { kind: 'claimed' }
+      if (
+        await store.set(k, JSON.stringify({ state: 'in_flight', fingerprint: fp } satisfies Record_), {
+          ttlMs: IN_FLIGHT_TTL_MS,
+          nx: true
+        })
+      )
+        return { kind: 'claimed' }
       const raw = await store.get(k)
       if (raw === null) return this.claim(scope, key, fp)
       const rec = JSON.parse(raw) as Record_
@@ -38,7 +46,11 @@ export function createIdempotencyStore(store: StateStore) {
       return rec.state === 'done' ? { kind: 'replay', response: rec.response } : { kind: 'in_flight' }
     },
     async complete(scope: string, key: string, fp: string, response: StoredResponse): Promise<void> {
-      await store.set(keyOf(scope, key), JSON.stringify({ state: 'done', fingerprint: fp, response } satisfies Record_), { ttlMs: IDEMPOTENCY_TTL_MS })
+      await store.set(
+        keyOf(scope, key),
+        JSON.stringify({ state: 'done', fingerprint: fp, response } satisfies Record_),
+        { ttlMs: IDEMPOTENCY_TTL_MS }
+      )
     },
     /** The request never reached a usable answer: free the key so the client may retry. */
     async release(scope: string, key: string): Promise<void> {

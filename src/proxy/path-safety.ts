@@ -19,7 +19,14 @@ export function checkProxyPath(rawUrl: string, prefix: string): PathVerdict {
     } catch {
       return { ok: false, reason: 'malformed percent-encoding' }
     }
-    if (decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\\') || decoded.includes('\0')) return { ok: false, reason: 'dot segment in path' }
+    if (
+      decoded === '.' ||
+      decoded === '..' ||
+      decoded.includes('/') ||
+      decoded.includes('\\') ||
+      decoded.includes('\0')
+    )
+      return { ok: false, reason: 'dot segment in path' }
   }
   if (path !== prefix && !path.startsWith(`${prefix}/`)) return { ok: false, reason: 'outside the route prefix' }
   return { ok: true, path }

@@ -78,17 +78,44 @@ interface Host {
 
 const RETRY_STATUSES = new Set([502, 503, 504])
 const MAX_RETRIES = 2
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ENETUNREACH'])
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ENETUNREACH'
+])
 
 export function classify(err: unknown): UpstreamFailure {
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) return 'timeout'
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout'
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  )
+    return 'timeout'
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ETIMEDOUT'
+  )
+    return 'timeout'
   if (code !== undefined && CONNECT_ERRORS.has(code)) return 'unavailable'
   // Bytes that are not HTTP (undici's parser error often carries no code): the upstream answered,
   // badly. A bad response, not an outage, so it is never retried (issue 13).
-  if (err instanceof undiciErrors.HTTPParserError || err instanceof undiciErrors.HeadersOverflowError) return 'bad_response'
-  if (code?.startsWith('HPE_') || err instanceof undiciErrors.ResponseContentLengthMismatchError || code === 'UND_ERR_INFO') return 'bad_response'
+  if (err instanceof undiciErrors.HTTPParserError || err instanceof undiciErrors.HeadersOverflowError)
+    return 'bad_response'
+  if (
+    code?.startsWith('HPE_') ||
+    err instanceof undiciErrors.ResponseContentLengthMismatchError ||
+    code === 'UND_ERR_INFO'
+  )
+    return 'bad_response'
   return 'unavailable'
 }
 
@@ -107,7 +134,10 @@ export class UpstreamClient {
   private next = 0
   private readonly budget: RetryBudget
 
-  constructor(readonly service: UpstreamService, private readonly opts: UpstreamClientOptions = {}) {
+  constructor(
+    readonly service: UpstreamService,
+    private readonly opts: UpstreamClientOptions = {}
+  ) {
     this.budget = new RetryBudget(0.2, 10, 10, opts.now)
     this.hosts = service.urls.map((url) => {
       const origin = new URL(url).origin
@@ -121,7 +151,11 @@ export class UpstreamClient {
           headersTimeout: service.timeoutMs,
           bodyTimeout: service.timeoutMs
         }),
-        breaker: new CircuitBreaker({ ...opts.breaker, now: opts.now, onStateChange: (_from, to) => opts.events?.onBreakerChange?.(service.name, origin, to) }),
+        breaker: new CircuitBreaker({
+          ...opts.breaker,
+          now: opts.now,
+          onStateChange: (_from, to) => opts.events?.onBreakerChange?.(service.name, origin, to)
+        }),
         requests: 0,
         failures: 0,
         lastCheck: null
@@ -145,7 +179,12 @@ export class UpstreamClient {
     const kind = open.length === this.hosts.length ? 'circuit_open' : 'unavailable'
     this.opts.events?.onRefused?.(this.service.name, kind)
     if (kind === 'circuit_open') {
-      throw new UpstreamError('circuit_open', this.service.name, `Circuit open for ${this.service.name}`, Math.min(...open))
+      throw new UpstreamError(
+        'circuit_open',
+        this.service.name,
+        `Circuit open for ${this.service.name}`,
+        Math.min(...open)
+      )
     }
     throw new UpstreamError('unavailable', this.service.name, `No ${this.service.name} host available`)
   }
@@ -208,7 +247,11 @@ export class UpstreamClient {
       } else {
         host.breaker.onSuccess()
       }
-      this.opts.events?.onResult?.(this.service.name, res.statusCode >= 500 ? `http_${res.statusCode}` : 'success', (performance.now() - started) / 1000)
+      this.opts.events?.onResult?.(
+        this.service.name,
+        res.statusCode >= 500 ? `http_${res.statusCode}` : 'success',
+        (performance.now() - started) / 1000
+      )
       return { statusCode: res.statusCode, headers: res.headers, body: res.body, host: host.origin, attempts: attempt }
     }
   }
@@ -254,16 +297,32 @@ export class UpstreamClient {
       this.hosts.map(async (h) => {
         const start = performance.now()
         try {
-          const res = await h.pool.request({ method: 'GET', path: this.service.healthPath, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
+          const res = await h.pool.request({
+            method: 'GET',
+            path: this.service.healthPath,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+            signal: AbortSignal.timeout(timeoutMs)
+          })
           await res.body.dump()
           const ok = res.statusCode < 500
-          h.lastCheck = { at: new Date().toISOString(), ok, latency_ms: Math.round((performance.now() - start) * 100) / 100, error: ok ? undefined : `HTTP ${res.statusCode}` }
+          h.lastCheck = {
+            at: new Date().toISOString(),
+            ok,
+            latency_ms: Math.round((performance.now() - start) * 100) / 100,
+            error: ok ? undefined : `HTTP ${res.statusCode}`
+          }
           this.opts.events?.onHealthCheck?.(this.service.name, h.origin, h.lastCheck)
           if (ok) {
             if (h.breaker.state !== 'open') h.breaker.onSuccess()
           } else h.breaker.onFailure()
         } catch (err) {
-          h.lastCheck = { at: new Date().toISOString(), ok: false, latency_ms: Math.round((performance.now() - start) * 100) / 100, error: classify(err) }
+          h.lastCheck = {
+            at: new Date().toISOString(),
+            ok: false,
+            latency_ms: Math.round((performance.now() - start) * 100) / 100,
+            error: classify(err)
+          }
           this.opts.events?.onHealthCheck?.(this.service.name, h.origin, h.lastCheck)
           h.breaker.onFailure()
         }
@@ -277,7 +336,13 @@ export class UpstreamClient {
   }
 
   snapshot(): HostSnapshot[] {
-    return this.hosts.map((h) => ({ host: h.origin, state: h.breaker.state, requests: h.requests, failures: h.failures, last_check: h.lastCheck }))
+    return this.hosts.map((h) => ({
+      host: h.origin,
+      state: h.breaker.state,
+      requests: h.requests,
+      failures: h.failures,
+      last_check: h.lastCheck
+    }))
   }
 
   async close(): Promise<void> {

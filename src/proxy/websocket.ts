@@ -29,11 +29,17 @@ import { startAttempt } from '../tracing/upstream.js'
 function refuse(socket: Duplex, err: LucidError, requestId: string, extra: Record<string, string> = {}): void {
   const body = JSON.stringify(envelope(requestId, err.code, err.message, err.details))
   const headers: Record<string, string> = {
-    ...API_RESPONSE_HEADERS, ...extra, ...err.headers,
-    'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)),
-    'x-request-id': requestId, connection: 'close'
+    ...API_RESPONSE_HEADERS,
+    ...extra,
+    ...err.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'x-request-id': requestId,
+    connection: 'close'
   }
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')
   socket.end(`HTTP/1.1 ${err.statusCode} ${http.STATUS_CODES[err.statusCode]}\r\n${head}\r\n\r\n${body}`)
 }
 
@@ -62,7 +68,12 @@ export interface WebSocketDeps<U extends TunnelUser = TunnelUser> {
   /** The caller from the credentials in these headers; null without any; rejects when invalid. */
   identify(headers: http.IncomingHttpHeaders): Promise<U | null>
   /** The limiter's decision for the upgrade, as for an HTTP GET of the same path. */
-  decideLimit(input: { ip: string; user: U | null; method: string; path: string }): Promise<{ headers: Record<string, string>; error?: LucidError }>
+  decideLimit(input: {
+    ip: string
+    user: U | null
+    method: string
+    path: string
+  }): Promise<{ headers: Record<string, string>; error?: LucidError }>
   upstream(name: string): UpstreamClient | undefined
   identityToken(user: U, audience: string): Promise<string>
   tracing: Tracing | undefined
@@ -126,9 +137,10 @@ async function tunnel<U extends TunnelUser>(
   stripSpoofable(req.headers, peerTrusted)
   // As `request.host` gives it: a configured proxy's X-Forwarded-Host (its last entry), else Host.
   const forwardedHost = req.headers['x-forwarded-host']
-  const publicHost = peerTrusted && typeof forwardedHost === 'string'
-    ? (forwardedHost.split(',').pop() ?? '').trim()
-    : (req.headers.host ?? '')
+  const publicHost =
+    peerTrusted && typeof forwardedHost === 'string'
+      ? (forwardedHost.split(',').pop() ?? '').trim()
+      : (req.headers.host ?? '')
   const hostname = hostnameOf(publicHost)
   if (!gate.hostAllowed(hostname)) {
     release()
@@ -194,7 +206,9 @@ async function tunnel<U extends TunnelUser>(
   headers.upgrade = req.headers.upgrade as string
   // The Server-Timing secret never leaves the gateway (upgrades bypass the HTTP hooks that strip it).
   if (app.config.serverTiming.mode === 'header') delete headers[app.config.serverTiming.header]
-  const path = (route.rewritePrefix !== undefined ? route.rewritePrefix + url.pathname.slice(route.prefix.length) : url.pathname) + (url.search === '?' ? '' : url.search)
+  const path =
+    (route.rewritePrefix !== undefined ? route.rewritePrefix + url.pathname.slice(route.prefix.length) : url.pathname) +
+    (url.search === '?' ? '' : url.search)
   // Traced: a CLIENT span for the handshake, child of the client's traceparent, whose own context
   // the upstream receives. The tunnel after the 101 is not a span: it may stay open for hours.
   const tracing = app.tracing
@@ -231,7 +245,9 @@ async function tunnel<U extends TunnelUser>(
     release()
     host.done(res.statusCode !== undefined && res.statusCode < 500)
     attempt?.failed('upgrade_refused')
-    const err = new LucidError('BAD_UPSTREAM', `Upstream refused the WebSocket upgrade (${res.statusCode})`, { details: { upstream: route.upstream } })
+    const err = new LucidError('BAD_UPSTREAM', `Upstream refused the WebSocket upgrade (${res.statusCode})`, {
+      details: { upstream: route.upstream }
+    })
     refuse(socket, err, requestId)
     res.resume()
   })
@@ -245,7 +261,12 @@ async function tunnel<U extends TunnelUser>(
     host.done(false)
     const kind = timedOut ? 'timeout' : 'unavailable'
     attempt?.failed(kind)
-    if (!socket.destroyed) refuse(socket, upstreamRefusal(new UpstreamError(kind, route.upstream, `${route.upstream}: ${kind}`, 0, { cause })), requestId)
+    if (!socket.destroyed)
+      refuse(
+        socket,
+        upstreamRefusal(new UpstreamError(kind, route.upstream, `${route.upstream}: ${kind}`, 0, { cause })),
+        requestId
+      )
   })
   socket.on('close', () => upstreamReq.destroy())
   upstreamReq.end()

@@ -41,7 +41,11 @@ export const intervalUs = (r: RuleSpec, penalty = 1) => (r.periodMs * 1000 * pen
 export const toleranceUs = (r: RuleSpec) => r.burst * ((r.periodMs * 1000) / r.limit)
 
 /** Outcome of one rule given its stored TAT (µs; null when absent) and whether all rules passed. */
-export function outcome(check: RuleCheck, tat: number | null, nowUs: number): { allowed: boolean; newTat: number; out: Omit<RuleOutcome, 'allowed'> } {
+export function outcome(
+  check: RuleCheck,
+  tat: number | null,
+  nowUs: number
+): { allowed: boolean; newTat: number; out: Omit<RuleOutcome, 'allowed'> } {
   const T = intervalUs(check.rule, check.penalty)
   // Halving limit and burst doubles T and keeps burst·T: the tolerance is unchanged.
   const bt = toleranceUs(check.rule)
@@ -54,7 +58,13 @@ export function outcome(check: RuleCheck, tat: number | null, nowUs: number): { 
   return {
     allowed,
     newTat,
-    out: { rule: check.rule, key: check.key, remaining, resetS: Math.max(0, Math.ceil((after - nowUs) / 1_000_000)), retryAfterMs: allowed ? 0 : Math.ceil((allowAt - nowUs) / 1000) }
+    out: {
+      rule: check.rule,
+      key: check.key,
+      remaining,
+      resetS: Math.max(0, Math.ceil((after - nowUs) / 1_000_000)),
+      retryAfterMs: allowed ? 0 : Math.ceil((allowAt - nowUs) / 1000)
+    }
   }
 }
 

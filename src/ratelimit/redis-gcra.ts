@@ -40,7 +40,9 @@ end
 rel[n + 1] = all
 return rel`
 
-export type GcraRedis = (Redis | Cluster) & { lucidGcra(numKeys: number, ...args: (string | number)[]): Promise<number[]> }
+export type GcraRedis = (Redis | Cluster) & {
+  lucidGcra(numKeys: number, ...args: (string | number)[]): Promise<number[]>
+}
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout

@@ -24,14 +24,36 @@ const MINUTE = 60_000
 
 /** `*` matches any run of characters; everything else is literal. */
 export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`
+  )
 }
 
 /** Built-in rules: `/chain/blocks*` per user, and one `auth` bucket per IP for challenge/login/verify. */
 export function defaultRules(limits: { chainBlocks: number; auth: number }): RouteRule[] {
   return [
-    { name: 'chain_blocks', pattern: '/api/v1/chain/blocks*', path: globToRegExp('/api/v1/chain/blocks*'), key: 'user', limit: limits.chainBlocks, periodMs: MINUTE, burst: limits.chainBlocks },
-    { name: 'auth', pattern: '/api/v1/auth/(challenge|login|verify)', path: /^\/api\/v1\/auth\/(challenge|login|verify)$/, methods: ['POST'], key: 'ip', limit: limits.auth, periodMs: MINUTE, burst: limits.auth }
+    {
+      name: 'chain_blocks',
+      pattern: '/api/v1/chain/blocks*',
+      path: globToRegExp('/api/v1/chain/blocks*'),
+      key: 'user',
+      limit: limits.chainBlocks,
+      periodMs: MINUTE,
+      burst: limits.chainBlocks
+    },
+    {
+      name: 'auth',
+      pattern: '/api/v1/auth/(challenge|login|verify)',
+      path: /^\/api\/v1\/auth\/(challenge|login|verify)$/,
+      methods: ['POST'],
+      key: 'ip',
+      limit: limits.auth,
+      periodMs: MINUTE,
+      burst: limits.auth
+    }
   ]
 }
 
@@ -79,14 +101,22 @@ export function parseRules(value: string | undefined, problems: string[]): Route
     const limit = r?.limit
     const period = r?.period_s ?? 60
     const burst = r?.burst ?? limit
-    if (typeof name !== 'string' || !/^[a-z][a-z0-9_]{0,40}$/.test(name)) problems.push(`${at}.name must match [a-z][a-z0-9_]*`)
-    if (typeof r?.path !== 'string' || !r.path.startsWith('/')) problems.push(`${at}.path must be a path pattern starting with /`)
+    if (typeof name !== 'string' || !/^[a-z][a-z0-9_]{0,40}$/.test(name))
+      problems.push(`${at}.name must match [a-z][a-z0-9_]*`)
+    if (typeof r?.path !== 'string' || !r.path.startsWith('/'))
+      problems.push(`${at}.path must be a path pattern starting with /`)
     if (r?.key !== 'ip' && r?.key !== 'user') problems.push(`${at}.key must be "ip" or "user"`)
     if (!Number.isInteger(limit) || (limit as number) < 1) problems.push(`${at}.limit must be a positive integer`)
     if (!Number.isInteger(period) || (period as number) < 1) problems.push(`${at}.period_s must be a positive integer`)
     if (!Number.isInteger(burst) || (burst as number) < 1) problems.push(`${at}.burst must be a positive integer`)
-    if (r?.methods !== undefined && (!Array.isArray(r.methods) || !r.methods.every((m) => typeof m === 'string'))) problems.push(`${at}.methods must be an array of HTTP methods`)
-    if (typeof name === 'string' && typeof r?.path === 'string' && Number.isInteger(limit) && (r.key === 'ip' || r.key === 'user')) {
+    if (r?.methods !== undefined && (!Array.isArray(r.methods) || !r.methods.every((m) => typeof m === 'string')))
+      problems.push(`${at}.methods must be an array of HTTP methods`)
+    if (
+      typeof name === 'string' &&
+      typeof r?.path === 'string' &&
+      Number.isInteger(limit) &&
+      (r.key === 'ip' || r.key === 'user')
+    ) {
       out.push({
         name,
         pattern: r.path,

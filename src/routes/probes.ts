@@ -13,20 +13,44 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['probes']
 
-  app.get('/health', { config: { rateLimit: false }, schema: { tags, summary: 'Liveness: the process is up', response: withErrors({ 200: LivenessSchema }) } }, async () => ({
-    status: 'ok' as const,
-    timestamp: new Date().toISOString()
-  }))
+  app.get(
+    '/health',
+    {
+      config: { rateLimit: false },
+      schema: { tags, summary: 'Liveness: the process is up', response: withErrors({ 200: LivenessSchema }) }
+    },
+    async () => ({
+      status: 'ok' as const,
+      timestamp: new Date().toISOString()
+    })
+  )
 
-  app.get('/ready', { config: { rateLimit: false }, schema: { tags, summary: 'Readiness: the database answers', response: withErrors({ 200: ReadinessSchema, 503: ReadinessSchema }) } }, async (_request, reply) => {
-    const start = performance.now()
-    try {
-      const latency = await app.db.ping()
-      return { status: 'ready' as const, database: { status: 'healthy', latency_ms: Math.round(latency * 100) / 100 } }
-    } catch {
-      return reply.code(503).send({ status: 'not_ready' as const, database: { status: 'unhealthy', latency_ms: Math.round((performance.now() - start) * 100) / 100 } })
+  app.get(
+    '/ready',
+    {
+      config: { rateLimit: false },
+      schema: {
+        tags,
+        summary: 'Readiness: the database answers',
+        response: withErrors({ 200: ReadinessSchema, 503: ReadinessSchema })
+      }
+    },
+    async (_request, reply) => {
+      const start = performance.now()
+      try {
+        const latency = await app.db.ping()
+        return {
+          status: 'ready' as const,
+          database: { status: 'healthy', latency_ms: Math.round(latency * 100) / 100 }
+        }
+      } catch {
+        return reply.code(503).send({
+          status: 'not_ready' as const,
+          database: { status: 'unhealthy', latency_ms: Math.round((performance.now() - start) * 100) / 100 }
+        })
+      }
     }
-  })
+  )
 
   app.get(
     '/.well-known/jwks.json',
@@ -35,7 +59,20 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
       schema: {
         tags,
         summary: 'Public keys: the X-Lucid-Identity key and, with JWT_ALGORITHM=EdDSA, the token keys',
-        response: withErrors({ 200: Type.Object({ keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() })) }) })
+        response: withErrors({
+          200: Type.Object({
+            keys: Type.Array(
+              Type.Object({
+                kty: Type.String(),
+                crv: Type.String(),
+                x: Type.String(),
+                kid: Type.String(),
+                alg: Type.String(),
+                use: Type.String()
+              })
+            )
+          })
+        })
       }
     },
     async (_request, reply) => {
@@ -55,7 +92,8 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
       const r = await app.health.report()
       this.set({ dependency: 'database' }, r.dependencies.database.status === 'unhealthy' ? 0 : 1)
       this.set({ dependency: 'state_store' }, r.dependencies.state_store.status === 'unhealthy' ? 0 : 1)
-      for (const [name, d] of Object.entries(r.dependencies.upstreams)) this.set({ dependency: `upstream:${name}` }, d.status === 'unhealthy' ? 0 : 1)
+      for (const [name, d] of Object.entries(r.dependencies.upstreams))
+        this.set({ dependency: `upstream:${name}` }, d.status === 'unhealthy' ? 0 : 1)
     }
   })
   new client.Gauge({
@@ -84,9 +122,10 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     })
     return
   }
-  const summary = token === undefined
-    ? 'Prometheus metrics (text exposition format)'
-    : 'Prometheus metrics; needs the METRICS_TOKEN bearer'
+  const summary =
+    token === undefined
+      ? 'Prometheus metrics (text exposition format)'
+      : 'Prometheus metrics; needs the METRICS_TOKEN bearer'
   const schema = {
     tags,
     summary,

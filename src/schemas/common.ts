@@ -19,7 +19,9 @@ export type ErrorEnvelopeBody = Static<typeof ErrorEnvelopeSchema>
 const ErrorRef = Type.Ref(ErrorEnvelopeSchema)
 
 /** Response map for a route: its success schemas plus the error envelope for 4xx and 5xx. */
-export function withErrors<T extends Record<number, TSchema>>(success: T): T & { '4xx': typeof ErrorRef; '5xx': typeof ErrorRef } {
+export function withErrors<T extends Record<number, TSchema>>(
+  success: T
+): T & { '4xx': typeof ErrorRef; '5xx': typeof ErrorRef } {
   return { ...success, '4xx': ErrorRef, '5xx': ErrorRef }
 }
 

@@ -29,12 +29,25 @@ export function createAnchorService({ sessions: repo, chainClient, log }: Anchor
   const reload = async (id: string) => (await repo.manifestById(id)) as ManifestRow
 
   async function submit(m: ManifestRow): Promise<ManifestRow> {
-    const body = JSON.stringify({ type: 'session_anchor', data: { session_id: m.session_id, manifest_id: m.manifest_id, merkle_root: m.merkle_root, chunk_count: m.chunk_count, total_size: m.total_size } })
+    const body = JSON.stringify({
+      type: 'session_anchor',
+      data: {
+        session_id: m.session_id,
+        manifest_id: m.manifest_id,
+        merkle_root: m.merkle_root,
+        chunk_count: m.chunk_count,
+        total_size: m.total_size
+      }
+    })
     try {
       const res = await chain().request({
         method: 'POST',
         path: '/api/v1/chain/transactions',
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'idempotency-key': `anchor-${m.manifest_id}` },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'idempotency-key': `anchor-${m.manifest_id}`
+        },
         body: Buffer.from(body),
         retryable: true
       })
@@ -56,12 +69,29 @@ export function createAnchorService({ sessions: repo, chainClient, log }: Anchor
     if (m.anchor_status !== 'pending') return m
     if (m.anchor_txid === null) return submit(m)
     try {
-      const res = await chain().request({ method: 'GET', path: `/api/v1/chain/transactions/${encodeURIComponent(m.anchor_txid)}`, headers: {}, retryable: true })
-      const tx = (await json(res.body).catch(() => ({}))) as { status?: string; block_height?: number; confirmed_at?: string }
+      const res = await chain().request({
+        method: 'GET',
+        path: `/api/v1/chain/transactions/${encodeURIComponent(m.anchor_txid)}`,
+        headers: {},
+        retryable: true
+      })
+      const tx = (await json(res.body).catch(() => ({}))) as {
+        status?: string
+        block_height?: number
+        confirmed_at?: string
+      }
       if (res.statusCode === 200 && tx.status === 'confirmed') {
-        await repo.updateAnchor(m.manifest_id, { anchor_status: 'confirmed', anchor_block_height: tx.block_height ?? null, anchor_confirmed_at: tx.confirmed_at ? new Date(tx.confirmed_at) : new Date(), anchor_error: null })
+        await repo.updateAnchor(m.manifest_id, {
+          anchor_status: 'confirmed',
+          anchor_block_height: tx.block_height ?? null,
+          anchor_confirmed_at: tx.confirmed_at ? new Date(tx.confirmed_at) : new Date(),
+          anchor_error: null
+        })
       } else if (res.statusCode === 200 && tx.status === 'failed') {
-        await repo.updateAnchor(m.manifest_id, { anchor_status: 'failed', anchor_error: 'transaction failed on lucid_blocks' })
+        await repo.updateAnchor(m.manifest_id, {
+          anchor_status: 'failed',
+          anchor_error: 'transaction failed on lucid_blocks'
+        })
       }
     } catch (err) {
       log.warn({ manifest_id: m.manifest_id, err: (err as Error).message }, 'anchor status check failed; will retry')
@@ -72,7 +102,12 @@ export function createAnchorService({ sessions: repo, chainClient, log }: Anchor
   async function anchor(m: ManifestRow): Promise<ManifestRow> {
     if (m.anchor_status === 'confirmed') return m
     if (m.anchor_status === 'pending' && m.anchor_txid !== null) return refresh(m)
-    await repo.updateAnchor(m.manifest_id, { anchor_status: 'pending', anchor_requested_at: new Date(), anchor_error: null, anchor_txid: null })
+    await repo.updateAnchor(m.manifest_id, {
+      anchor_status: 'pending',
+      anchor_requested_at: new Date(),
+      anchor_error: null,
+      anchor_txid: null
+    })
     return submit(await reload(m.manifest_id))
   }
 

@@ -72,7 +72,13 @@ function errorText(err: unknown): string {
   return e.cause?.code ?? e.code ?? 'unreachable'
 }
 
-export function createHealthChecker(opts: { db: Db; stateStore: StateStore; version: string; cacheMs: number; startedAt?: number }): HealthChecker {
+export function createHealthChecker(opts: {
+  db: Db
+  stateStore: StateStore
+  version: string
+  cacheMs: number
+  startedAt?: number
+}): HealthChecker {
   const upstreams = new Map<string, UpstreamCheck>()
   const extra = new Map<string, UpstreamCheck>()
   const startedAt = opts.startedAt ?? Date.now()
@@ -84,13 +90,26 @@ export function createHealthChecker(opts: { db: Db; stateStore: StateStore; vers
     const ups: Record<string, DependencyReport> = {}
     await Promise.all(
       [...upstreams].map(async ([name, check]) => {
-        ups[name] = await check().catch((err) => ({ status: 'unhealthy' as const, latency_ms: null, error: errorText(err) }))
+        ups[name] = await check().catch((err) => ({
+          status: 'unhealthy' as const,
+          latency_ms: null,
+          error: errorText(err)
+        }))
       })
     )
     const others: Record<string, DependencyReport> = {}
-    for (const [name, check] of extra) others[name] = await check().catch((err) => ({ status: 'unhealthy' as const, latency_ms: null, error: errorText(err) }))
+    for (const [name, check] of extra)
+      others[name] = await check().catch((err) => ({
+        status: 'unhealthy' as const,
+        latency_ms: null,
+        error: errorText(err)
+      }))
     let status: DependencyStatus = 'healthy'
-    if (state.status !== 'healthy' || [...Object.values(ups), ...Object.values(others)].some((u) => u.status !== 'healthy')) status = 'degraded'
+    if (
+      state.status !== 'healthy' ||
+      [...Object.values(ups), ...Object.values(others)].some((u) => u.status !== 'healthy')
+    )
+      status = 'degraded'
     if (database.status !== 'healthy') status = 'unhealthy'
     return {
       status,

@@ -63,7 +63,11 @@ export interface ServiceDeps {
   metricsRegistry: client.Registry
   config: Readonly<Config>
   now: () => number
-  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void }
+  log: {
+    info(obj: object, msg: string): void
+    warn(obj: object, msg: string): void
+    error(obj: object, msg: string): void
+  }
 }
 
 export interface Services {
@@ -94,8 +98,16 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
     registers: [deps.metricsRegistry]
   })
   const auth = createAuthService({
-    config, db, store: deps.stateStore, tokens: deps.tokens, users: repos.users, sessions: repos.authSessions,
-    identity: deps.identity, mailer: deps.mailer, totpBox, now,
+    config,
+    db,
+    store: deps.stateStore,
+    tokens: deps.tokens,
+    users: repos.users,
+    sessions: repos.authSessions,
+    identity: deps.identity,
+    mailer: deps.mailer,
+    totpBox,
+    now,
     audit: (entry, info) => {
       authEvents.inc({ event: entry.action, outcome: entry.outcome ?? 'success' })
       return repos.audit.append({ ip: info.ip, request_id: info.requestId, ...entry })
@@ -104,13 +116,22 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
 
   const chunkStore = createFsChunkStore(config.chunkStoreDir ?? path.join(config.dataDir, 'chunks'))
   const sessions = createSessionsService({
-    db, sessions: repos.sessions, store: chunkStore, user: (id) => deps.identity.user(id),
-    retentionDays: config.sessionRetentionDays, log
+    db,
+    sessions: repos.sessions,
+    store: chunkStore,
+    user: (id) => deps.identity.user(id),
+    retentionDays: config.sessionRetentionDays,
+    log
   })
   const anchors = createAnchorService({ sessions: repos.sessions, chainClient, log })
   const backups = createBackupService({
-    db, stateStore: deps.stateStore, dir: config.backupDir, key: config.dataEncryptionKey, now,
-    audit: (e) => repos.audit.append(e), log
+    db,
+    stateStore: deps.stateStore,
+    dir: config.backupDir,
+    key: config.dataEncryptionKey,
+    now,
+    audit: (e) => repos.audit.append(e),
+    log
   })
   const volumes = createVolumeService({
     db,
@@ -121,13 +142,30 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
   })
   const chainRepo = createChainRepository(db)
   const chain = { repo: chainRepo, sync: createChainSync({ db, repo: chainRepo, client: chainClient, log }) }
-  const operator = createOperatorServices({ db, config, limiter: deps.limiter, traffic: deps.traffic, chainRepo, chainClient })
+  const operator = createOperatorServices({
+    db,
+    config,
+    limiter: deps.limiter,
+    traffic: deps.traffic,
+    chainRepo,
+    chainClient
+  })
   const retention = createRetention({
-    authSessions: repos.authSessions, backups: repos.backups, authSessionRetentionDays: config.authSessionRetentionDays, now, log
+    authSessions: repos.authSessions,
+    backups: repos.backups,
+    authSessionRetentionDays: config.authSessionRetentionDays,
+    now,
+    log
   })
 
   const users = createUserService({
-    db, users: repos.users, sessions: repos.sessions, audit: repos.audit, chunkStore, identity: deps.identity, log
+    db,
+    users: repos.users,
+    sessions: repos.sessions,
+    audit: repos.audit,
+    chunkStore,
+    identity: deps.identity,
+    log
   })
 
   const jobs: JobDefinition[] = [
@@ -145,7 +183,14 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
     { name: 'backup-schedules', everyMs: 60_000, run: async () => void (await backups.runSchedules()) },
     { name: 'backup-retention', everyMs: 3_600_000, run: async () => void (await backups.cleanup()) },
     ...(config.chainSyncIntervalMs > 0
-      ? [{ name: 'chain-sync', everyMs: config.chainSyncIntervalMs, leaseMs: 5 * 60_000, run: async (signal: AbortSignal) => void (await chain.sync.run(signal)) }]
+      ? [
+          {
+            name: 'chain-sync',
+            everyMs: config.chainSyncIntervalMs,
+            leaseMs: 5 * 60_000,
+            run: async (signal: AbortSignal) => void (await chain.sync.run(signal))
+          }
+        ]
       : []),
     { name: 'auth-session-retention', everyMs: 3_600_000, run: async () => void (await retention.purgeExpired()) }
   ]

@@ -20,7 +20,12 @@ export interface Mailer {
   close(): void
 }
 
-export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: string; log: { info(o: object, m: string): void } }): Mailer {
+export function createMailer(opts: {
+  smtpUrl?: string
+  from: string
+  dataDir: string
+  log: { info(o: object, m: string): void }
+}): Mailer {
   if (opts.smtpUrl !== undefined) {
     const smtpUrl = opts.smtpUrl
     // nodemailer is loaded on the first message, not at start (issue 13: idle memory).
@@ -31,7 +36,11 @@ export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: st
         transporter ??= import('nodemailer').then((m) => m.default.createTransport(smtpUrl))
         await (await transporter).sendMail({ from: opts.from, ...msg })
       },
-      close: () => void transporter?.then((t) => t.close(), () => undefined)
+      close: () =>
+        void transporter?.then(
+          (t) => t.close(),
+          () => undefined
+        )
     }
   }
   const file = path.join(opts.dataDir, 'outbox.jsonl')
@@ -39,7 +48,9 @@ export function createMailer(opts: { smtpUrl?: string; from: string; dataDir: st
     transport: 'outbox',
     async send(msg) {
       await mkdir(opts.dataDir, { recursive: true, mode: 0o700 })
-      await appendFile(file, `${JSON.stringify({ from: opts.from, at: new Date().toISOString(), ...msg })}\n`, { mode: 0o600 })
+      await appendFile(file, `${JSON.stringify({ from: opts.from, at: new Date().toISOString(), ...msg })}\n`, {
+        mode: 0o600
+      })
       opts.log.info({ to: msg.to, subject: msg.subject, outbox: file }, 'mail written to the outbox (SMTP_URL not set)')
     },
     close: () => undefined

@@ -27,7 +27,9 @@ const TRANSITIONS: Record<SessionStatus, SessionStatus[]> = {
 
 export function assertTransition(from: SessionStatus, to: SessionStatus): void {
   if (!TRANSITIONS[from].includes(to)) {
-    throw new LucidError('INVALID_STATE', `Cannot go from ${from} to ${to}`, { details: { status: from, requested: to, allowed: TRANSITIONS[from] } })
+    throw new LucidError('INVALID_STATE', `Cannot go from ${from} to ${to}`, {
+      details: { status: from, requested: to, allowed: TRANSITIONS[from] }
+    })
   }
 }
 
@@ -50,7 +52,8 @@ export function createSessionsService(d: SessionsServiceDeps) {
    */
   async function visible(caller: Actor, id: string, intent: 'read' | 'write' = 'read'): Promise<SessionRow> {
     const s = await d.sessions.findVisible(id)
-    if (s === null || (s.user_id !== caller.id && !roleAtLeast(caller.role, 'admin'))) throw new LucidError('NOT_FOUND', 'Session not found')
+    if (s === null || (s.user_id !== caller.id && !roleAtLeast(caller.role, 'admin')))
+      throw new LucidError('NOT_FOUND', 'Session not found')
     if (intent === 'write' && s.user_id !== caller.id) {
       const owner = await d.user(s.user_id)
       if (owner !== null) assertMayManage(caller, owner)
@@ -69,20 +72,42 @@ export function createSessionsService(d: SessionsServiceDeps) {
     return ids.length
   }
 
-  async function uploadChunk(session: SessionRow, index: number, body: Readable, expectedSha: string | undefined): Promise<{ chunk: ChunkRow; created: boolean }> {
+  async function uploadChunk(
+    session: SessionRow,
+    index: number,
+    body: Readable,
+    expectedSha: string | undefined
+  ): Promise<{ chunk: ChunkRow; created: boolean }> {
     // Only an active session takes chunks: initializing → active is POST /start (CONTRACT.md
     // section 3); an upload used to start it silently (issue 13).
-    const notActive = (status: SessionStatus) => new LucidError('INVALID_STATE', `Chunks can only be uploaded while the session is active (it is ${status}${status === 'initializing' ? ': POST /start first' : ''})`, { details: { status } })
+    const notActive = (status: SessionStatus) =>
+      new LucidError(
+        'INVALID_STATE',
+        `Chunks can only be uploaded while the session is active (it is ${status}${status === 'initializing' ? ': POST /start first' : ''})`,
+        { details: { status } }
+      )
     if (session.status !== 'active') throw notActive(session.status)
     const staged = await d.store.stage(session.session_id, body, (size) => {
-      if (size > MAX_CHUNK_BYTES) throw new LucidError('CHUNK_SIZE_LIMIT', `A chunk is at most ${MAX_CHUNK_BYTES} bytes`)
-      if (session.size_bytes + size > session.max_size_bytes) throw new LucidError('SESSION_SIZE_LIMIT', 'The session would exceed its max_size_bytes', { details: { max_size_bytes: session.max_size_bytes } })
+      if (size > MAX_CHUNK_BYTES)
+        throw new LucidError('CHUNK_SIZE_LIMIT', `A chunk is at most ${MAX_CHUNK_BYTES} bytes`)
+      if (session.size_bytes + size > session.max_size_bytes)
+        throw new LucidError('SESSION_SIZE_LIMIT', 'The session would exceed its max_size_bytes', {
+          details: { max_size_bytes: session.max_size_bytes }
+        })
     })
     let committed = false
     try {
-      if (staged.size === 0) throw new LucidError('INVALID_REQUEST', 'A chunk cannot be empty', { details: { validation_errors: [{ field: 'body', message: 'must not be empty' }] } })
+      if (staged.size === 0)
+        throw new LucidError('INVALID_REQUEST', 'A chunk cannot be empty', {
+          details: { validation_errors: [{ field: 'body', message: 'must not be empty' }] }
+        })
       if (expectedSha !== undefined && expectedSha !== staged.sha256) {
-        throw new LucidError('INVALID_REQUEST', 'X-Chunk-SHA256 does not match the uploaded bytes', { details: { validation_errors: [{ field: 'X-Chunk-SHA256', message: 'does not match' }], received_sha256: staged.sha256 } })
+        throw new LucidError('INVALID_REQUEST', 'X-Chunk-SHA256 does not match the uploaded bytes', {
+          details: {
+            validation_errors: [{ field: 'X-Chunk-SHA256', message: 'does not match' }],
+            received_sha256: staged.sha256
+          }
+        })
       }
       const result = await d.db.transaction(async (tx) => {
         const locked = await d.sessions.lock(session.session_id, tx)
@@ -90,11 +115,19 @@ export function createSessionsService(d: SessionsServiceDeps) {
         const existing = await d.sessions.chunk(session.session_id, index, tx)
         if (existing !== null) {
           if (existing.sha256 === staged.sha256) return { chunk: existing, created: false }
-          throw new LucidError('ALREADY_EXISTS', `Chunk ${index} was already uploaded with different bytes`, { details: { index, hash: existing.sha256 } })
+          throw new LucidError('ALREADY_EXISTS', `Chunk ${index} was already uploaded with different bytes`, {
+            details: { index, hash: existing.sha256 }
+          })
         }
         if (locked.status !== 'active') throw notActive(locked.status)
-        if (locked.size_bytes + staged.size > locked.max_size_bytes) throw new LucidError('SESSION_SIZE_LIMIT', 'The session would exceed its max_size_bytes', { details: { max_size_bytes: locked.max_size_bytes } })
-        const chunk = await d.sessions.addChunk({ session_id: session.session_id, chunk_index: index, size_bytes: staged.size, sha256: staged.sha256 }, tx)
+        if (locked.size_bytes + staged.size > locked.max_size_bytes)
+          throw new LucidError('SESSION_SIZE_LIMIT', 'The session would exceed its max_size_bytes', {
+            details: { max_size_bytes: locked.max_size_bytes }
+          })
+        const chunk = await d.sessions.addChunk(
+          { session_id: session.session_id, chunk_index: index, size_bytes: staged.size, sha256: staged.sha256 },
+          tx
+        )
         // The file is durable under its final name before the row commits.
         await d.store.commit(session.session_id, index, staged.tempPath)
         committed = true
@@ -121,10 +154,22 @@ export function createSessionsService(d: SessionsServiceDeps) {
         if (rows[j]?.chunk_index === i) j++
         else if (missing.length < 100) missing.push(i)
       }
-      if (missing.length > 0) throw new LucidError('INVALID_STATE', 'Chunks are missing; upload them before completing', { details: { missing_indexes: missing } })
+      if (missing.length > 0)
+        throw new LucidError('INVALID_STATE', 'Chunks are missing; upload them before completing', {
+          details: { missing_indexes: missing }
+        })
       const root = merkleRoot(rows.map((c) => Buffer.from(c.sha256, 'hex'))).toString('hex')
       const manifestId = randomUUID()
-      await d.sessions.insertManifest({ manifest_id: manifestId, session_id: sessionId, merkle_root: root, chunk_count: rows.length, total_size: rows.reduce((n, c) => n + c.size_bytes, 0) }, tx)
+      await d.sessions.insertManifest(
+        {
+          manifest_id: manifestId,
+          session_id: sessionId,
+          merkle_root: root,
+          chunk_count: rows.length,
+          total_size: rows.reduce((n, c) => n + c.size_bytes, 0)
+        },
+        tx
+      )
       await d.sessions.setStatus(sessionId, 'completed', {}, tx)
       return manifestId
     })

@@ -84,7 +84,20 @@ export function createMemoryStateStore(opts: { now?: () => number } = {}): State
     async stats() {
       let bytes = 0
       for (const [k, e] of map) bytes += 2 * (k.length + e.value.length) + 48
-      return { kind: 'memory', version: process.version, keys: map.size, memory_bytes: bytes, peak_memory_bytes: null, max_memory_bytes: null, clients: null, hits, misses, hit_rate: hits + misses === 0 ? null : hits / (hits + misses), evicted_keys: 0, uptime_s: Math.floor((now() - startedAt) / 1000) }
+      return {
+        kind: 'memory',
+        version: process.version,
+        keys: map.size,
+        memory_bytes: bytes,
+        peak_memory_bytes: null,
+        max_memory_bytes: null,
+        clients: null,
+        hits,
+        misses,
+        hit_rate: hits + misses === 0 ? null : hits / (hits + misses),
+        evicted_keys: 0,
+        uptime_s: Math.floor((now() - startedAt) / 1000)
+      }
     },
     async scan(pattern, cursor, count) {
       // The cursor is the position in the (insertion-ordered) key list.
@@ -92,7 +105,8 @@ export function createMemoryStateStore(opts: { now?: () => number } = {}): State
       const keys = [...map.keys()]
       const keysOut: string[] = []
       let i = Number(cursor) || 0
-      for (; i < keys.length && keysOut.length < count; i++) if (re.test(keys[i]) && live(keys[i]) !== undefined) keysOut.push(keys[i])
+      for (; i < keys.length && keysOut.length < count; i++)
+        if (re.test(keys[i]) && live(keys[i]) !== undefined) keysOut.push(keys[i])
       return { keys: keysOut, cursor: i >= keys.length ? '0' : String(i) }
     },
     async describe(key, opts = {}) {

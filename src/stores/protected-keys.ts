@@ -7,9 +7,20 @@
  * a restore never brings them back (a restored nonce could be replayed).
  */
 export const SECURITY_NAMESPACES = [
-  'challenge', 'magic', 'email-code', 'email-attempts', 'mail-rate', 'refresh-grace',
-  'rl', 'rl-epoch', 'rl-penalty', 'rl-violations', 'rl-instances',
-  'idem', 'idem-quota', 'identity-invalidate'
+  'challenge',
+  'magic',
+  'email-code',
+  'email-attempts',
+  'mail-rate',
+  'refresh-grace',
+  'rl',
+  'rl-epoch',
+  'rl-penalty',
+  'rl-violations',
+  'rl-instances',
+  'idem',
+  'idem-quota',
+  'identity-invalidate'
 ] as const
 
 export function isProtectedKey(key: string): boolean {

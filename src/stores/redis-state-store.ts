@@ -51,7 +51,9 @@ function parseInfo(text: string): Record<string, string> {
 
 const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, '\\$&')
 
-export async function createRedisStateStore(opts: RedisStateStoreOptions): Promise<StateStore & { client: Redis | Cluster; prefix: string }> {
+export async function createRedisStateStore(
+  opts: RedisStateStoreOptions
+): Promise<StateStore & { client: Redis | Cluster; prefix: string }> {
   const client = (
     opts.clusterNodes !== undefined && opts.clusterNodes.length > 0
       ? new Cluster(
@@ -59,7 +61,12 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
             const [host, port] = n.split(':')
             return { host, port: Number(port) }
           }),
-          { redisOptions: redisOptions(opts), enableAutoPipelining: true, enableOfflineQueue: false, clusterRetryStrategy: (times) => Math.min(times * 100, 2_000) }
+          {
+            redisOptions: redisOptions(opts),
+            enableAutoPipelining: true,
+            enableOfflineQueue: false,
+            clusterRetryStrategy: (times) => Math.min(times * 100, 2_000)
+          }
         )
       : new Redis(opts.url as string, redisOptions(opts))
   ) as LucidRedis
@@ -80,7 +87,11 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
 
   // Wait for the first connection (bounded) so start-up reports a clear error when Redis is absent.
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${opts.clusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'}: could not connect within 5 s`)), 5_000)
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`${opts.clusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'}: could not connect within 5 s`)),
+      5_000
+    )
     client.once('ready', () => {
       clearTimeout(timer)
       resolve()
@@ -100,13 +111,18 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
         const args: (string | number)[] = []
         if (o.ttlMs !== undefined) args.push('PX', Math.max(1, Math.ceil(o.ttlMs)))
         if (o.nx) args.push('NX')
-        const res = await (client.set as unknown as (...a: (string | number)[]) => Promise<string | null>)(k(key), value, ...args)
+        const res = await (client.set as unknown as (...a: (string | number)[]) => Promise<string | null>)(
+          k(key),
+          value,
+          ...args
+        )
         return res === 'OK'
       })
     },
     del: (key) => guard(async () => (await client.del(k(key))) > 0),
     take: (key) => guard(() => client.getdel(k(key))),
-    incr: (key, by, ttlMs) => guard(async () => Number(await client.lucidIncr(k(key), by, Math.max(1, Math.ceil(ttlMs))))),
+    incr: (key, by, ttlMs) =>
+      guard(async () => Number(await client.lucidIncr(k(key), by, Math.max(1, Math.ceil(ttlMs))))),
     async ttl(key) {
       return guard(async () => {
         const t = await client.pttl(k(key))
@@ -120,7 +136,10 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
         // queue so subscriptions are restored after a reconnect.
         subscriber =
           client instanceof Cluster
-            ? client.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...redisOptions(opts), commandTimeout: undefined } })
+            ? client.duplicate(undefined, {
+                enableOfflineQueue: true,
+                redisOptions: { ...redisOptions(opts), commandTimeout: undefined }
+              })
             : client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
         subscriber.on('error', (err) => opts.onError?.(err))
         subscriber.on('message', (ch: string, msg: string) => {
@@ -140,7 +159,10 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
         if (set.size === 0) {
           handlers.delete(full)
           // Bounded: the subscriber queues while Redis is away, and shutdown must not wait for it.
-          await Promise.race([subscriber?.unsubscribe(full).catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())])
+          await Promise.race([
+            subscriber?.unsubscribe(full).catch(() => undefined),
+            new Promise((r) => setTimeout(r, 500).unref())
+          ])
         }
       }
     },
@@ -191,7 +213,10 @@ export async function createRedisStateStore(opts: RedisStateStoreOptions): Promi
         const full = k(key)
         const type = await client.type(full)
         if (type === 'none') return null
-        const [ttl, size] = await Promise.all([client.pttl(full), (client.call('MEMORY', 'USAGE', full) as Promise<number | null>).catch(() => null)])
+        const [ttl, size] = await Promise.all([
+          client.pttl(full),
+          (client.call('MEMORY', 'USAGE', full) as Promise<number | null>).catch(() => null)
+        ])
         const value = type === 'string' && o.value !== false ? await client.getrange(full, 0, 65_535) : null
         return { key, type, ttl_ms: ttl < 0 ? null : ttl, value, size_bytes: size === null ? null : Number(size) }
       })

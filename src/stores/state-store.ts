@@ -51,7 +51,10 @@ export function redisGlobToRegExp(glob: string): RegExp {
       const end = glob.indexOf(']', i + 1)
       if (end < 0) re += '\\['
       else {
-        re += `[${glob.slice(i + 1, end).replace(/\\/g, '\\\\').replace(/^!/, '^')}]`
+        re += `[${glob
+          .slice(i + 1, end)
+          .replace(/\\/g, '\\\\')
+          .replace(/^!/, '^')}]`
         i = end
       }
     } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')

@@ -28,13 +28,19 @@ export interface Usage {
 }
 
 export class VolumeError extends Error {
-  constructor(readonly code: 'NOT_FOUND' | 'EXISTS' | 'IN_USE' | 'INVALID', message: string) {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'EXISTS' | 'IN_USE' | 'INVALID',
+    message: string
+  ) {
     super(message)
     this.name = 'VolumeError'
   }
 }
 
-async function walk(dir: string, visit: (file: string, size: number, mtimeMs: number) => Promise<void> | void): Promise<void> {
+async function walk(
+  dir: string,
+  visit: (file: string, size: number, mtimeMs: number) => Promise<void> | void
+): Promise<void> {
   let entries
   try {
     entries = await readdir(dir, { withFileTypes: true })
@@ -52,7 +58,13 @@ async function walk(dir: string, visit: (file: string, size: number, mtimeMs: nu
   }
 }
 
-export function createVolumeService(opts: { db: Db; root: string; systemDirs: Record<string, string>; now: () => number; sessionExists: (id: string) => Promise<boolean> }) {
+export function createVolumeService(opts: {
+  db: Db
+  root: string
+  systemDirs: Record<string, string>
+  now: () => number
+  sessionExists: (id: string) => Promise<boolean>
+}) {
   const { db } = opts
   const root = path.resolve(opts.root)
 
@@ -92,18 +104,27 @@ export function createVolumeService(opts: { db: Db; root: string; systemDirs: Re
       for (const [name, dir] of Object.entries(opts.systemDirs)) {
         await mkdir(dir, { recursive: true, mode: 0o700 })
         const fs = await statfs(dir)
-        await db.query('INSERT INTO volumes (name, quota_bytes, system) VALUES ($1, $2, true) ON CONFLICT (name) DO NOTHING', [name, Math.max(1, fs.blocks * fs.bsize)])
+        await db.query(
+          'INSERT INTO volumes (name, quota_bytes, system) VALUES ($1, $2, true) ON CONFLICT (name) DO NOTHING',
+          [name, Math.max(1, fs.blocks * fs.bsize)]
+        )
       }
     },
 
     async list(): Promise<VolumeRow[]> {
-      return (await db.query<VolumeRow>('SELECT * FROM volumes ORDER BY system DESC, name')).rows.map((r) => ({ ...r, quota_bytes: Number(r.quota_bytes) }))
+      return (await db.query<VolumeRow>('SELECT * FROM volumes ORDER BY system DESC, name')).rows.map((r) => ({
+        ...r,
+        quota_bytes: Number(r.quota_bytes)
+      }))
     },
 
     async create(name: string, quotaBytes: number, actor: string | null): Promise<VolumeRow> {
       const dir = dirOf(name)
       if (opts.systemDirs[name] !== undefined) throw new VolumeError('EXISTS', `${name} is a system volume`)
-      const { rows } = await db.query<VolumeRow>('INSERT INTO volumes (name, quota_bytes, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING *', [name, quotaBytes, actor])
+      const { rows } = await db.query<VolumeRow>(
+        'INSERT INTO volumes (name, quota_bytes, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING *',
+        [name, quotaBytes, actor]
+      )
       if (rows[0] === undefined) throw new VolumeError('EXISTS', `volume ${name} exists`)
       await mkdir(dir, { recursive: true, mode: 0o700 })
       return { ...rows[0], quota_bytes: Number(rows[0].quota_bytes) }
@@ -113,9 +134,13 @@ export function createVolumeService(opts: { db: Db; root: string; systemDirs: Re
       const current = await row(name)
       if (patch.quota_bytes !== undefined) {
         const u = await usage(name)
-        if (patch.quota_bytes < u.used_bytes) throw new VolumeError('INVALID', `quota ${patch.quota_bytes} is below the ${u.used_bytes} bytes in use`)
+        if (patch.quota_bytes < u.used_bytes)
+          throw new VolumeError('INVALID', `quota ${patch.quota_bytes} is below the ${u.used_bytes} bytes in use`)
       }
-      const { rows } = await db.query<VolumeRow>('UPDATE volumes SET status = $2, quota_bytes = $3, updated_at = now() WHERE name = $1 RETURNING *', [name, patch.status ?? current.status, patch.quota_bytes ?? current.quota_bytes])
+      const { rows } = await db.query<VolumeRow>(
+        'UPDATE volumes SET status = $2, quota_bytes = $3, updated_at = now() WHERE name = $1 RETURNING *',
+        [name, patch.status ?? current.status, patch.quota_bytes ?? current.quota_bytes]
+      )
       return { ...rows[0], quota_bytes: Number(rows[0].quota_bytes) }
     },
 
@@ -123,14 +148,18 @@ export function createVolumeService(opts: { db: Db; root: string; systemDirs: Re
       const v = await row(name)
       if (v.system) throw new VolumeError('IN_USE', `${name} is a system volume the gateway writes to`)
       const u = await usage(name)
-      if (u.files > 0) throw new VolumeError('IN_USE', `${name} holds ${u.files} files (${u.used_bytes} bytes): empty it first`)
+      if (u.files > 0)
+        throw new VolumeError('IN_USE', `${name} holds ${u.files} files (${u.used_bytes} bytes): empty it first`)
       await db.query('DELETE FROM volumes WHERE name = $1', [name])
       await db.query('DELETE FROM volume_usage WHERE name = $1', [name])
       await rm(dirOf(name), { recursive: true, force: true })
     },
 
     async history(name: string, sinceMs: number): Promise<{ sampled_at: Date; used_bytes: number; files: number }[]> {
-      const { rows } = await db.query<{ sampled_at: Date; used_bytes: number; files: number }>('SELECT sampled_at, used_bytes, files FROM volume_usage WHERE name = $1 AND sampled_at >= $2 ORDER BY sampled_at', [name, new Date(opts.now() - sinceMs)])
+      const { rows } = await db.query<{ sampled_at: Date; used_bytes: number; files: number }>(
+        'SELECT sampled_at, used_bytes, files FROM volume_usage WHERE name = $1 AND sampled_at >= $2 ORDER BY sampled_at',
+        [name, new Date(opts.now() - sinceMs)]
+      )
       return rows.map((r) => ({ sampled_at: r.sampled_at, used_bytes: Number(r.used_bytes), files: Number(r.files) }))
     },
 
@@ -140,14 +169,24 @@ export function createVolumeService(opts: { db: Db; root: string; systemDirs: Re
       const vols = await this.list()
       for (const v of vols) {
         const u = await usage(v.name)
-        await db.query('INSERT INTO volume_usage (name, sampled_at, used_bytes, files) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [v.name, at, u.used_bytes, u.files])
+        await db.query(
+          'INSERT INTO volume_usage (name, sampled_at, used_bytes, files) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+          [v.name, at, u.used_bytes, u.files]
+        )
       }
       await db.query('DELETE FROM volume_usage WHERE sampled_at < $1', [new Date(opts.now() - 31 * 86_400_000)])
       return vols.length
     },
 
     /** Free space from the filesystem and a write/fsync/read/delete round trip. */
-    async health(name: string): Promise<{ status: 'healthy' | 'degraded' | 'unhealthy'; free_bytes: number; total_bytes: number; used_bytes: number; quota_bytes: number; write_test: { ok: boolean; latency_ms: number | null; error?: string } }> {
+    async health(name: string): Promise<{
+      status: 'healthy' | 'degraded' | 'unhealthy'
+      free_bytes: number
+      total_bytes: number
+      used_bytes: number
+      quota_bytes: number
+      write_test: { ok: boolean; latency_ms: number | null; error?: string }
+    }> {
       const v = await row(name)
       const dir = dirOf(name)
       const fs = await statfs(dir)
@@ -170,8 +209,19 @@ export function createVolumeService(opts: { db: Db; root: string; systemDirs: Re
       }
       const free = fs.bavail * fs.bsize
       const total = fs.blocks * fs.bsize
-      const status = !writeTest.ok ? 'unhealthy' : free < 0.05 * total || u.used_bytes > 0.9 * v.quota_bytes ? 'degraded' : 'healthy'
-      return { status, free_bytes: free, total_bytes: total, used_bytes: u.used_bytes, quota_bytes: v.quota_bytes, write_test: writeTest }
+      const status = !writeTest.ok
+        ? 'unhealthy'
+        : free < 0.05 * total || u.used_bytes > 0.9 * v.quota_bytes
+          ? 'degraded'
+          : 'healthy'
+      return {
+        status,
+        free_bytes: free,
+        total_bytes: total,
+        used_bytes: u.used_bytes,
+        quota_bytes: v.quota_bytes,
+        write_test: writeTest
+      }
     },
 
     /**

@@ -19,7 +19,21 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
-const CORE = ['ratelimit', 'crypto', 'merkle', 'backup', 'proxy', 'data', 'stores', 'jobs', 'services', 'chain', 'volumes', 'chunks', 'errors']
+const CORE = [
+  'ratelimit',
+  'crypto',
+  'merkle',
+  'backup',
+  'proxy',
+  'data',
+  'stores',
+  'jobs',
+  'services',
+  'chain',
+  'volumes',
+  'chunks',
+  'errors'
+]
 
 export interface SourceFile {
   /** Path relative to the repository root, with forward slashes: `src/routes/users/index.ts`. */
@@ -39,7 +53,8 @@ const stripComments = (source: string) => source.replace(/\/\*[\s\S]*?\*\//g, ''
 export function importsOf(source: string): string[] {
   const code = stripComments(source)
   const out: string[] = []
-  const re = /(?:^|[;\s])(?:import|export)\s+(?:type\s+)?(?:[\w*\s{},$]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g
+  const re =
+    /(?:^|[;\s])(?:import|export)\s+(?:type\s+)?(?:[\w*\s{},$]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g
   for (const m of code.matchAll(re)) out.push(m[1] ?? m[2])
   return out
 }
@@ -56,7 +71,8 @@ const topFolder = (file: string): string | undefined => {
   return m === null ? undefined : m[1]
 }
 // Statement shapes, upper case as the code base writes SQL; prose in summaries ("Drop a table") does not match.
-const SQL_RE = /\b(?:SELECT\s[\s\S]*?\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|(?:CREATE|DROP|ALTER)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|SCHEMA|VIEW)|REINDEX\s+(?:TABLE|INDEX)|ANALYZE\s)/g
+const SQL_RE =
+  /\b(?:SELECT\s[\s\S]*?\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|(?:CREATE|DROP|ALTER)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|SCHEMA|VIEW)|REINDEX\s+(?:TABLE|INDEX)|ANALYZE\s)/g
 const isFramework = (spec: string) => spec === 'fastify' || spec === 'fastify-plugin' || spec.startsWith('@fastify/')
 
 export function checkDependencies(files: SourceFile[]): Violation[] {
@@ -70,7 +86,11 @@ export function checkDependencies(files: SourceFile[]): Violation[] {
       if (mine !== undefined && theirs !== undefined && theirs !== mine && (theirs !== 'shared' || mine === 'shared')) {
         out.push({ rule: 'route-imports-route', file, detail: target })
       }
-      if (top !== undefined && CORE.includes(top) && (isFramework(spec) || target.startsWith('src/routes/') || target.startsWith('src/plugins/'))) {
+      if (
+        top !== undefined &&
+        CORE.includes(top) &&
+        (isFramework(spec) || target.startsWith('src/routes/') || target.startsWith('src/plugins/'))
+      ) {
         out.push({ rule: 'core-imports-framework', file, detail: target })
       }
     }
@@ -90,7 +110,11 @@ export function checkDependencies(files: SourceFile[]): Violation[] {
  * that disappears fails the test: delete its line.
  */
 export const KNOWN_EXCEPTIONS: Array<Pick<Violation, 'rule' | 'file'> & { reason: string }> = [
-  { rule: 'route-uses-db', file: 'src/routes/probes.ts', reason: 'the readiness probe pings the handle to time the database' },
+  {
+    rule: 'route-uses-db',
+    file: 'src/routes/probes.ts',
+    reason: 'the readiness probe pings the handle to time the database'
+  }
 ]
 
 async function sourceFiles(dir: string): Promise<SourceFile[]> {
@@ -115,7 +139,10 @@ test('src/** keeps the dependency rules, apart from the listed exceptions', asyn
 
 test('the checker reports deliberately wrong imports and database access', () => {
   const wrong: SourceFile[] = [
-    { file: 'src/routes/users/index.ts', source: "import { requireConfirm } from '../backups/index.js'\nimport { x } from '../shared/request.js'" },
+    {
+      file: 'src/routes/users/index.ts',
+      source: "import { requireConfirm } from '../backups/index.js'\nimport { x } from '../shared/request.js'"
+    },
     { file: 'src/routes/shared/request.ts', source: "import type { ClientInfo } from '../auth/service.js'" },
     { file: 'src/routes/trust/index.ts', source: "export default async (app) => { await app.db.query('SELECT 1') }" },
     { file: 'src/ratelimit/gcra.ts', source: "import type { FastifyInstance } from 'fastify'" },
@@ -123,28 +150,41 @@ test('the checker reports deliberately wrong imports and database access', () =>
     { file: 'src/services/health.ts', source: "const m = await import('../plugins/auth.js')" },
     { file: 'src/jobs/job-runner.ts', source: "import fp from 'fastify-plugin'" },
     { file: 'src/stores/x.ts', source: "import '@fastify/cors'" },
-    { file: 'src/routes/search/index.ts', source: "const q = `SELECT count(*) FROM ${t}`\nconst d = 'DROP INDEX CONCURRENTLY x'" }
+    {
+      file: 'src/routes/search/index.ts',
+      source: "const q = `SELECT count(*) FROM ${t}`\nconst d = 'DROP INDEX CONCURRENTLY x'"
+    }
   ]
-  assert.deepEqual(checkDependencies(wrong).map((v) => `${v.rule} ${v.file} ${v.detail}`), [
-    'route-imports-route src/routes/users/index.ts src/routes/backups/index.ts',
-    'route-imports-route src/routes/shared/request.ts src/routes/auth/service.ts',
-    'route-uses-db src/routes/trust/index.ts 1 use(s) of the database handle',
-    'core-imports-framework src/ratelimit/gcra.ts fastify',
-    'core-imports-framework src/data/repositories/x.ts src/routes/meta/schema.ts',
-    'core-imports-framework src/services/health.ts src/plugins/auth.ts',
-    'core-imports-framework src/jobs/job-runner.ts fastify-plugin',
-    'core-imports-framework src/stores/x.ts @fastify/cors',
-    'route-has-sql src/routes/search/index.ts 2 SQL statement(s)'
-  ])
+  assert.deepEqual(
+    checkDependencies(wrong).map((v) => `${v.rule} ${v.file} ${v.detail}`),
+    [
+      'route-imports-route src/routes/users/index.ts src/routes/backups/index.ts',
+      'route-imports-route src/routes/shared/request.ts src/routes/auth/service.ts',
+      'route-uses-db src/routes/trust/index.ts 1 use(s) of the database handle',
+      'core-imports-framework src/ratelimit/gcra.ts fastify',
+      'core-imports-framework src/data/repositories/x.ts src/routes/meta/schema.ts',
+      'core-imports-framework src/services/health.ts src/plugins/auth.ts',
+      'core-imports-framework src/jobs/job-runner.ts fastify-plugin',
+      'core-imports-framework src/stores/x.ts @fastify/cors',
+      'route-has-sql src/routes/search/index.ts 2 SQL statement(s)'
+    ]
+  )
 })
 
 test('the checker accepts the allowed shapes', () => {
   const fine: SourceFile[] = [
-    { file: 'src/routes/users/index.ts', source: "import { a } from './schema.js'\nimport { b } from '../shared/schema.js'\nimport { c } from '../../errors.js'" },
+    {
+      file: 'src/routes/users/index.ts',
+      source:
+        "import { a } from './schema.js'\nimport { b } from '../shared/schema.js'\nimport { c } from '../../errors.js'"
+    },
     { file: 'src/routes/users/index.ts', source: "// app.db is not used here\n/* app.db */ const s = 'x'" },
     { file: 'src/plugins/auth.ts', source: "import fp from 'fastify-plugin'\nconst r = app.db" },
     { file: 'src/ratelimit/gcra.ts', source: "import { x } from '../data/db.js'" },
-    { file: 'src/routes/database/index.ts', source: "const summary = 'Drop a table; run CREATE EXTENSION x to select from it'\n// SELECT * FROM users" },
+    {
+      file: 'src/routes/database/index.ts',
+      source: "const summary = 'Drop a table; run CREATE EXTENSION x to select from it'\n// SELECT * FROM users"
+    },
     { file: 'src/data/repositories/x.ts', source: "db.query('SELECT 1 FROM users')" }
   ]
   assert.deepEqual(checkDependencies(fine), [])

@@ -17,7 +17,12 @@ export function architectureSection(readme: string): string {
 }
 
 /** The entries of `section` missing for the given folder names (`src/x/`, `src/routes/y/`). */
-export function missingEntries(section: string, srcFolders: string[], routeFolders: string[], routeFiles: string[]): string[] {
+export function missingEntries(
+  section: string,
+  srcFolders: string[],
+  routeFolders: string[],
+  routeFiles: string[]
+): string[] {
   const wanted = [
     ...srcFolders.map((d) => `src/${d}/`),
     ...routeFolders.map((d) => `src/routes/${d}/`),
@@ -26,8 +31,12 @@ export function missingEntries(section: string, srcFolders: string[], routeFolde
   return wanted.filter((w) => !section.includes(w))
 }
 
-const dirs = async (p: string) => (await readdir(path.join(ROOT, p), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
-const files = async (p: string) => (await readdir(path.join(ROOT, p), { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => e.name)
+const dirs = async (p: string) =>
+  (await readdir(path.join(ROOT, p), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
+const files = async (p: string) =>
+  (await readdir(path.join(ROOT, p), { withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => e.name)
 
 test('the README Architecture section lists every src/ folder, route folder and top-level route file', async () => {
   const section = architectureSection(await readFile(path.join(ROOT, 'README.md'), 'utf8'))
@@ -37,6 +46,10 @@ test('the README Architecture section lists every src/ folder, route folder and 
 
 test('the check fails for a folder the section does not name', () => {
   const section = '\n## Architecture\n```\nsrc/data/   db\nsrc/routes/meta/  meta\n```\n'
-  assert.deepEqual(missingEntries(section, ['data', 'newthing'], ['meta', 'orders'], ['probes.ts']), ['src/newthing/', 'src/routes/orders/', 'src/routes/probes.ts'])
+  assert.deepEqual(missingEntries(section, ['data', 'newthing'], ['meta', 'orders'], ['probes.ts']), [
+    'src/newthing/',
+    'src/routes/orders/',
+    'src/routes/probes.ts'
+  ])
   assert.deepEqual(missingEntries(section, ['data'], ['meta'], []), [])
 })

@@ -22,7 +22,7 @@ const SECRETS: Record<string, string> = {
   SERVER_TIMING_SECRET: 'timing-secret-13-0123456789',
   METRICS_TOKEN: 'metrics-token-14-0123456789'
 }
-const credential = (v: string) => (v.includes('://') ? (new URL(v).password) : v.includes('=') ? v.split('=')[1] : v)
+const credential = (v: string) => (v.includes('://') ? new URL(v).password : v.includes('=') ? v.split('=')[1] : v)
 const ENV = { ...SECRETS, SERVER_TIMING: 'header', HTTP_PORT: '9000' }
 
 test('config print masks every variable the table flags secret, and only by that flag', () => {
@@ -46,15 +46,24 @@ test('config print masks every variable the table flags secret, and only by that
 
 test('config print --sources lists every variable with its masked value and whether env or default set it', () => {
   const rows = configSources(loadConfig(ENV), ENV)
-  assert.deepEqual(rows.map((r) => r.name), variables(CONFIG_TABLE).map((v) => v.env))
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    variables(CONFIG_TABLE).map((v) => v.env)
+  )
   const row = (name: string) => rows.find((r) => r.name === name)
   assert.deepEqual(row('HTTP_PORT'), { name: 'HTTP_PORT', value: 9000, source: 'env', unit: undefined })
-  assert.deepEqual(row('KEEP_ALIVE_TIMEOUT_MS'), { name: 'KEEP_ALIVE_TIMEOUT_MS', value: 72_000, source: 'default', unit: 'ms' })
+  assert.deepEqual(row('KEEP_ALIVE_TIMEOUT_MS'), {
+    name: 'KEEP_ALIVE_TIMEOUT_MS',
+    value: 72_000,
+    source: 'default',
+    unit: 'ms'
+  })
   assert.equal(row('METRICS_TOKEN')?.value, '***')
   assert.equal(row('METRICS_TOKEN')?.source, 'env')
   assert.equal(row('PROXY_ROUTES_FILE')?.value, undefined)
   const table = formatSources(rows)
-  for (const value of Object.values(SECRETS)) for (const part of value.split(',')) assert.ok(!table.includes(credential(part)), 'a secret leaked')
+  for (const value of Object.values(SECRETS))
+    for (const part of value.split(',')) assert.ok(!table.includes(credential(part)), 'a secret leaked')
   assert.match(table, /^NAME\s+VALUE\s+SOURCE$/m)
   assert.match(table, /^HTTP_PORT\s+9000\s+env$/m)
   assert.match(table, /^KEEP_ALIVE_TIMEOUT_MS\s+72000 ms\s+default$/m)

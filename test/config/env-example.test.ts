@@ -23,13 +23,18 @@ test('.env.example names every variable of the table, and copied to .env it chan
   assert.deepEqual(missing, [])
   // Read the way the gateway reads .env (process.loadEnvFile): each line a variable or a comment.
   const set = parseEnv(committed)
-  assert.deepEqual(Object.keys(set).filter((k) => !names.includes(k)), [], 'a doc line was read as a variable')
+  assert.deepEqual(
+    Object.keys(set).filter((k) => !names.includes(k)),
+    [],
+    'a doc line was read as a variable'
+  )
   assert.deepEqual(loadConfig(set), loadConfig({}))
 })
 
 test('scripts/env-example.ts writes the file, and --check fails on a stale one', async () => {
   const run = promisify(execFile)
-  const script = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/env-example.ts', ...args], { cwd: ROOT })
+  const script = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'scripts/env-example.ts', ...args], { cwd: ROOT })
   const dir = await mkdtemp(path.join(tmpdir(), 'lucid-env-example-'))
   const file = path.join(dir, '.env.example')
   await script(`--file=${file}`)

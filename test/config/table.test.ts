@@ -28,7 +28,11 @@ function badValue(type: string): string | undefined {
 
 test('every variable is listed once, with a doc and a type', () => {
   const names = VARS.map((v) => v.env)
-  assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], 'duplicate variables')
+  assert.deepEqual(
+    names.filter((n, i) => names.indexOf(n) !== i),
+    [],
+    'duplicate variables'
+  )
   for (const v of VARS) {
     assert.match(v.env, /^[A-Z][A-Z0-9_]+$/, v.env)
     assert.ok(v.doc.trim().length > 0, `${v.env} has a doc`)
@@ -45,13 +49,20 @@ test("a table entry's parser rejects bad input with the variable's name in the p
     if (bad === undefined) continue
     const problems = problemsOf({ [v.env]: bad })
     assert.ok(problems.length >= 1, `${v.env}=${bad} was accepted`)
-    assert.ok(problems.some((p) => p.startsWith(`${v.env} `)), `${v.env}=${bad}: ${problems.join('; ')}`)
+    assert.ok(
+      problems.some((p) => p.startsWith(`${v.env} `)),
+      `${v.env}=${bad}: ${problems.join('; ')}`
+    )
     checked++
   }
   assert.ok(checked >= 60, `only ${checked} entries checked`)
   // Ranges too, in the wording operators know.
-  assert.deepEqual(problemsOf({ RATE_LIMIT_AUTHENTICATED: '0' }), ['RATE_LIMIT_AUTHENTICATED must be between 1 and 10000000, got 0'])
-  assert.deepEqual(problemsOf({ RATE_LIMIT_AUTHENTICATED: 'abc' }), ['RATE_LIMIT_AUTHENTICATED must be an integer, got "abc"'])
+  assert.deepEqual(problemsOf({ RATE_LIMIT_AUTHENTICATED: '0' }), [
+    'RATE_LIMIT_AUTHENTICATED must be between 1 and 10000000, got 0'
+  ])
+  assert.deepEqual(problemsOf({ RATE_LIMIT_AUTHENTICATED: 'abc' }), [
+    'RATE_LIMIT_AUTHENTICATED must be an integer, got "abc"'
+  ])
   assert.deepEqual(problemsOf({ JWT_ALGORITHM: 'RS256' }), ['JWT_ALGORITHM must be HS256 or EdDSA, got "RS256"'])
 })
 
@@ -68,10 +79,23 @@ test('every credential is flagged secret, so no list elsewhere can forget one', 
   // Public keys are not credentials: the dashboard shows which are still accepted.
   const notSecret = new Set(['JWT_PREVIOUS_PUBLIC_KEYS'])
   const credential = /(_TOKEN|_SECRET|_SECRET_KEYS?|_KEY|_KEYS|PASSWORD|_HEADERS)$|^(DATABASE_URL|REDIS_URL|SMTP_URL)$/
-  const missing = VARS.filter((v) => credential.test(v.env) && !notSecret.has(v.env) && v.secret !== true).map((v) => v.env)
+  const missing = VARS.filter((v) => credential.test(v.env) && !notSecret.has(v.env) && v.secret !== true).map(
+    (v) => v.env
+  )
   assert.deepEqual(missing, [])
-  assert.deepEqual(SECRET_SETTINGS, VARS.filter((v) => v.secret === true).map((v) => v.env))
-  for (const name of ['JWT_SECRET_KEY', 'DATA_ENCRYPTION_KEY', 'METRICS_TOKEN', 'SMTP_URL', 'DATABASE_URL', 'REDIS_URL', 'SERVER_TIMING_SECRET']) {
+  assert.deepEqual(
+    SECRET_SETTINGS,
+    VARS.filter((v) => v.secret === true).map((v) => v.env)
+  )
+  for (const name of [
+    'JWT_SECRET_KEY',
+    'DATA_ENCRYPTION_KEY',
+    'METRICS_TOKEN',
+    'SMTP_URL',
+    'DATABASE_URL',
+    'REDIS_URL',
+    'SERVER_TIMING_SECRET'
+  ]) {
     assert.ok(SECRET_SETTINGS.includes(name), name)
   }
 })
@@ -87,14 +111,24 @@ test("a reader's variables show the defaults the reader really applies", () => {
 
 test('every cross-field rule names the variables it is about, and each checked one fires', () => {
   for (const r of RULES) assert.match(r.doc, /[A-Z]{3,}_[A-Z_]+/, r.doc)
-  const fired = (env: Record<string, string>, text: string) => assert.ok(problemsOf(env).some((p) => p.includes(text)), text)
+  const fired = (env: Record<string, string>, text: string) =>
+    assert.ok(
+      problemsOf(env).some((p) => p.includes(text)),
+      text
+    )
   fired({ DATABASE_URL: 'postgres://db/l' }, 'JWT_SECRET_KEY is required when DATABASE_URL is set')
   fired({ DATABASE_URL: 'postgres://db/l' }, 'DATA_ENCRYPTION_KEY is required when DATABASE_URL is set')
-  fired({ JWT_ALGORITHM: 'EdDSA' }, 'JWT_SIGNING_KEY (an Ed25519 private key, PEM or path) is required when JWT_ALGORITHM=EdDSA')
+  fired(
+    { JWT_ALGORITHM: 'EdDSA' },
+    'JWT_SIGNING_KEY (an Ed25519 private key, PEM or path) is required when JWT_ALGORITHM=EdDSA'
+  )
   fired({ WORKERS: '3' }, 'WORKERS=3 runs several processes')
   fired({ SSL_KEY_PATH: '/k' }, 'SSL_CERT_PATH and SSL_KEY_PATH must be set together')
   fired({ HEADERS_TIMEOUT_MS: '200000' }, 'HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS')
-  fired({ SSL_CERT_PATH: '/c', SSL_KEY_PATH: '/k', HTTP_REDIRECT_TO_HTTPS: 'true' }, 'HTTP_REDIRECT_TO_HTTPS needs PUBLIC_URL')
+  fired(
+    { SSL_CERT_PATH: '/c', SSL_KEY_PATH: '/k', HTTP_REDIRECT_TO_HTTPS: 'true' },
+    'HTTP_REDIRECT_TO_HTTPS needs PUBLIC_URL'
+  )
   // A malformed key is its own problem, not also a missing one.
   assert.deepEqual(
     problemsOf({ DATABASE_URL: 'postgres://db/l', JWT_SECRET_KEY: 'x'.repeat(32), DATA_ENCRYPTION_KEY: 'abc' }),

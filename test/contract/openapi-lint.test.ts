@@ -26,10 +26,15 @@ test('the generated OpenAPI document lints clean with @redocly/cli (redocly.yaml
   const cli = path.join(root, 'node_modules/@redocly/cli/bin/cli.js')
   // No telemetry or update checks: CI has no business calling out.
   const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' }
-  const run = await promisify(execFile)(process.execPath, [cli, 'lint', file, '--config', path.join(root, 'redocly.yaml'), '--format', 'json', '--max-problems', '1000'], { env, cwd: root, maxBuffer: 64 * 1024 * 1024 })
-    .catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }))
+  const run = await promisify(execFile)(
+    process.execPath,
+    [cli, 'lint', file, '--config', path.join(root, 'redocly.yaml'), '--format', 'json', '--max-problems', '1000'],
+    { env, cwd: root, maxBuffer: 64 * 1024 * 1024 }
+  ).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }))
   const out = run.stdout.slice(run.stdout.indexOf('{'))
   const report = JSON.parse(out) as { problems: Problem[] }
-  const lines = report.problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? '?'}`)
+  const lines = report.problems.map(
+    (p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? '?'}`
+  )
   assert.deepEqual(lines, [], `redocly lint found ${lines.length} problems:\n${lines.join('\n')}`)
 })

@@ -43,8 +43,15 @@ test('Swagger UI at /docs: Authorize with a token, "Try it out" on GET /api/v1/u
   const status = op.locator('.live-responses-table tbody .response-col_status').first()
   await status.waitFor()
   assert.equal((await status.innerText()).trim(), '200')
-  assert.match(await op.locator('.live-responses-table tbody .response-col_description').first().innerText(), new RegExp(user.userId))
+  assert.match(
+    await op.locator('.live-responses-table tbody .response-col_description').first().innerText(),
+    new RegExp(user.userId)
+  )
   // SWAGGER_SCREENSHOT=file.png keeps a picture of the executed operation for a person to look at.
   await op.screenshot({ path: process.env.SWAGGER_SCREENSHOT ?? path.join(gw.dataDir, 'swagger-ui.png') })
-  assert.deepEqual(problems.filter((p) => !/favicon/.test(p)), [], 'no script errors or CSP violations')
+  assert.deepEqual(
+    problems.filter((p) => !/favicon/.test(p)),
+    [],
+    'no script errors or CSP violations'
+  )
 })

@@ -12,12 +12,20 @@ for (const kind of dbKinds()) {
       try {
         const first = await migrate(t.db)
         const all = await loadMigrations()
-        assert.deepEqual(first.applied, all.map((m) => m.name))
+        assert.deepEqual(
+          first.applied,
+          all.map((m) => m.name)
+        )
         const second = await migrate(t.db)
         assert.deepEqual(second.applied, [])
         assert.equal(await schemaVersion(t.db), all.length)
-        const { rows } = await t.db.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations ORDER BY version')
-        assert.deepEqual(rows.map((r) => r.checksum), all.map((m) => m.checksum))
+        const { rows } = await t.db.query<{ version: number; checksum: string }>(
+          'SELECT version, checksum FROM schema_migrations ORDER BY version'
+        )
+        assert.deepEqual(
+          rows.map((r) => r.checksum),
+          all.map((m) => m.checksum)
+        )
       } finally {
         await t.close()
       }
@@ -52,19 +60,23 @@ for (const kind of dbKinds()) {
   })
 }
 
-test('two instances migrating the same PostgreSQL database at once apply each migration once', { skip: !process.env.DATABASE_URL && process.env.CI !== 'true' ? 'SKIPPED: DATABASE_URL not set' : false }, async () => {
-  const t = await createTestDb('postgresql')
-  const a = createPgDb({ connectionString: t.url as string, max: 2 })
-  const b = createPgDb({ connectionString: t.url as string, max: 2 })
-  try {
-    const [ra, rb] = await Promise.all([migrate(a), migrate(b)])
-    const total = (await loadMigrations()).length
-    assert.equal(ra.applied.length + rb.applied.length, total, 'each migration applied by exactly one instance')
-    const { rows } = await t.db.query<{ n: number }>('SELECT count(*) AS n FROM schema_migrations')
-    assert.equal(rows[0].n, total)
-  } finally {
-    await a.close()
-    await b.close()
-    await t.close()
+test(
+  'two instances migrating the same PostgreSQL database at once apply each migration once',
+  { skip: !process.env.DATABASE_URL && process.env.CI !== 'true' ? 'SKIPPED: DATABASE_URL not set' : false },
+  async () => {
+    const t = await createTestDb('postgresql')
+    const a = createPgDb({ connectionString: t.url as string, max: 2 })
+    const b = createPgDb({ connectionString: t.url as string, max: 2 })
+    try {
+      const [ra, rb] = await Promise.all([migrate(a), migrate(b)])
+      const total = (await loadMigrations()).length
+      assert.equal(ra.applied.length + rb.applied.length, total, 'each migration applied by exactly one instance')
+      const { rows } = await t.db.query<{ n: number }>('SELECT count(*) AS n FROM schema_migrations')
+      assert.equal(rows[0].n, total)
+    } finally {
+      await a.close()
+      await b.close()
+      await t.close()
+    }
   }
-})
+)

@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto'
 import { migrate } from '../../src/data/migrate.js'
 import { createUsersRepository } from '../../src/data/repositories/users.js'
 import { createSessionsRepository } from '../../src/data/repositories/sessions.js'
-import { createSearchRepository, fieldsOf, SEARCH_INDEX_NAMES, TEXT_INDEXES } from '../../src/data/repositories/search.js'
+import {
+  createSearchRepository,
+  fieldsOf,
+  SEARCH_INDEX_NAMES,
+  TEXT_INDEXES
+} from '../../src/data/repositories/search.js'
 import { createTestDb, dbKinds, type TestDb } from '../helpers/stores.js'
 
 const q = (query: string, extra: object = {}) => ({ query, sort: 'relevance' as const, size: 20, from: 0, ...extra })
@@ -20,10 +25,25 @@ for (const kind of dbKinds()) {
     before(async () => {
       t = await createTestDb(kind)
       await migrate(t.db)
-      const userId = (await createUsersRepository(t.db).createOrGet({ email: `${randomUUID()}@example.com`, role: 'user' })).user.user_id
+      const userId = (
+        await createUsersRepository(t.db).createOrGet({ email: `${randomUUID()}@example.com`, role: 'user' })
+      ).user.user_id
       const sessions = createSessionsRepository(t.db)
-      for (const [name, description] of [['Quarterly review', 'walkthrough of the telemetry dashboard'], ['Onboarding', 'teleport demo for new operators'], ['Incident 42', 'database failover drill'], ['Gone', 'telemetry of a deleted session']]) {
-        const s = await sessions.create({ session_id: randomUUID(), user_id: userId, name, description, max_size_bytes: 1000, trust_policy_id: null, metadata: {} })
+      for (const [name, description] of [
+        ['Quarterly review', 'walkthrough of the telemetry dashboard'],
+        ['Onboarding', 'teleport demo for new operators'],
+        ['Incident 42', 'database failover drill'],
+        ['Gone', 'telemetry of a deleted session']
+      ]) {
+        const s = await sessions.create({
+          session_id: randomUUID(),
+          user_id: userId,
+          name,
+          description,
+          max_size_bytes: 1000,
+          trust_policy_id: null,
+          metadata: {}
+        })
         deletedId = s.session_id
       }
       await t.db.query('UPDATE sessions SET deleted_at = now() WHERE session_id = $1', [deletedId])
@@ -46,9 +66,14 @@ for (const kind of dbKinds()) {
       assert.equal(newest.hits[0].title, 'Onboarding')
       assert.equal((await repo.search('sessions', q('drill', { filters: { status: 'initializing' } }))).total, 1)
       assert.equal((await repo.search('sessions', q('drill', { filters: { status: 'completed' } }))).total, 0)
-      await assert.rejects(repo.search('sessions', q('drill', { filters: { 'name; DROP TABLE users': 'x' } })), /not available/)
-      for (const text of ["'; DROP TABLE sessions; --", '"unbalanced', '!!! & | ( )']) assert.equal((await repo.search('sessions', q(text))).total, 0, text)
-      for (const name of SEARCH_INDEX_NAMES) assert.equal(typeof (await repo.search(name, q('anything'))).total, 'number', name)
+      await assert.rejects(
+        repo.search('sessions', q('drill', { filters: { 'name; DROP TABLE users': 'x' } })),
+        /not available/
+      )
+      for (const text of ["'; DROP TABLE sessions; --", '"unbalanced', '!!! & | ( )'])
+        assert.equal((await repo.search('sessions', q(text))).total, 0, text)
+      for (const name of SEARCH_INDEX_NAMES)
+        assert.equal(typeof (await repo.search(name, q('anything'))).total, 'number', name)
     })
 
     test('counts documents, suggests by prefix, aggregates by field and by day', async () => {
@@ -61,8 +86,12 @@ for (const kind of dbKinds()) {
         assert.deepEqual(words.map((w) => w.text).sort(), ['telemetry', 'teleport'])
         assert.deepEqual(await repo.suggest('sessions', "%' or 1=1 --", 10, useTrigram), [])
       }
-      assert.deepEqual(await repo.aggregate('sessions', { field: 'status', size: 20 }), [{ key: 'initializing', count: 3 }])
-      assert.deepEqual(await repo.aggregate('sessions', { field: 'status', query: 'failover', size: 20 }), [{ key: 'initializing', count: 1 }])
+      assert.deepEqual(await repo.aggregate('sessions', { field: 'status', size: 20 }), [
+        { key: 'initializing', count: 3 }
+      ])
+      assert.deepEqual(await repo.aggregate('sessions', { field: 'status', query: 'failover', size: 20 }), [
+        { key: 'initializing', count: 1 }
+      ])
       const days = await repo.aggregate('sessions', { interval: 'day', size: 20 })
       assert.equal(days.length, 1)
       assert.equal(days[0].count, 3)

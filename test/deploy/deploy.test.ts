@@ -43,15 +43,34 @@ describe('Kubernetes manifests', () => {
       const r = await checkKustomization(dir)
       assert.deepEqual(r.problems, [], `${dir}:\n${messages(r.problems)}`)
       const kinds = r.objects.map((o) => o.kind).sort()
-      assert.deepEqual(kinds, ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceAccount'])
+      assert.deepEqual(kinds, [
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Ingress',
+        'NetworkPolicy',
+        'PersistentVolumeClaim',
+        'PodDisruptionBudget',
+        'Service',
+        'Service',
+        'ServiceAccount'
+      ])
     }
     const prod = await checkKustomization('deploy/k8s/overlays/production')
-    const dep = prod.objects.find((o) => o.kind === 'Deployment') as { metadata: { namespace: string }; spec: { replicas: number; template: { spec: { containers: { image: string; resources: { limits: { memory: string } } }[] } } } }
+    const dep = prod.objects.find((o) => o.kind === 'Deployment') as {
+      metadata: { namespace: string }
+      spec: {
+        replicas: number
+        template: { spec: { containers: { image: string; resources: { limits: { memory: string } } }[] } }
+      }
+    }
     assert.equal(dep.metadata.namespace, 'lucid')
     assert.equal(dep.spec.replicas, 3)
     assert.equal(dep.spec.template.spec.containers[0].image, 'registry.lucid.example/lucid/api-gateway:0.1.0')
     assert.equal(dep.spec.template.spec.containers[0].resources.limits.memory, '768Mi', 'the overlay patch applied')
-    const pvc = prod.objects.find((o) => o.kind === 'PersistentVolumeClaim') as { spec: { accessModes: string[]; storageClassName: string } }
+    const pvc = prod.objects.find((o) => o.kind === 'PersistentVolumeClaim') as {
+      spec: { accessModes: string[]; storageClassName: string }
+    }
     assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany'])
     assert.deepEqual(await checkManifestFile('deploy/k8s/base/secret.template.yaml'), [])
   })
@@ -63,8 +82,16 @@ describe('Kubernetes manifests', () => {
       await edit(path.join(base, 'deployment.yaml'), 'containerPort: 8080', 'containerPort: eighty')
       await edit(path.join(base, 'deployment.yaml'), 'readinessProbe:', 'readinessProbeTypo:')
       await edit(path.join(base, 'deployment.yaml'), 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false')
-      await edit(path.join(base, 'service.yaml'), 'app.kubernetes.io/component: api-gateway', 'app.kubernetes.io/component: api-gateway-typo')
-      await edit(path.join(base, 'hpa.yaml'), 'name: lucid-gateway\n  minReplicas', 'name: lucid-gateway-missing\n  minReplicas')
+      await edit(
+        path.join(base, 'service.yaml'),
+        'app.kubernetes.io/component: api-gateway',
+        'app.kubernetes.io/component: api-gateway-typo'
+      )
+      await edit(
+        path.join(base, 'hpa.yaml'),
+        'name: lucid-gateway\n  minReplicas',
+        'name: lucid-gateway-missing\n  minReplicas'
+      )
       const r = await checkKustomization(base)
       const text = messages(r.problems)
       assert.match(text, /Deployment\/lucid-gateway: .*containerPort must be integer/)
@@ -73,8 +100,16 @@ describe('Kubernetes manifests', () => {
       assert.match(text, /Service\/lucid-gateway: selector matches no Deployment's pods/)
       assert.match(text, /scale target Deployment\/lucid-gateway-missing is not defined/)
 
-      await edit(path.join(dir, 'overlays/production/kustomization.yaml'), 'path: /spec/maxReplicas', 'path: /spec/nothing/here')
-      await edit(path.join(dir, 'overlays/production/kustomization.yaml'), '  - ../../base', '  - ../../base\n  - missing.yaml')
+      await edit(
+        path.join(dir, 'overlays/production/kustomization.yaml'),
+        'path: /spec/maxReplicas',
+        'path: /spec/nothing/here'
+      )
+      await edit(
+        path.join(dir, 'overlays/production/kustomization.yaml'),
+        '  - ../../base',
+        '  - ../../base\n  - missing.yaml'
+      )
       const o = await checkKustomization(path.join(dir, 'overlays/production'))
       assert.match(messages(o.problems), /resource "missing.yaml" does not exist/)
       assert.match(messages(o.problems), /patches\[3\] on HorizontalPodAutoscaler\/lucid-gateway/)
@@ -119,7 +154,10 @@ describe('Compose and Dockerfile', () => {
     assert.match(text, /ADD from a URL/)
     assert.match(text, /HEALTHCHECK uses curl/)
     assert.match(messages(lintDockerfile(good.replace(/^USER .*\n/m, ''))), /no USER/)
-    assert.match(messages(lintDockerfile(good.replace(/nodejs22-debian12:nonroot@sha256:[0-9a-f]+/, 'nodejs22-debian12:nonroot'))), /tag "nonroot" is rolling/)
+    assert.match(
+      messages(lintDockerfile(good.replace(/nodejs22-debian12:nonroot@sha256:[0-9a-f]+/, 'nodejs22-debian12:nonroot'))),
+      /tag "nonroot" is rolling/
+    )
   })
 })
 
@@ -143,9 +181,24 @@ describe('monitoring', () => {
     const dir = await tempCopy('deploy/monitoring')
     try {
       const rules = await readFile(path.join(dir, 'alerts.yml'), 'utf8')
-      await writeFile(path.join(dir, 'alerts.yml'), rules.replace('max by (upstream, host) (circuit_breaker_state) == 2', 'max by (upstream, host) (circuit_breaker_state == 2'))
-      await assert.rejects(run(promtool, ['check', 'rules', 'alerts.yml'], { cwd: dir }), /parse error|unclosed|could not parse/i)
-      await writeFile(path.join(dir, 'alerts.yml'), rules.replace('for: 1m\n        labels:\n          severity: warning\n        annotations:\n          summary: "Circuit', 'for: 10m\n        labels:\n          severity: warning\n        annotations:\n          summary: "Circuit'))
+      await writeFile(
+        path.join(dir, 'alerts.yml'),
+        rules.replace(
+          'max by (upstream, host) (circuit_breaker_state) == 2',
+          'max by (upstream, host) (circuit_breaker_state == 2'
+        )
+      )
+      await assert.rejects(
+        run(promtool, ['check', 'rules', 'alerts.yml'], { cwd: dir }),
+        /parse error|unclosed|could not parse/i
+      )
+      await writeFile(
+        path.join(dir, 'alerts.yml'),
+        rules.replace(
+          'for: 1m\n        labels:\n          severity: warning\n        annotations:\n          summary: "Circuit',
+          'for: 10m\n        labels:\n          severity: warning\n        annotations:\n          summary: "Circuit'
+        )
+      )
       await assert.rejects(run(promtool, ['test', 'rules', 'alerts.test.yml'], { cwd: dir }), /LucidCircuitOpen/)
     } finally {
       await rm(dir, { recursive: true, force: true })
@@ -158,23 +211,65 @@ describe('monitoring', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'lucid-metrics-'))
     t.after(() => rm(dir, { recursive: true, force: true }))
     // TLS on, so the certificate-expiry gauge is there too.
-    execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' })
+    execFileSync(
+      openssl,
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        path.join(dir, 'k.pem'),
+        '-out',
+        path.join(dir, 'c.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost'
+      ],
+      { stdio: 'pipe' }
+    )
     const port = await freePort()
-    const g = spawnGateway(t, { DATA_DIR: path.join(dir, 'data'), HTTP_PORT: String(port), HTTPS_PORT: String(await freePort()), SSL_CERT_PATH: path.join(dir, 'c.pem'), SSL_KEY_PATH: path.join(dir, 'k.pem') })
+    const g = spawnGateway(t, {
+      DATA_DIR: path.join(dir, 'data'),
+      HTTP_PORT: String(port),
+      HTTPS_PORT: String(await freePort()),
+      SSL_CERT_PATH: path.join(dir, 'c.pem'),
+      SSL_KEY_PATH: path.join(dir, 'k.pem')
+    })
     await g.waitFor(/gateway listening/)
     const res = await request(`http://127.0.0.1:${port}/metrics`)
     const exposition = await res.body.text()
     const exposed = exposedNames(exposition)
-    assert.ok(exposed.has('http_requests_total') && exposed.has('http_request_duration_seconds_bucket') && exposed.has('tls_certificate_expiry_timestamp_seconds'))
+    assert.ok(
+      exposed.has('http_requests_total') &&
+        exposed.has('http_request_duration_seconds_bucket') &&
+        exposed.has('tls_certificate_expiry_timestamp_seconds')
+    )
     const dashboard = JSON.parse(await readFile('deploy/monitoring/grafana-dashboard.json', 'utf8'))
     const panelExprs = dashboardExpressions(dashboard)
     assert.ok(panelExprs.length >= 12)
     const used = new Set(panelExprs.flatMap((e) => metricNames(e.expr)))
-    for (const needed of ['http_requests_total', 'http_request_duration_seconds_bucket', 'http_errors_total', 'rate_limit_decisions_total', 'circuit_breaker_state', 'upstream_request_duration_seconds_bucket', 'auth_events_total']) assert.ok(used.has(needed), `dashboard lacks ${needed}`)
+    for (const needed of [
+      'http_requests_total',
+      'http_request_duration_seconds_bucket',
+      'http_errors_total',
+      'rate_limit_decisions_total',
+      'circuit_breaker_state',
+      'upstream_request_duration_seconds_bucket',
+      'auth_events_total'
+    ])
+      assert.ok(used.has(needed), `dashboard lacks ${needed}`)
     assert.deepEqual(unknownMetrics(panelExprs, exposed, 'grafana-dashboard.json'), [])
     assert.deepEqual(unknownMetrics(await alertExpressions('deploy/monitoring/alerts.yml'), exposed, 'alerts.yml'), [])
     // And the check itself notices a misspelt metric.
-    assert.match(messages(unknownMetrics([{ panel: 'typo', expr: 'sum(rate(http_request_total[5m]))' }], exposed, 'x')), /metric http_request_total is not exported/)
+    assert.match(
+      messages(unknownMetrics([{ panel: 'typo', expr: 'sum(rate(http_request_total[5m]))' }], exposed, 'x')),
+      /metric http_request_total is not exported/
+    )
     assert.equal(await g.stop(), 0)
   })
 })

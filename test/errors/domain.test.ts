@@ -20,8 +20,13 @@ const mapped = (err: unknown) => {
   return m
 }
 
-test('upstream failures map to reply-from\'s taxonomy, naming the upstream; an open circuit says when to retry', () => {
-  const cases = [['unavailable', 503, 'LUCID_ERR_5008'], ['timeout', 504, 'LUCID_ERR_5006'], ['bad_response', 502, 'LUCID_ERR_5003'], ['circuit_open', 503, 'LUCID_ERR_5007']] as const
+test("upstream failures map to reply-from's taxonomy, naming the upstream; an open circuit says when to retry", () => {
+  const cases = [
+    ['unavailable', 503, 'LUCID_ERR_5008'],
+    ['timeout', 504, 'LUCID_ERR_5006'],
+    ['bad_response', 502, 'LUCID_ERR_5003'],
+    ['circuit_open', 503, 'LUCID_ERR_5007']
+  ] as const
   for (const [kind, status, code] of cases) {
     const m = mapped(new UpstreamError(kind, 'node_service', `node_service: ${kind}`, 2_500))
     assert.equal(m.statusCode, status, kind)
@@ -31,7 +36,10 @@ test('upstream failures map to reply-from\'s taxonomy, naming the upstream; an o
     assert.deepEqual(m.headers, kind === 'circuit_open' ? { 'retry-after': '3' } : {})
   }
   // The message is the registry's generic one: the upstream's own text stays in the log (cause).
-  assert.equal(mapped(new UpstreamError('timeout', 'x', 'secret detail')).message, new LucidError('UPSTREAM_TIMEOUT').message)
+  assert.equal(
+    mapped(new UpstreamError('timeout', 'x', 'secret detail')).message,
+    new LucidError('UPSTREAM_TIMEOUT').message
+  )
 })
 
 test('backup and volume errors map to their envelope codes', () => {
@@ -68,13 +76,21 @@ for (const kind of dbKinds()) {
         const users = createUsersRepository(t.db)
         const email = `${randomUUID()}@example.com`
         await users.createOrGet({ email, role: 'user' })
-        const err = await t.db.query('INSERT INTO users (user_id, email, role) VALUES ($1, $2, $3)', [randomUUID(), email, 'user']).then(() => null, (e: unknown) => e)
+        const err = await t.db
+          .query('INSERT INTO users (user_id, email, role) VALUES ($1, $2, $3)', [randomUUID(), email, 'user'])
+          .then(
+            () => null,
+            (e: unknown) => e
+          )
         const m = mapped(err)
         assert.equal(m.code, 'LUCID_ERR_4002')
         assert.deepEqual(m.details, { field: 'email' })
         await t.db.query('CREATE TABLE dup (v int)')
         await t.db.query('INSERT INTO dup VALUES (1), (1)')
-        const ix = await t.db.exec('CREATE UNIQUE INDEX dup_v ON dup (v)').then(() => null, (e: unknown) => e)
+        const ix = await t.db.exec('CREATE UNIQUE INDEX dup_v ON dup (v)').then(
+          () => null,
+          (e: unknown) => e
+        )
         const mi = mapped(ix)
         assert.equal(mi.statusCode, 409)
         assert.match(mi.message, /dup_v: duplicate values exist/)

@@ -31,8 +31,16 @@ test('database stopped while the gateway runs → 503/5002 envelopes, no crash, 
   assert.equal(health.json().status, 'unhealthy')
   assert.equal(health.json().dependencies.database.status, 'unhealthy')
   // A route that needs the database: an authenticated call looks up the login session.
-  const token = await gw.app.tokens.issuePair({ userId: crypto.randomUUID(), role: 'user', sid: crypto.randomUUID(), refreshJti: crypto.randomUUID() })
-  const res = await gw.app.inject({ url: '/api/v1/meta/metrics', headers: { authorization: `Bearer ${token.access_token}` } })
+  const token = await gw.app.tokens.issuePair({
+    userId: crypto.randomUUID(),
+    role: 'user',
+    sid: crypto.randomUUID(),
+    refreshJti: crypto.randomUUID()
+  })
+  const res = await gw.app.inject({
+    url: '/api/v1/meta/metrics',
+    headers: { authorization: `Bearer ${token.access_token}` }
+  })
   assert.equal(res.statusCode, 503)
   assert.equal(res.json().error.code, 'LUCID_ERR_5002')
   assert.doesNotMatch(res.body, /ECONNREFUSED|127\.0\.0\.1|postgres/)

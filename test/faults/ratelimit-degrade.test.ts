@@ -41,7 +41,11 @@ test('Redis paused or down (RATE_LIMIT_DEGRADED_START=last-known): requests keep
   const paused = []
   for (let i = 0; i < 14; i++) paused.push(await get('198.51.100.2'))
   assert.equal(gw.app.rateLimit.limiter.mode, 'degraded')
-  assert.deepEqual(paused.map((r) => r.status), [...Array(10).fill(200), ...Array(4).fill(429)], 'each of 2 instances enforces 20 ÷ 2 = 10 locally')
+  assert.deepEqual(
+    paused.map((r) => r.status),
+    [...Array(10).fill(200), ...Array(4).fill(429)],
+    'each of 2 instances enforces 20 ÷ 2 = 10 locally'
+  )
   const worst = Math.max(...paused.map((r) => r.ms))
   assert.ok(worst < 250, `no request waited on the hung Redis beyond the deadline (worst ${worst.toFixed(1)} ms)`)
   const health = (await gw.app.inject({ url: '/api/v1/meta/health' })).json()
@@ -61,7 +65,10 @@ test('Redis paused or down (RATE_LIMIT_DEGRADED_START=last-known): requests keep
   await redis.stop()
   const down = []
   for (let i = 0; i < 12; i++) down.push(await get('198.51.100.4'))
-  assert.deepEqual(down.map((r) => r.status), [...Array(10).fill(200), ...Array(2).fill(429)])
+  assert.deepEqual(
+    down.map((r) => r.status),
+    [...Array(10).fill(200), ...Array(2).fill(429)]
+  )
   assert.ok(Math.max(...down.map((r) => r.ms)) < 250)
 })
 
@@ -70,7 +77,10 @@ test('RATE_LIMIT_FAILURE_MODE=closed refuses with 503 and =open admits while Red
   if (redis === null) return
   for (const mode of ['closed', 'open'] as const) {
     const store = await createRedisStateStore({ url: redis.url, prefix: `rl-${mode}:`, commandTimeoutMs: 300 })
-    const gw = await buildTestApp({ store: { store, close: () => store.close() }, env: { RATE_LIMIT_PUBLIC: '2', RATE_LIMIT_FAILURE_MODE: mode, RATE_LIMIT_REDIS_TIMEOUT_MS: '50' } })
+    const gw = await buildTestApp({
+      store: { store, close: () => store.close() },
+      env: { RATE_LIMIT_PUBLIC: '2', RATE_LIMIT_FAILURE_MODE: mode, RATE_LIMIT_REDIS_TIMEOUT_MS: '50' }
+    })
     try {
       if (mode === 'open') await redis.stop()
       else await redis.pause(1_500)
@@ -115,7 +125,8 @@ for (const start of ['minimal', 'last-known'] as const) {
       await testDb.close()
     })
     const ip = '198.51.100.50'
-    const send = async (i: number) => (await gws[i].app.inject({ url: '/api/v1/meta/version', remoteAddress: ip })).statusCode
+    const send = async (i: number) =>
+      (await gws[i].app.inject({ url: '/api/v1/meta/version', remoteAddress: ip })).statusCode
     const spent = []
     for (let n = 0; n < 31; n++) spent.push(await send(0))
     assert.deepEqual(spent, [...Array(30).fill(200), 429], 'the budget of 30 is spent through Redis on instance A')
@@ -129,7 +140,8 @@ for (const start of ['minimal', 'last-known'] as const) {
     const refill = Math.floor((Date.now() - started) / 2_000) + 1
     const fresh = await gws[1].app.inject({ url: '/api/v1/meta/version', remoteAddress: '198.51.100.51' })
     assert.equal(fresh.statusCode, 200, 'a client no instance has seen is still served')
-    if (start === 'minimal') assert.ok(admitted <= refill + 2, `admitted ${admitted} while degraded; refill ${refill} + 1 on each of B and C`)
+    if (start === 'minimal')
+      assert.ok(admitted <= refill + 2, `admitted ${admitted} while degraded; refill ${refill} + 1 on each of B and C`)
     else assert.ok(admitted >= 20, `last-known: B and C each hand out their share of 10 (admitted ${admitted})`)
   })
 }

@@ -15,7 +15,10 @@ import { attachContractValidator, type ContractChecker, type ViolationSink } fro
 // that sent it, at the inject() call; one over a real socket fails the file after its tests.
 const unreported = new Map<string, string>()
 after(() => {
-  if (unreported.size > 0) throw new Error(`${unreported.size} response(s) do not match /openapi.json:\n${[...new Set(unreported.values())].join('\n')}`)
+  if (unreported.size > 0)
+    throw new Error(
+      `${unreported.size} response(s) do not match /openapi.json:\n${[...new Set(unreported.values())].join('\n')}`
+    )
 })
 const sink: ViolationSink = (id, line) => void unreported.set(id, line)
 
@@ -112,7 +115,14 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     async sibling(env = {}) {
       // Its own connection pool and Redis connection, like another process would have.
       const db = testDb.url !== undefined ? createPgDb({ connectionString: testDb.url, max: 3 }) : testDb.db
-      const store = testStore.prefix !== undefined ? await createRedisStateStore({ url: process.env.REDIS_URL as string, prefix: testStore.prefix, commandTimeoutMs: 2_000 }) : testStore.store
+      const store =
+        testStore.prefix !== undefined
+          ? await createRedisStateStore({
+              url: process.env.REDIS_URL as string,
+              prefix: testStore.prefix,
+              commandTimeoutMs: 2_000
+            })
+          : testStore.store
       const s = await buildApp(testConfig(dataDir, { ...opts.env, ...env }), { db, stateStore: store, now: opts.now })
       checkers.push(attachContractValidator(s, checking ? sink : undefined))
       if (checking) checkedInject(s)

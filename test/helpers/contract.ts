@@ -27,7 +27,12 @@ const isJson = (type: string) => type === 'application/json' || type.endsWith('+
 function absoluteRefs(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(absoluteRefs)
   if (node === null || typeof node !== 'object') return node
-  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : absoluteRefs(v)]))
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [
+      k,
+      k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : absoluteRefs(v)
+    ])
+  )
 }
 
 export interface ContractChecker {
@@ -40,7 +45,11 @@ export interface ContractChecker {
 /** Called with each violation and the id of the request (X-Request-ID) that got it. */
 export type ViolationSink = (requestId: string, line: string) => void
 
-export function attachContractValidator(app: FastifyInstance, sink: ViolationSink = () => undefined, report = process.env.CONTRACT_REPORT): ContractChecker {
+export function attachContractValidator(
+  app: FastifyInstance,
+  sink: ViolationSink = () => undefined,
+  report = process.env.CONTRACT_REPORT
+): ContractChecker {
   const violations: string[] = []
   let checked = 0
   let doc: { paths: Record<string, Record<string, Operation>>; components?: Json } | undefined
@@ -68,7 +77,10 @@ export function attachContractValidator(app: FastifyInstance, sink: ViolationSin
 
   function check(request: FastifyRequest, reply: FastifyReply, payload: unknown): string | undefined {
     const status = reply.statusCode
-    const type = String(reply.getHeader('content-type') ?? '').split(';')[0].trim().toLowerCase()
+    const type = String(reply.getHeader('content-type') ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase()
     const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined
     const empty = payload === undefined || payload === null || text === ''
     const d = document()
@@ -77,10 +89,17 @@ export function attachContractValidator(app: FastifyInstance, sink: ViolationSin
     const gatewayError = (): string | undefined => {
       if (!isJson(type)) return `a gateway error sent as ${type || 'no content type'}, not application/json`
       if (text === undefined) return undefined
-      return envelope()(JSON.parse(text)) ? undefined : `a gateway error that is not the ErrorEnvelope: ${ajv?.errorsText(envelope().errors)}`
+      return envelope()(JSON.parse(text))
+        ? undefined
+        : `a gateway error that is not the ErrorEnvelope: ${ajv?.errorsText(envelope().errors)}`
     }
     const template = request.routeOptions.url
-    const op = template === undefined ? undefined : d.paths[template.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[(request.method === 'HEAD' ? 'GET' : request.method).toLowerCase()]
+    const op =
+      template === undefined
+        ? undefined
+        : d.paths[template.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[
+            (request.method === 'HEAD' ? 'GET' : request.method).toLowerCase()
+          ]
     // Routes a test registers for itself (extraRoutes) have no schema: not part of the API.
     if (op === undefined || request.routeOptions.schema === undefined) {
       // Unknown paths, wrong methods, hidden routes (docs assets, proxy catch-alls): only the
@@ -90,16 +109,20 @@ export function attachContractValidator(app: FastifyInstance, sink: ViolationSin
     checked++
     if (op['x-lucid-passthrough'] !== undefined && !fromGateway) return undefined
     const response = op.responses[String(status)] ?? op.responses[`${String(status)[0]}XX`] ?? op.responses.default
-    if (response === undefined) return `status ${status} is not documented (documented: ${Object.keys(op.responses).join(', ')})`
+    if (response === undefined)
+      return `status ${status} is not documented (documented: ${Object.keys(op.responses).join(', ')})`
     if (fromGateway && status >= 400) {
       const problem = gatewayError()
       if (problem !== undefined) return problem
     }
     // 204 and 304 never carry a body on the wire (Node drops it), whatever the handler passed.
-    if (status === 204 || status === 304) return response.content === undefined ? undefined : `a documented ${status} body`
-    if (response.content === undefined) return empty ? undefined : `a ${status} body (${type}) where the document says there is none`
+    if (status === 204 || status === 304)
+      return response.content === undefined ? undefined : `a documented ${status} body`
+    if (response.content === undefined)
+      return empty ? undefined : `a ${status} body (${type}) where the document says there is none`
     const media = response.content[type] ?? response.content[`${type.split('/')[0]}/*`] ?? response.content['*/*']
-    if (media === undefined) return `content type ${type || '(none)'} is not documented for ${status} (documented: ${Object.keys(response.content).join(', ')})`
+    if (media === undefined)
+      return `content type ${type || '(none)'} is not documented for ${status} (documented: ${Object.keys(response.content).join(', ')})`
     if (text === undefined || media.schema === undefined || !isJson(type)) return undefined
     let body: unknown
     try {
@@ -108,7 +131,9 @@ export function attachContractValidator(app: FastifyInstance, sink: ViolationSin
       return `a ${type} body that is not JSON: ${text.slice(0, 80)}`
     }
     const v = validator(`${template} ${request.method} ${status} ${type}`, media.schema)
-    return v(body) ? undefined : `body does not match the documented ${status} ${type} schema: ${ajv?.errorsText(v.errors, { separator: '; ' })}`
+    return v(body)
+      ? undefined
+      : `body does not match the documented ${status} ${type} schema: ${ajv?.errorsText(v.errors, { separator: '; ' })}`
   }
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -124,7 +149,11 @@ export function attachContractValidator(app: FastifyInstance, sink: ViolationSin
       const line = `contract: ${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]} → ${reply.statusCode}${code === undefined ? '' : ` ${code}`}: ${problem}`
       violations.push(line)
       sink(request.id, line)
-      if (report !== undefined) appendFileSync(report, `${JSON.stringify({ line, url: request.url, body: typeof payload === 'string' ? payload.slice(0, 300) : undefined })}\n`)
+      if (report !== undefined)
+        appendFileSync(
+          report,
+          `${JSON.stringify({ line, url: request.url, body: typeof payload === 'string' ? payload.slice(0, 300) : undefined })}\n`
+        )
     }
     return payload
   })

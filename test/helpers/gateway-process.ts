@@ -20,7 +20,14 @@ export function spawnGateway(
   opts: { nodeArgs?: string[] } = {}
 ): GatewayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), 'src/server.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOBS_ENABLED: 'false', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      JOBS_ENABLED: 'false',
+      ...env
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
@@ -38,7 +45,8 @@ export function spawnGateway(
       const end = Date.now() + timeoutMs
       while ((out.match(g)?.length ?? 0) < count) {
         if (Date.now() > end) throw new Error(`timed out waiting for ${re} ×${count}; output:\n${out.slice(-3000)}`)
-        if (child.exitCode !== null) throw new Error(`gateway exited (${child.exitCode}) before ${re}; output:\n${out.slice(-3000)}`)
+        if (child.exitCode !== null)
+          throw new Error(`gateway exited (${child.exitCode}) before ${re}; output:\n${out.slice(-3000)}`)
         await sleep(50)
       }
     },

@@ -24,22 +24,42 @@ export interface LoggedIn {
   auth: { authorization: string }
 }
 
-export async function challenge(app: FastifyInstance, address: string): Promise<{ nonce: string; message: string; expires_at: string }> {
+export async function challenge(
+  app: FastifyInstance,
+  address: string
+): Promise<{ nonce: string; message: string; expires_at: string }> {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/challenge', payload: { tron_address: address } })
   if (res.statusCode !== 200) throw new Error(`challenge failed: ${res.statusCode} ${res.body}`)
   return res.json()
 }
 
 /** Full wallet login through the HTTP API; `role` is then set directly in the database. */
-export async function login(app: FastifyInstance, opts: { wallet?: Wallet; role?: string; extra?: Record<string, unknown> } = {}): Promise<LoggedIn> {
+export async function login(
+  app: FastifyInstance,
+  opts: { wallet?: Wallet; role?: string; extra?: Record<string, unknown> } = {}
+): Promise<LoggedIn> {
   const wallet = opts.wallet ?? (await newWallet())
   const c = await challenge(app, wallet.address)
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: wallet.address, signature: wallet.sign(c.message), nonce: c.nonce, ...opts.extra } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { tron_address: wallet.address, signature: wallet.sign(c.message), nonce: c.nonce, ...opts.extra }
+  })
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
   const body = res.json()
   if (opts.role !== undefined) {
-    await app.db.query('UPDATE users SET role = $2, updated_at = now() WHERE user_id = $1', [body.user.user_id, opts.role])
+    await app.db.query('UPDATE users SET role = $2, updated_at = now() WHERE user_id = $1', [
+      body.user.user_id,
+      opts.role
+    ])
     await app.identity.userChanged(body.user.user_id)
   }
-  return { wallet, access: body.access_token, refresh: body.refresh_token, userId: body.user.user_id, body, auth: { authorization: `Bearer ${body.access_token}` } }
+  return {
+    wallet,
+    access: body.access_token,
+    refresh: body.refresh_token,
+    userId: body.user.user_id,
+    body,
+    auth: { authorization: `Bearer ${body.access_token}` }
+  }
 }

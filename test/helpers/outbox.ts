@@ -10,7 +10,12 @@ export interface OutboxMail {
 /** Every mail the gateway wrote to DATA_DIR/outbox.jsonl (no SMTP_URL) for `to`, oldest first. */
 export async function mailsTo(dataDir: string, to: string): Promise<OutboxMail[]> {
   const text = await readFile(path.join(dataDir, 'outbox.jsonl'), 'utf8').catch(() => '')
-  return text.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as OutboxMail).filter((m) => m.to === to)
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as OutboxMail)
+    .filter((m) => m.to === to)
 }
 
 /** The 6-digit code of the last mail to `to`. */

@@ -12,7 +12,8 @@ export function findProgram(name: string, t: Pick<HelperContext, 'skip'>): strin
   const candidates = [name]
   if (name === 'initdb' || name === 'pg_ctl' || name === 'postgres') {
     const base = '/usr/lib/postgresql'
-    if (existsSync(base)) for (const v of readdirSync(base).sort().reverse()) candidates.push(`${base}/${v}/bin/${name}`)
+    if (existsSync(base))
+      for (const v of readdirSync(base).sort().reverse()) candidates.push(`${base}/${v}/bin/${name}`)
   }
   for (const c of candidates) {
     try {

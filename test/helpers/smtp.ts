@@ -29,7 +29,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       let raw = ''
       stream.on('data', (d: Buffer) => (raw += d.toString('utf8')))
       stream.on('end', () => {
-        const mail = { to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), raw: decodeQuotedPrintable(raw) }
+        const mail = {
+          to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+          raw: decodeQuotedPrintable(raw)
+        }
         messages.push(mail)
         for (const w of [...waiters]) {
           if (mail.to.includes(w.to)) {

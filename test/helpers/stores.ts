@@ -40,7 +40,9 @@ export async function createPgTestDatabase(baseUrl: string): Promise<{ url: stri
   }
 }
 
-export async function createTestDb(kind: DbKind = process.env.DATABASE_URL ? 'postgresql' : 'embedded'): Promise<TestDb> {
+export async function createTestDb(
+  kind: DbKind = process.env.DATABASE_URL ? 'postgresql' : 'embedded'
+): Promise<TestDb> {
   if (kind === 'postgresql') {
     const base = process.env.DATABASE_URL
     if (!base) throw new Error('DATABASE_URL is not set')
@@ -70,7 +72,10 @@ export interface TestStateStore {
   close(): Promise<void>
 }
 
-export async function createTestStateStore(kind: 'memory' | 'redis' = process.env.REDIS_URL ? 'redis' : 'memory', url = process.env.REDIS_URL): Promise<TestStateStore> {
+export async function createTestStateStore(
+  kind: 'memory' | 'redis' = process.env.REDIS_URL ? 'redis' : 'memory',
+  url = process.env.REDIS_URL
+): Promise<TestStateStore> {
   if (kind === 'memory') {
     const store = createMemoryStateStore()
     return { store, close: () => store.close() }

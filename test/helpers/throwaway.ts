@@ -53,7 +53,16 @@ export async function startThrowawayPostgres(t: HelperContext): Promise<Throwawa
   }
   run(initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions'])
   const start = async () => {
-    run(pgCtl, ['-D', dataDir, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-l', path.join(dir, 'log'), '-w', 'start'])
+    run(pgCtl, [
+      '-D',
+      dataDir,
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      '-l',
+      path.join(dir, 'log'),
+      '-w',
+      'start'
+    ])
   }
   const stop = async () => {
     run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', 'stop'])
@@ -87,7 +96,11 @@ export async function startThrowawayRedis(t: HelperContext, extraArgs: string[] 
   const port = await freePort()
   let child: ChildProcess | undefined
   const start = async () => {
-    child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: 'ignore' })
+    child = spawn(
+      bin,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
+      { stdio: 'ignore' }
+    )
     for (let i = 0; i < 100; i++) {
       try {
         execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' })
@@ -129,14 +142,28 @@ export async function startThrowawayRedisCluster(t: HelperContext): Promise<{ no
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const servers: ThrowawayRedis[] = []
   for (let i = 0; i < 3; i++) {
-    const s = await startThrowawayRedis(t, ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${i}.conf`), '--dir', dir, '--cluster-node-timeout', '2000'])
+    const s = await startThrowawayRedis(t, [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      path.join(dir, `nodes-${i}.conf`),
+      '--dir',
+      dir,
+      '--cluster-node-timeout',
+      '2000'
+    ])
     if (s === null) return null
     servers.push(s)
   }
   const nodes = servers.map((s) => `127.0.0.1:${s.port}`)
-  execFileSync(cli, ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe', timeout: 30_000 })
+  execFileSync(cli, ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], {
+    stdio: 'pipe',
+    timeout: 30_000
+  })
   for (let i = 0; i < 100; i++) {
-    const ok = servers.every((s) => execFileSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).includes('cluster_state:ok'))
+    const ok = servers.every((s) =>
+      execFileSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).includes('cluster_state:ok')
+    )
     if (ok) return { nodes }
     await sleep(100)
   }

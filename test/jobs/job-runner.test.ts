@@ -17,7 +17,13 @@ for (const kind of dbKinds()) {
         const runs: string[] = []
         const results: string[] = []
         const make = (id: string) => {
-          const r = createJobRunner({ db: t.db, logger: quiet, instanceId: id, now, onResult: (_j, res) => results.push(res) })
+          const r = createJobRunner({
+            db: t.db,
+            logger: quiet,
+            instanceId: id,
+            now,
+            onResult: (_j, res) => results.push(res)
+          })
           r.define({ name: 'sync', everyMs: 10_000, run: async () => void runs.push(id) })
           return r
         }
@@ -31,7 +37,9 @@ for (const kind of dbKinds()) {
           await Promise.all([a.idle(), b.idle()])
         }
         assert.equal(runs.length, 5)
-        const { rows } = await t.db.query<{ run_count: number; last_error: string | null }>("SELECT run_count, last_error FROM job_runs WHERE name = 'sync'")
+        const { rows } = await t.db.query<{ run_count: number; last_error: string | null }>(
+          "SELECT run_count, last_error FROM job_runs WHERE name = 'sync'"
+        )
         assert.equal(rows[0].run_count, 5)
         assert.ok(results.includes('skipped'), 'the losing instance records a skip')
       } finally {
@@ -45,7 +53,11 @@ for (const kind of dbKinds()) {
         await migrate(t.db)
         let clock = Date.UTC(2026, 0, 1)
         const errors: string[] = []
-        const r = createJobRunner({ db: t.db, logger: { info: () => undefined, error: (_o, m) => void errors.push(m) }, now: () => clock })
+        const r = createJobRunner({
+          db: t.db,
+          logger: { info: () => undefined, error: (_o, m) => void errors.push(m) },
+          now: () => clock
+        })
         let calls = 0
         r.define({
           name: 'flaky',
@@ -63,7 +75,9 @@ for (const kind of dbKinds()) {
         await r.idle()
         assert.equal(calls, 2)
         assert.deepEqual(errors, ['background job failed'])
-        const { rows } = await t.db.query<{ run_count: number; failure_count: number; last_error: string | null }>("SELECT run_count, failure_count, last_error FROM job_runs WHERE name = 'flaky'")
+        const { rows } = await t.db.query<{ run_count: number; failure_count: number; last_error: string | null }>(
+          "SELECT run_count, failure_count, last_error FROM job_runs WHERE name = 'flaky'"
+        )
         assert.deepEqual(rows[0], { run_count: 2, failure_count: 1, last_error: null })
         await r.stop()
       } finally {
@@ -77,12 +91,23 @@ for (const kind of dbKinds()) {
         await migrate(t.db)
         let clock = Date.UTC(2026, 0, 1)
         const lines: { level: string; msg: string; obj: Record<string, unknown> }[] = []
-        const logger = { info: (obj: object, msg: string) => void lines.push({ level: 'info', msg, obj: obj as Record<string, unknown> }), error: (obj: object, msg: string) => void lines.push({ level: 'error', msg, obj: obj as Record<string, unknown> }) }
+        const logger = {
+          info: (obj: object, msg: string) =>
+            void lines.push({ level: 'info', msg, obj: obj as Record<string, unknown> }),
+          error: (obj: object, msg: string) =>
+            void lines.push({ level: 'error', msg, obj: obj as Record<string, unknown> })
+        }
         const r = createJobRunner({ db: t.db, logger, now: () => clock })
         let down = true
         let runs = 0
         // The message changes as the breaker opens; it is still one outage.
-        r.define({ name: 'sync', everyMs: 10_000, run: async () => { if (down) throw new Error(++runs % 2 === 0 ? 'Circuit open for lucid_blocks' : 'lucid_blocks: unavailable') } })
+        r.define({
+          name: 'sync',
+          everyMs: 10_000,
+          run: async () => {
+            if (down) throw new Error(++runs % 2 === 0 ? 'Circuit open for lucid_blocks' : 'lucid_blocks: unavailable')
+          }
+        })
         // 15 minutes of a run every 10 s against an upstream that is down.
         for (let i = 0; i < 90; i++) {
           clock += 10_000
@@ -96,10 +121,21 @@ for (const kind of dbKinds()) {
         assert.equal(lines[0].msg, 'background job failed')
         assert.ok(lines[0].obj.err instanceof Error, 'the first report carries the error (and its stack)')
         const still = lines.filter((l) => l.msg === 'background job still failing')
-        assert.equal(still.length, Math.floor((89 * 10_000) / REPEATED_FAILURE_LOG_MS), '90 failures, one reminder per 5 minutes')
-        assert.ok(still.every((l) => l.obj.err === undefined && typeof l.obj.error === 'string'), 'reminders are one line, no stack')
+        assert.equal(
+          still.length,
+          Math.floor((89 * 10_000) / REPEATED_FAILURE_LOG_MS),
+          '90 failures, one reminder per 5 minutes'
+        )
+        assert.ok(
+          still.every((l) => l.obj.err === undefined && typeof l.obj.error === 'string'),
+          'reminders are one line, no stack'
+        )
         assert.equal(still.at(-1)?.obj.failures, 1 + Math.floor((89 * 10_000) / REPEATED_FAILURE_LOG_MS) * 30)
-        assert.deepEqual(lines.at(-1), { level: 'info', msg: 'background job recovered', obj: { job: 'sync', failures: 90, since: new Date(Date.UTC(2026, 0, 1) + 10_000).toISOString() } })
+        assert.deepEqual(lines.at(-1), {
+          level: 'info',
+          msg: 'background job recovered',
+          obj: { job: 'sync', failures: 90, since: new Date(Date.UTC(2026, 0, 1) + 10_000).toISOString() }
+        })
         assert.equal(lines.length, 1 + still.length + 1)
         await r.stop()
       } finally {

@@ -8,7 +8,10 @@ test('BENCH_DISABLE_STAGES switches nothing off without BENCH_MODE=1', () => {
 })
 
 test('with BENCH_MODE=1 the named stages are off; an unknown name is a start-up error', () => {
-  assert.deepEqual([...benchDisabledStages({ BENCH_MODE: '1', BENCH_DISABLE_STAGES: ' headers , log ' })], ['headers', 'log'])
+  assert.deepEqual(
+    [...benchDisabledStages({ BENCH_MODE: '1', BENCH_DISABLE_STAGES: ' headers , log ' })],
+    ['headers', 'log']
+  )
   assert.equal(benchDisabledStages({ BENCH_MODE: '1' }).size, 0)
   assert.throws(() => benchDisabledStages({ BENCH_MODE: '1', BENCH_DISABLE_STAGES: 'auth' }), /unknown stage\(s\) auth/)
 })

@@ -30,9 +30,12 @@ test('identify: spoofable headers go, X-Forwarded-* only from a configured proxy
   assert.deepEqual(refused.details, { host: 'evil.example' })
 })
 
-test('identify: the HTTPS redirect goes to PUBLIC_URL\'s host, never a forged one; probes and TLS stay', () => {
+test("identify: the HTTPS redirect goes to PUBLIC_URL's host, never a forged one; probes and TLS stay", () => {
   const redirect = createHttpsRedirect({ publicUrl: 'https://gw.example', httpsPort: 8443 })
-  assert.equal(redirect(req({}), '/api/v1/meta/version?x=1', 'evil.example'), 'https://gw.example/api/v1/meta/version?x=1')
+  assert.equal(
+    redirect(req({}), '/api/v1/meta/version?x=1', 'evil.example'),
+    'https://gw.example/api/v1/meta/version?x=1'
+  )
   assert.equal(redirect(req({}), '/health?full=1', 'gw.example'), undefined)
   assert.equal(redirect(req({}, '203.0.113.9', true), '/api/v1/x', 'gw.example'), undefined)
   assert.equal(createHttpsRedirect({ httpsPort: 8443 })(req({}), '/a', 'gw.example'), 'https://gw.example:8443/a')
@@ -42,14 +45,26 @@ test('admit: a refusal reaches next; a ticket is held until the response finishe
   const res = new EventEmitter() as unknown as ServerResponse
   const refusal = new LucidError('SERVICE_UNAVAILABLE')
   let got: Error | undefined
-  admitRequest(() => { throw refusal }, '1.2.3.4', res, (err) => (got = err))
+  admitRequest(
+    () => {
+      throw refusal
+    },
+    '1.2.3.4',
+    res,
+    (err) => (got = err)
+  )
   assert.equal(got, refusal)
   let released = 0
   let called = 0
-  admitRequest(() => ({ release: () => released++ }), '1.2.3.4', res, (err) => {
-    assert.equal(err, undefined)
-    called++
-  })
+  admitRequest(
+    () => ({ release: () => released++ }),
+    '1.2.3.4',
+    res,
+    (err) => {
+      assert.equal(err, undefined)
+      called++
+    }
+  )
   assert.equal(called, 1)
   assert.equal(released, 0)
   res.emit('finish')
@@ -63,7 +78,7 @@ test('admit: an error answered before the body was read closes the connection', 
   assert.equal(closeAfterEarlyError(413, { complete: false, headers: {} } as unknown as IncomingMessage), false)
 })
 
-test('respond: the API CSP, the docs CSP under the docs prefix, none over a route\'s own', () => {
+test("respond: the API CSP, the docs CSP under the docs prefix, none over a route's own", () => {
   const headers = createResponseHeaders('/docs')
   const csp = (list: ReturnType<typeof headers>) => new Map(list).get('content-security-policy')
   assert.equal(csp(headers('/api/v1/x', false)), API_CSP)
@@ -74,7 +89,14 @@ test('respond: the API CSP, the docs CSP under the docs prefix, none over a rout
 })
 
 test('record: the access line has the path without its query', () => {
-  const line = accessLine('r-1', { method: 'GET', route: '/ws', url: '/ws?access_token=secret', status: 101, elapsedMs: 1.234, ip: '1.2.3.4' })
+  const line = accessLine('r-1', {
+    method: 'GET',
+    route: '/ws',
+    url: '/ws?access_token=secret',
+    status: 101,
+    elapsedMs: 1.234,
+    ip: '1.2.3.4'
+  })
   assert.equal(line.path, '/ws')
   assert.equal(line.request_id, 'r-1')
   assert.equal(line.duration_ms, 1.23)

@@ -5,7 +5,9 @@ import { buildTestApp } from '../helpers/app.js'
 import { login } from '../helpers/identity.js'
 
 /** A TCP server that answers every request with bytes that are not HTTP, counting the requests. */
-async function garbageServer(opts: { close: boolean }): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+async function garbageServer(opts: {
+  close: boolean
+}): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
   let requests = 0
   const sockets = new Set<net.Socket>()
   const server = net.createServer((socket) => {
@@ -45,6 +47,9 @@ for (const close of [true, false]) {
     assert.equal(res.json().error.code, 'LUCID_ERR_5003')
     assert.equal(res.json().error.details.upstream, 'node_management')
     assert.equal(bad.requests(), 1, 'one attempt only')
-    assert.match((await gw.app.inject({ url: '/metrics' })).body, /upstream_requests_total\{upstream="node_management",outcome="bad_response"\} 1/)
+    assert.match(
+      (await gw.app.inject({ url: '/metrics' })).body,
+      /upstream_requests_total\{upstream="node_management",outcome="bad_response"\} 1/
+    )
   })
 }

@@ -20,7 +20,9 @@ describe('bodies through documented proxy routes', () => {
     chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
     nodes = await startEchoServer({ name: 'node_management' })
     payments = await startEchoServer({ name: 'tron_payment' })
-    t = await buildTestApp({ env: { BLOCKCHAIN_CORE_URL: chain.url, NODE_SERVICE_URL: nodes.url, TRON_PAYMENT_URL: payments.url } })
+    t = await buildTestApp({
+      env: { BLOCKCHAIN_CORE_URL: chain.url, NODE_SERVICE_URL: nodes.url, TRON_PAYMENT_URL: payments.url }
+    })
     operator = await login(t.app, { role: 'node_operator' })
   })
   after(async () => {
@@ -30,8 +32,16 @@ describe('bodies through documented proxy routes', () => {
     await payments.close()
   })
 
-  const upstreamOf: Record<string, () => StandIn> = { '/api/v1/chain': () => chain, '/api/v1/wallets': () => payments, '/api/v1/nodes': () => nodes }
-  const withBody = Object.keys(upstreamOf).flatMap((prefix) => documentedProxyRoutes(prefix).filter((r) => r.schema.body !== undefined).map((r) => ({ prefix, ...r })))
+  const upstreamOf: Record<string, () => StandIn> = {
+    '/api/v1/chain': () => chain,
+    '/api/v1/wallets': () => payments,
+    '/api/v1/nodes': () => nodes
+  }
+  const withBody = Object.keys(upstreamOf).flatMap((prefix) =>
+    documentedProxyRoutes(prefix)
+      .filter((r) => r.schema.body !== undefined)
+      .map((r) => ({ prefix, ...r }))
+  )
 
   test('every documented proxy route with a body is covered', () => {
     assert.deepEqual(withBody.map((r) => `${r.method} ${r.url}`).sort(), [
@@ -47,7 +57,18 @@ describe('bodies through documented proxy routes', () => {
     test(`${route.method} ${route.url}: a valid body, an invalid one and a non-JSON one reach the upstream byte for byte`, async () => {
       const upstream = upstreamOf[route.prefix]()
       const bodies: [string, string][] = [
-        ['application/json', JSON.stringify({ type: 'data', data: { x: 1 }, name: 'main', currency: 'TRX', amount: 1, recipient: 'TX', enabled: true })],
+        [
+          'application/json',
+          JSON.stringify({
+            type: 'data',
+            data: { x: 1 },
+            name: 'main',
+            currency: 'TRX',
+            amount: 1,
+            recipient: 'TX',
+            enabled: true
+          })
+        ],
         // Violates the documented schema (missing required fields, unknown ones): still not ours to judge.
         ['application/json', '{"unexpected":[1,2,3],"deep":{"a":{"b":{"c":null}}}}'],
         ['text/plain; charset=utf-8', 'not json at all'],
@@ -55,8 +76,16 @@ describe('bodies through documented proxy routes', () => {
       ]
       for (const [type, body] of bodies) {
         const before = upstream.requests.length
-        const res = await t.app.inject({ method: route.method, url, headers: { ...operator.auth, 'content-type': type }, payload: body })
-        assert.ok(res.headers['x-upstream-service'] !== undefined, `answered by the upstream, not judged by the gateway: ${res.statusCode} ${res.body}`)
+        const res = await t.app.inject({
+          method: route.method,
+          url,
+          headers: { ...operator.auth, 'content-type': type },
+          payload: body
+        })
+        assert.ok(
+          res.headers['x-upstream-service'] !== undefined,
+          `answered by the upstream, not judged by the gateway: ${res.statusCode} ${res.body}`
+        )
         const seen = upstream.requests.slice(before).find((r) => r.url === url)
         assert.ok(seen !== undefined, `${url} reached the upstream`)
         assert.equal(seen.body_sha256, sha(body), 'the upstream received exactly the bytes sent')
@@ -66,10 +95,20 @@ describe('bodies through documented proxy routes', () => {
   }
 
   test('lucid_blocks is the authority: it accepts a transaction the gateway used to refuse, and its own 422 passes through', async () => {
-    const ok = await t.app.inject({ method: 'POST', url: '/api/v1/chain/transactions', headers: operator.auth, payload: { type: 'data', data: { x: 1 } } })
+    const ok = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/chain/transactions',
+      headers: operator.auth,
+      payload: { type: 'data', data: { x: 1 } }
+    })
     assert.equal(ok.statusCode, 202, ok.body)
     assert.equal(ok.json().status, 'pending')
-    const theirs = await t.app.inject({ method: 'POST', url: '/api/v1/chain/transactions', headers: operator.auth, payload: { data: { x: 1 } } })
+    const theirs = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/chain/transactions',
+      headers: operator.auth,
+      payload: { data: { x: 1 } }
+    })
     assert.equal(theirs.statusCode, 422)
     assert.deepEqual(theirs.json(), { error: 'type and data are required' }, "lucid_blocks' own answer, unchanged")
   })

@@ -56,8 +56,20 @@ test('retry budget: at most 20% of requests over the window, with a small floor'
 })
 
 test('path safety refuses dot segments, encoded slashes and backslashes, and anything outside the prefix', () => {
-  assert.deepEqual(checkProxyPath('/api/v1/chain/blocks/12?x=1', '/api/v1/chain'), { ok: true, path: '/api/v1/chain/blocks/12' })
-  for (const bad of ['/api/v1/chain/../users', '/api/v1/chain/%2E%2e/x', '/api/v1/chain/a%2fb', '/api/v1/chain//x', '/api/v1/chain/a\\b', '/api/v1/chainx', '/api/v1/chain/%zz', '/api/v1/chain/.']) {
+  assert.deepEqual(checkProxyPath('/api/v1/chain/blocks/12?x=1', '/api/v1/chain'), {
+    ok: true,
+    path: '/api/v1/chain/blocks/12'
+  })
+  for (const bad of [
+    '/api/v1/chain/../users',
+    '/api/v1/chain/%2E%2e/x',
+    '/api/v1/chain/a%2fb',
+    '/api/v1/chain//x',
+    '/api/v1/chain/a\\b',
+    '/api/v1/chainx',
+    '/api/v1/chain/%zz',
+    '/api/v1/chain/.'
+  ]) {
     assert.equal(checkProxyPath(bad, '/api/v1/chain').ok, false, bad)
   }
 })

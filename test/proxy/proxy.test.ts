@@ -11,7 +11,11 @@ import { freePort } from '../helpers/throwaway.js'
 import http from 'node:http'
 
 /** node:http sends the path and the Connection header exactly as given (URL parsers would normalise them). */
-function rawRequest(base: string, path: string, headers: Record<string, string>): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawRequest(
+  base: string,
+  path: string,
+  headers: Record<string, string>
+): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string }> {
   const u = new URL(base)
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path, headers, agent: false }, (res) => {
@@ -36,7 +40,15 @@ describe('proxy over real sockets', () => {
     chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
     nodes = await startEchoServer({ name: 'node_management' })
     payments = await startEchoServer({ name: 'tron_payment' })
-    t = await buildTestApp({ env: { BLOCKCHAIN_CORE_URL: chain.url, NODE_SERVICE_URL: nodes.url, TRON_PAYMENT_URL: payments.url, NODE_SERVICE_TIMEOUT_MS: '500', TRUST_PROXY: '127.0.0.1' } })
+    t = await buildTestApp({
+      env: {
+        BLOCKCHAIN_CORE_URL: chain.url,
+        NODE_SERVICE_URL: nodes.url,
+        TRON_PAYMENT_URL: payments.url,
+        NODE_SERVICE_TIMEOUT_MS: '500',
+        TRUST_PROXY: '127.0.0.1'
+      }
+    })
     await t.app.listen({ port: 0, host: '127.0.0.1' })
     base = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`
     user = await login(t.app)
@@ -51,7 +63,16 @@ describe('proxy over real sockets', () => {
 
   test('path and query reach the upstream unchanged, with verified identity and clean headers', async () => {
     const res = await rawRequest(base, '/api/v1/wallets/w-1/transactions?limit=5&cursor=a%2Fb', {
-      ...user.auth, 'x-lucid-user-id': 'spoofed', 'x-lucid-user-role': 'super_admin', 'x-lucid-identity': 'forged', 'x-request-id': 'req-abc', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=1', connection: 'keep-alive, x-hop-me', 'x-hop-me': 'secret', 'x-forwarded-for': '6.6.6.6'
+      ...user.auth,
+      'x-lucid-user-id': 'spoofed',
+      'x-lucid-user-role': 'super_admin',
+      'x-lucid-identity': 'forged',
+      'x-request-id': 'req-abc',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      tracestate: 'vendor=1',
+      connection: 'keep-alive, x-hop-me',
+      'x-hop-me': 'secret',
+      'x-forwarded-for': '6.6.6.6'
     })
     assert.equal(res.statusCode, 200)
     assert.equal(res.headers['x-upstream-service'], 'tron_payment')
@@ -73,7 +94,10 @@ describe('proxy over real sockets', () => {
     assert.match(seen.headers['x-forwarded-host'], /^127\.0\.0\.1:\d+$/)
     assert.equal(seen.headers['x-forwarded-for'], '6.6.6.6, 127.0.0.1', 'appended to the chain of a trusted proxy')
     const jwks = createLocalJWKSet((await t.app.inject({ url: '/.well-known/jwks.json' })).json())
-    const { payload } = await jwtVerify(seen.headers['x-lucid-identity'], jwks, { issuer: 'lucid-api-gateway', audience: 'tron_payment' })
+    const { payload } = await jwtVerify(seen.headers['x-lucid-identity'], jwks, {
+      issuer: 'lucid-api-gateway',
+      audience: 'tron_payment'
+    })
     assert.equal(payload.sub, user.userId)
     assert.equal(payload.role, 'user')
     assert.ok((payload.exp as number) - (payload.iat as number) <= 60)
@@ -86,23 +110,55 @@ describe('proxy over real sockets', () => {
     const block = await request(`${base}/api/v1/chain/blocks/0`, { headers: user.auth })
     assert.equal(((await block.body.json()) as { height: number }).height, 0)
     const doc = (await t.app.inject({ url: '/openapi.json' })).json()
-    for (const p of ['/api/v1/chain/info', '/api/v1/chain/blocks', '/api/v1/chain/blocks/{block_id}', '/api/v1/chain/transactions', '/api/v1/wallets', '/api/v1/wallets/{wallet_id}/transactions']) assert.ok(doc.paths[p], p)
+    for (const p of [
+      '/api/v1/chain/info',
+      '/api/v1/chain/blocks',
+      '/api/v1/chain/blocks/{block_id}',
+      '/api/v1/chain/transactions',
+      '/api/v1/wallets',
+      '/api/v1/wallets/{wallet_id}/transactions'
+    ])
+      assert.ok(doc.paths[p], p)
   })
 
   test('authentication and roles: 401 without a token, /nodes writes need node_operator', async () => {
     assert.equal((await request(`${base}/api/v1/nodes/n1`)).statusCode, 401)
-    const asUser = await request(`${base}/api/v1/nodes/n1/register`, { method: 'POST', headers: { ...user.auth, 'content-type': 'application/json' }, body: '{}' })
+    const asUser = await request(`${base}/api/v1/nodes/n1/register`, {
+      method: 'POST',
+      headers: { ...user.auth, 'content-type': 'application/json' },
+      body: '{}'
+    })
     assert.equal(asUser.statusCode, 403)
     assert.equal(((await asUser.body.json()) as { error: { code: string } }).error.code, 'LUCID_ERR_2004')
-    assert.equal((await request(`${base}/api/v1/nodes/n1`, { headers: user.auth })).statusCode, 200, 'reads are open to users')
-    const asOperator = await request(`${base}/api/v1/nodes/n1/register`, { method: 'POST', headers: { ...operator.auth, 'content-type': 'application/json' }, body: '{"x":1}' })
+    assert.equal(
+      (await request(`${base}/api/v1/nodes/n1`, { headers: user.auth })).statusCode,
+      200,
+      'reads are open to users'
+    )
+    const asOperator = await request(`${base}/api/v1/nodes/n1/register`, {
+      method: 'POST',
+      headers: { ...operator.auth, 'content-type': 'application/json' },
+      body: '{"x":1}'
+    })
     assert.equal(asOperator.statusCode, 200)
-    assert.equal(((await asOperator.body.json()) as { body_text: string }).body_text, '{"x":1}', 'JSON passes through unparsed')
+    assert.equal(
+      ((await asOperator.body.json()) as { body_text: string }).body_text,
+      '{"x":1}',
+      'JSON passes through unparsed'
+    )
   })
 
   test('traversal attempts cannot leave the route prefix', async () => {
     const before = nodes.requests.length
-    for (const path of ['/api/v1/nodes/../users/me', '/api/v1/nodes/%2e%2e/%2E%2E/api/v1/users/me', '/api/v1/nodes//etc', '/api/v1/nodes/a\\..\\b', '/api/v1/nodes/a%5c..', '/api/v1/nodes/a%2f..%2fb', '/api/v1/nodes/.%2e/x']) {
+    for (const path of [
+      '/api/v1/nodes/../users/me',
+      '/api/v1/nodes/%2e%2e/%2E%2E/api/v1/users/me',
+      '/api/v1/nodes//etc',
+      '/api/v1/nodes/a\\..\\b',
+      '/api/v1/nodes/a%5c..',
+      '/api/v1/nodes/a%2f..%2fb',
+      '/api/v1/nodes/.%2e/x'
+    ]) {
       const res = await rawRequest(base, path, user.auth)
       const body = JSON.parse(res.body) as { error?: { code: string } }
       assert.ok(res.statusCode === 400 || res.statusCode === 404, `${path} → ${res.statusCode}`)
@@ -131,8 +187,16 @@ describe('proxy over real sockets', () => {
     let peak = rssBefore
     const sampler = setInterval(() => (peak = Math.max(peak, live())), 50)
     let i = 0
-    const body = new Readable({ read() { this.push(i++ < 100 ? chunk : null) } })
-    const res = await request(`${base}/api/v1/nodes/upload`, { method: 'PUT', headers: { ...operator.auth, 'content-type': 'application/octet-stream', 'content-length': String(size) }, body })
+    const body = new Readable({
+      read() {
+        this.push(i++ < 100 ? chunk : null)
+      }
+    })
+    const res = await request(`${base}/api/v1/nodes/upload`, {
+      method: 'PUT',
+      headers: { ...operator.auth, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body
+    })
     const seen = (await res.body.json()) as { body_bytes: number; body_sha256: string }
     assert.equal(res.statusCode, 200)
     assert.equal(seen.body_bytes, size)
@@ -144,17 +208,28 @@ describe('proxy over real sockets', () => {
     assert.equal(received, size)
     const grew = (peak - rssBefore) / 1024 / 1024
     const bound = gc === undefined ? 90 : 40
-    assert.ok(grew < bound, `${gc === undefined ? 'RSS' : 'live memory'} grew by ${grew.toFixed(1)} MiB while moving 200 MiB (test client included); bound ${bound} MiB`)
+    assert.ok(
+      grew < bound,
+      `${gc === undefined ? 'RSS' : 'live memory'} grew by ${grew.toFixed(1)} MiB while moving 200 MiB (test client included); bound ${bound} MiB`
+    )
   })
 
   test('a declared body over 100 MiB → 413/1010 before anything is sent', async () => {
-    const res = await request(`${base}/api/v1/nodes/upload`, { method: 'PUT', headers: { ...operator.auth, 'content-type': 'application/octet-stream', 'content-length': String(101 * 1024 * 1024) }, body: 'x' }).catch((err) => err)
+    const res = await request(`${base}/api/v1/nodes/upload`, {
+      method: 'PUT',
+      headers: {
+        ...operator.auth,
+        'content-type': 'application/octet-stream',
+        'content-length': String(101 * 1024 * 1024)
+      },
+      body: 'x'
+    }).catch((err) => err)
     if (res instanceof Error) return // the gateway answered and closed before the client finished: also a refusal
     assert.equal(res.statusCode, 413)
     assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, 'LUCID_ERR_1010')
   })
 
-  test('WebSocket upgrades are authenticated and tunnelled (with the route\'s write role)', async () => {
+  test("WebSocket upgrades are authenticated and tunnelled (with the route's write role)", async () => {
     const port = Number(new URL(base).port)
     const refused = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/nodes/events`)
@@ -183,12 +258,18 @@ describe('proxy over real sockets', () => {
     assert.equal(err.code, 'LUCID_ERR_5006')
     assert.equal(err.details.upstream, 'node_management')
     const ac = new AbortController()
-    const pending = request(`${base}/api/v1/wallets/slow?ms=3000`, { headers: user.auth, signal: ac.signal }).catch(() => 'aborted')
+    const pending = request(`${base}/api/v1/wallets/slow?ms=3000`, { headers: user.auth, signal: ac.signal }).catch(
+      () => 'aborted'
+    )
     await new Promise((r) => setTimeout(r, 300))
     ac.abort()
     assert.equal(await pending, 'aborted')
-    for (let i = 0; i < 50 && !payments.aborted.some((u) => u.startsWith('/api/v1/wallets/slow')); i++) await new Promise((r) => setTimeout(r, 20))
-    assert.ok(payments.aborted.some((u) => u.startsWith('/api/v1/wallets/slow')), 'the upstream saw its client go away')
+    for (let i = 0; i < 50 && !payments.aborted.some((u) => u.startsWith('/api/v1/wallets/slow')); i++)
+      await new Promise((r) => setTimeout(r, 20))
+    assert.ok(
+      payments.aborted.some((u) => u.startsWith('/api/v1/wallets/slow')),
+      'the upstream saw its client go away'
+    )
   })
 
   test('meta/health lists upstreams; host names only for admins; meta/upstreams shows counters', async () => {

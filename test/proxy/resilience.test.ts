@@ -14,7 +14,13 @@ test('breaker per host: open → fast 503/5007 without touching the upstream →
     await up.close()
   })
   const li = await login(gw.app, { role: 'node_operator' })
-  const post = () => gw.app.inject({ method: 'POST', url: '/api/v1/nodes/x', headers: { ...li.auth, 'content-type': 'application/json' }, payload: '{}' })
+  const post = () =>
+    gw.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/x',
+      headers: { ...li.auth, 'content-type': 'application/json' },
+      payload: '{}'
+    })
   up.setHealthy(false, true)
   for (let i = 0; i < 5; i++) assert.equal((await post()).statusCode, 503, 'the upstream’s own 503 passes through')
   const hits = up.requests.length
@@ -27,13 +33,19 @@ test('breaker per host: open → fast 503/5007 without touching the upstream →
   assert.equal(open.headers['retry-after'], '30')
   assert.ok(ms < 50, `answered in ${ms.toFixed(1)} ms`)
   assert.equal(up.requests.length, hits, 'the upstream was not touched')
-  assert.match((await gw.app.inject({ url: '/metrics' })).body, /circuit_breaker_state\{upstream="node_management",host="[^"]+"\} 2/)
+  assert.match(
+    (await gw.app.inject({ url: '/metrics' })).body,
+    /circuit_breaker_state\{upstream="node_management",host="[^"]+"\} 2/
+  )
 
   up.setHealthy(true)
   clock += 30_000
   assert.equal((await post()).statusCode, 200, 'half-open admits a probe')
   assert.equal((await post()).statusCode, 200)
-  assert.match((await gw.app.inject({ url: '/metrics' })).body, /circuit_breaker_state\{upstream="node_management",host="[^"]+"\} 0/)
+  assert.match(
+    (await gw.app.inject({ url: '/metrics' })).body,
+    /circuit_breaker_state\{upstream="node_management",host="[^"]+"\} 0/
+  )
 })
 
 test('two hosts, one down: traffic moves to the healthy one', async (t) => {
@@ -46,12 +58,18 @@ test('two hosts, one down: traffic moves to the healthy one', async (t) => {
   })
   const li = await login(gw.app)
   const statuses = []
-  for (let i = 0; i < 20; i++) statuses.push((await gw.app.inject({ url: `/api/v1/wallets/w${i}`, headers: li.auth })).statusCode)
+  for (let i = 0; i < 20; i++)
+    statuses.push((await gw.app.inject({ url: `/api/v1/wallets/w${i}`, headers: li.auth })).statusCode)
   assert.deepEqual(new Set(statuses), new Set([200]), 'GETs that hit the dead host are retried on the other')
   const hosts = gw.app.upstreams.get('tron_payment')!.snapshot()
   assert.equal(hosts.find((h) => h.host === dead)?.state, 'open')
   assert.equal(up.requests.filter((r) => r.url.startsWith('/api/v1/wallets/w')).length, 20)
-  const post = await gw.app.inject({ method: 'POST', url: '/api/v1/wallets', headers: { ...li.auth, 'content-type': 'application/json' }, payload: '{}' })
+  const post = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/wallets',
+    headers: { ...li.auth, 'content-type': 'application/json' },
+    payload: '{}'
+  })
   assert.equal(post.statusCode, 200, 'with the dead host open, even a POST goes to the live one')
 })
 
@@ -69,15 +87,28 @@ test('retries only for idempotent requests, on 502/503/504, within the budget', 
   assert.equal(count('/api/v1/nodes/status/503'), 3, 'a GET is tried 3 times on 503')
   await gw.app.inject({ url: '/api/v1/nodes/a/status/500', headers: li.auth })
   assert.equal(count('/api/v1/nodes/a/status/500'), 1, 'a 500 is not retried')
-  await gw.app.inject({ method: 'POST', url: '/api/v1/nodes/b/status/503', headers: { ...li.auth, 'content-type': 'application/json' }, payload: '{}' })
+  await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/nodes/b/status/503',
+    headers: { ...li.auth, 'content-type': 'application/json' },
+    payload: '{}'
+  })
   assert.equal(count('/api/v1/nodes/b/status/503'), 1, 'a POST without Idempotency-Key is never retried')
-  await gw.app.inject({ method: 'POST', url: '/api/v1/nodes/c/status/503', headers: { ...li.auth, 'content-type': 'application/json', 'idempotency-key': 'k-1' }, payload: '{}' })
+  await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/nodes/c/status/503',
+    headers: { ...li.auth, 'content-type': 'application/json', 'idempotency-key': 'k-1' },
+    payload: '{}'
+  })
   assert.equal(count('/api/v1/nodes/c/status/503'), 3, 'a POST with Idempotency-Key may be retried')
   // The budget: many failing GETs do not triple the load.
   for (let i = 0; i < 30; i++) await gw.app.inject({ url: `/api/v1/nodes/d${i}/status/503`, headers: li.auth })
   const total = up.requests.filter((r) => r.url.startsWith('/api/v1/nodes/d')).length
   assert.ok(total <= 30 + 10, `30 requests caused ${total} upstream calls: retries capped by the budget (not 90)`)
-  assert.match((await gw.app.inject({ url: '/metrics' })).body, /upstream_retries_total\{upstream="node_management"\} \d+/)
+  assert.match(
+    (await gw.app.inject({ url: '/metrics' })).body,
+    /upstream_retries_total\{upstream="node_management"\} \d+/
+  )
 })
 
 test('Idempotency-Key: replay across two gateway instances, 422 on a different body, 409 while in flight', async (t) => {
@@ -90,7 +121,12 @@ test('Idempotency-Key: replay across two gateway instances, 422 on a different b
   const other = await gw.sibling()
   const li = await login(gw.app)
   const pay = (app: typeof other, key: string, body: string, path = '/api/v1/wallets/w1/transactions') =>
-    app.inject({ method: 'POST', url: path, headers: { ...li.auth, 'content-type': 'application/json', 'idempotency-key': key }, payload: body })
+    app.inject({
+      method: 'POST',
+      url: path,
+      headers: { ...li.auth, 'content-type': 'application/json', 'idempotency-key': key },
+      payload: body
+    })
   const first = await pay(gw.app, 'pay-1', '{"amount":5}')
   assert.equal(first.statusCode, 200)
   assert.equal(first.headers['idempotent-replayed'], undefined)
@@ -98,7 +134,11 @@ test('Idempotency-Key: replay across two gateway instances, 422 on a different b
   assert.equal(again.statusCode, 200)
   assert.equal(again.headers['idempotent-replayed'], 'true')
   assert.equal(again.body, first.body, 'the stored response, byte for byte')
-  assert.equal(up.requests.filter((r) => r.url === '/api/v1/wallets/w1/transactions').length, 1, 'the upstream saw one payment')
+  assert.equal(
+    up.requests.filter((r) => r.url === '/api/v1/wallets/w1/transactions').length,
+    1,
+    'the upstream saw one payment'
+  )
   const changed = await pay(other, 'pay-1', '{"amount":6}')
   assert.equal(changed.statusCode, 422)
   const slow = pay(gw.app, 'pay-2', '{}', '/api/v1/wallets/slow?ms=500')
@@ -108,7 +148,11 @@ test('Idempotency-Key: replay across two gateway instances, 422 on a different b
   assert.equal((await slow).statusCode, 200)
   const tooBig = await pay(gw.app, 'pay-3', JSON.stringify({ x: 'y'.repeat(1024 * 1024) }))
   assert.equal(tooBig.statusCode, 413)
-  assert.match((await other.inject({ url: "/metrics" })).body, /upstream_idempotent_replays_total\{upstream="tron_payment"\} 1/, "counted by the instance that replayed")
+  assert.match(
+    (await other.inject({ url: '/metrics' })).body,
+    /upstream_idempotent_replays_total\{upstream="tron_payment"\} 1/,
+    'counted by the instance that replayed'
+  )
 })
 
 test('active health checks feed the breaker and meta/health', async (t) => {

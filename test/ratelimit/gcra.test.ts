@@ -31,7 +31,14 @@ test('burst smaller than the limit is honoured, and all rules must admit (all-or
   const g = new MemoryGcra()
   const small: RuleSpec = { name: 'small', limit: 60, periodMs: 60_000, burst: 3 }
   const wide: RuleSpec = { name: 'wide', limit: 1000, periodMs: 60_000, burst: 1000 }
-  const decide = () => g.decide([{ rule: wide, key: 'w', cost: 1 }, { rule: small, key: 's', cost: 1 }], 0)
+  const decide = () =>
+    g.decide(
+      [
+        { rule: wide, key: 'w', cost: 1 },
+        { rule: small, key: 's', cost: 1 }
+      ],
+      0
+    )
   assert.ok(decide().every((o) => o.allowed))
   assert.ok(decide().every((o) => o.allowed))
   assert.ok(decide().every((o) => o.allowed))

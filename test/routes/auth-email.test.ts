@@ -10,7 +10,9 @@ describe('email login over a real SMTP listener', () => {
   let smtp: SmtpSink
   before(async () => {
     smtp = await startSmtpSink()
-    t = await buildTestApp({ env: { SMTP_URL: smtp.url, MAIL_FROM: 'Lucid <auth@lucid.test>', PUBLIC_URL: 'https://api.lucid.test' } })
+    t = await buildTestApp({
+      env: { SMTP_URL: smtp.url, MAIL_FROM: 'Lucid <auth@lucid.test>', PUBLIC_URL: 'https://api.lucid.test' }
+    })
   })
   after(async () => {
     await t.close()
@@ -69,7 +71,12 @@ describe('email login over a real SMTP listener', () => {
     }
     const blocked = await post('/api/v1/auth/verify', { email, code })
     assert.equal(blocked.statusCode, 429, 'this client is done guessing for 15 minutes')
-    const elsewhere = await t.app.inject({ method: 'POST', url: '/api/v1/auth/verify', payload: { email, code }, remoteAddress: '198.51.100.20' })
+    const elsewhere = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/verify',
+      payload: { email, code },
+      remoteAddress: '198.51.100.20'
+    })
     assert.equal(elsewhere.statusCode, 200, 'the owner elsewhere still signs in')
   })
 
@@ -81,7 +88,10 @@ describe('email login over a real SMTP listener', () => {
   })
 
   test('an unknown email and bad bodies get clear errors', async () => {
-    assert.equal((await post('/api/v1/auth/verify', { email: 'nobody@example.com', code: '123456' })).json().error.code, 'LUCID_ERR_2006')
+    assert.equal(
+      (await post('/api/v1/auth/verify', { email: 'nobody@example.com', code: '123456' })).json().error.code,
+      'LUCID_ERR_2006'
+    )
     assert.equal((await post('/api/v1/auth/login', { email: 'not-an-email' })).statusCode, 422)
     assert.equal((await post('/api/v1/auth/verify', { email: 'a@example.com' })).statusCode, 422)
     assert.equal((await post('/api/v1/auth/verify', { code: '12345' })).statusCode, 422)
@@ -92,8 +102,14 @@ test('without SMTP_URL the mail goes to the outbox under DATA_DIR', async () => 
   const t = await buildTestApp()
   try {
     const email = `outbox-${Date.now()}@example.com`
-    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email } })).statusCode, 200)
-    const lines = (await readFile(path.join(t.dataDir, 'outbox.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    assert.equal(
+      (await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email } })).statusCode,
+      200
+    )
+    const lines = (await readFile(path.join(t.dataDir, 'outbox.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     const mail = lines.find((l) => l.to === email)
     assert.ok(mail, 'mail is in the outbox')
     const code = /enter this code: (\d{6})/.exec(mail.text)?.[1]

@@ -16,7 +16,8 @@ describe('token lifecycle', () => {
   })
   after(() => t.close())
   const me = (token: string) => t.app.inject({ url: '/api/v1/users/me', headers: { authorization: `Bearer ${token}` } })
-  const refresh = (refresh_token: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token } })
+  const refresh = (refresh_token: string) =>
+    t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token } })
 
   test('refresh rotates; presenting a rotated refresh token again revokes the whole login session', async () => {
     const li = await login(t.app)
@@ -32,8 +33,14 @@ describe('token lifecycle', () => {
     assert.equal(after.statusCode, 401, 'the new access token died with its session')
     assert.equal(after.json().error.code, 'LUCID_ERR_2003')
     assert.equal((await refresh(pair.refresh_token)).json().error.code, 'LUCID_ERR_2010')
-    const { rows } = await t.app.db.query<{ revoked_reason: string }>('SELECT revoked_reason FROM auth_sessions WHERE user_id = $1', [li.userId])
-    assert.deepEqual(rows.map((r) => r.revoked_reason), ['refresh_token_reuse'])
+    const { rows } = await t.app.db.query<{ revoked_reason: string }>(
+      'SELECT revoked_reason FROM auth_sessions WHERE user_id = $1',
+      [li.userId]
+    )
+    assert.deepEqual(
+      rows.map((r) => r.revoked_reason),
+      ['refresh_token_reuse']
+    )
   })
 
   test('concurrent refreshes of one token: exactly one succeeds', async () => {
@@ -53,7 +60,12 @@ describe('token lifecycle', () => {
     assert.equal(sessions.json().sessions.length, 1)
     assert.equal(sessions.json().sessions[0].current, true)
     const c = await login(t.app, { wallet: a.wallet })
-    await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: c.auth, payload: { logout_all_sessions: true } })
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: c.auth,
+      payload: { logout_all_sessions: true }
+    })
     assert.equal((await me(b.access)).statusCode, 401)
     assert.equal((await refresh(b.refresh)).statusCode, 401)
   })
@@ -65,7 +77,10 @@ describe('token lifecycle', () => {
     const notMine = await t.app.inject({ method: 'DELETE', url: `/api/v1/auth/sessions/${other}`, headers: a.auth })
     assert.equal(notMine.statusCode, 404)
     const mine = (await t.app.inject({ url: '/api/v1/auth/sessions', headers: a.auth })).json().sessions[0].session_id
-    assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/auth/sessions/${mine}`, headers: a.auth })).statusCode, 204)
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: `/api/v1/auth/sessions/${mine}`, headers: a.auth })).statusCode,
+      204
+    )
     assert.equal((await me(a.access)).statusCode, 401)
   })
 
@@ -74,14 +89,40 @@ describe('token lifecycle', () => {
     const claims = JSON.parse(Buffer.from(li.access.split('.')[1], 'base64url').toString())
     const base = { role: claims.role, type: 'access', sid: claims.sid }
     const make = (alg: string, key: Uint8Array, mutate: (j: SignJWT) => SignJWT = (j) => j) =>
-      mutate(new SignJWT(base).setProtectedHeader({ alg }).setSubject(claims.sub).setJti('x').setIssuedAt().setExpirationTime('5m').setIssuer('lucid-api-gateway').setAudience('lucid-blockchain')).sign(key)
+      mutate(
+        new SignJWT(base)
+          .setProtectedHeader({ alg })
+          .setSubject(claims.sub)
+          .setJti('x')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .setIssuer('lucid-api-gateway')
+          .setAudience('lucid-blockchain')
+      ).sign(key)
     const cases: [string, string, string][] = [
-      ['wrong key', await make('HS256', new TextEncoder().encode('another-secret-that-is-long-enough-000000')), 'LUCID_ERR_2003'],
+      [
+        'wrong key',
+        await make('HS256', new TextEncoder().encode('another-secret-that-is-long-enough-000000')),
+        'LUCID_ERR_2003'
+      ],
       ['HS512', await make('HS512', secret), 'LUCID_ERR_2003'],
-      ['alg none', new UnsecuredJWT(base).setSubject(claims.sub).setIssuer('lucid-api-gateway').setAudience('lucid-blockchain').setExpirationTime('5m').encode(), 'LUCID_ERR_2003'],
+      [
+        'alg none',
+        new UnsecuredJWT(base)
+          .setSubject(claims.sub)
+          .setIssuer('lucid-api-gateway')
+          .setAudience('lucid-blockchain')
+          .setExpirationTime('5m')
+          .encode(),
+        'LUCID_ERR_2003'
+      ],
       ['wrong issuer', await make('HS256', secret, (j) => j.setIssuer('someone-else')), 'LUCID_ERR_2003'],
       ['wrong audience', await make('HS256', secret, (j) => j.setAudience('other')), 'LUCID_ERR_2003'],
-      ['not yet valid', await make('HS256', secret, (j) => j.setNotBefore(Math.floor(Date.now() / 1000) + 600)), 'LUCID_ERR_2003'],
+      [
+        'not yet valid',
+        await make('HS256', secret, (j) => j.setNotBefore(Math.floor(Date.now() / 1000) + 600)),
+        'LUCID_ERR_2003'
+      ],
       ['refresh as access', li.refresh, 'LUCID_ERR_2003'],
       ['garbage', 'abc.def.ghi', 'LUCID_ERR_2003']
     ]
@@ -107,17 +148,35 @@ describe('token lifecycle', () => {
     const metrics = () => t.app.inject({ url: '/api/v1/meta/metrics', headers: u.auth })
     assert.equal((await metrics()).statusCode, 403)
     assert.equal((await metrics()).json().error.code, 'LUCID_ERR_2004')
-    const promote = await t.app.inject({ method: 'PATCH', url: `/api/v1/users/${u.userId}/role`, headers: admin.auth, payload: { role: 'admin' } })
+    const promote = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${u.userId}/role`,
+      headers: admin.auth,
+      payload: { role: 'admin' }
+    })
     assert.equal(promote.statusCode, 200)
     assert.equal((await metrics()).statusCode, 200, 'same token, new role')
     const summary = (await metrics()).json()
     assert.equal(typeof summary.metrics.requests_per_second, 'number')
-    await t.app.inject({ method: 'PATCH', url: `/api/v1/users/${u.userId}/role`, headers: admin.auth, payload: { role: 'user' } })
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${u.userId}/role`,
+      headers: admin.auth,
+      payload: { role: 'user' }
+    })
     assert.equal((await metrics()).statusCode, 403)
-    await t.app.inject({ method: 'PUT', url: `/api/v1/users/${u.userId}`, headers: admin.auth, payload: { status: 'suspended' } })
+    await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${u.userId}`,
+      headers: admin.auth,
+      payload: { status: 'suspended' }
+    })
     assert.equal((await me(u.access)).statusCode, 401)
     const v = await login(t.app)
-    assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/users/${v.userId}`, headers: v.auth })).statusCode, 204)
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: `/api/v1/users/${v.userId}`, headers: v.auth })).statusCode,
+      204
+    )
     assert.equal((await me(v.access)).statusCode, 401)
   })
 })
@@ -128,7 +187,11 @@ describe('revocation across instances and restarts', () => {
     try {
       const b = await t.sibling()
       const li = await login(t.app)
-      assert.equal((await b.inject({ url: '/api/v1/users/me', headers: li.auth })).statusCode, 200, 'instance B has cached the session as valid')
+      assert.equal(
+        (await b.inject({ url: '/api/v1/users/me', headers: li.auth })).statusCode,
+        200,
+        'instance B has cached the session as valid'
+      )
       await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: li.auth, payload: {} })
       const started = Date.now()
       let refused = false
@@ -155,12 +218,28 @@ test('REFRESH_REUSE_GRACE_S lets an honest retry receive the same new pair inste
   const t = await buildTestApp({ env: { REFRESH_REUSE_GRACE_S: '5' } })
   try {
     const li = await login(t.app)
-    const first = await t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: li.refresh } })
-    const retry = await t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: li.refresh } })
+    const first = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refresh_token: li.refresh }
+    })
+    const retry = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refresh_token: li.refresh }
+    })
     assert.equal(first.statusCode, 200)
     assert.equal(retry.statusCode, 200)
     assert.equal(retry.json().refresh_token, first.json().refresh_token)
-    assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: { authorization: `Bearer ${first.json().access_token}` } })).statusCode, 200)
+    assert.equal(
+      (
+        await t.app.inject({
+          url: '/api/v1/users/me',
+          headers: { authorization: `Bearer ${first.json().access_token}` }
+        })
+      ).statusCode,
+      200
+    )
   } finally {
     await t.close()
   }

@@ -28,7 +28,12 @@ describe('wallet login (TIP-191)', () => {
     const w = await newWallet()
     const c = await challenge(t.app, w.address)
     assert.match(c.nonce, /^[0-9a-f]{32}$/, '128-bit nonce')
-    assert.ok(c.message.includes('Lucid API Gateway') && c.message.includes(w.address) && c.message.includes(c.nonce) && c.message.includes(c.expires_at))
+    assert.ok(
+      c.message.includes('Lucid API Gateway') &&
+        c.message.includes(w.address) &&
+        c.message.includes(c.nonce) &&
+        c.message.includes(c.expires_at)
+    )
     assert.equal(Date.parse(c.expires_at) - clock, 5 * 60_000)
   })
 
@@ -63,7 +68,9 @@ describe('wallet login (TIP-191)', () => {
     assert.equal((refresh.exp as number) - (refresh.iat as number), 7 * 86_400)
     const again = await login(t.app, { wallet: first.wallet })
     assert.equal(again.userId, first.userId, 'second login finds the same account')
-    const { rows } = await t.app.db.query<{ n: number }>('SELECT count(*) AS n FROM users WHERE tron_address = $1', [first.wallet.address])
+    const { rows } = await t.app.db.query<{ n: number }>('SELECT count(*) AS n FROM users WHERE tron_address = $1', [
+      first.wallet.address
+    ])
     assert.equal(rows[0].n, 1)
     const me = await t.app.inject({ url: '/api/v1/users/me', headers: first.auth })
     assert.equal(me.statusCode, 200)
@@ -75,7 +82,11 @@ describe('wallet login (TIP-191)', () => {
     const tw = new TronWeb({ fullHost: 'http://127.0.0.1:9', privateKey: w.privateKey })
     const c = await challenge(t.app, w.address)
     const signature = (await tw.trx.sign(Buffer.from(c.message).toString('hex'))) as string
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: w.address, signature, nonce: c.nonce } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tron_address: w.address, signature, nonce: c.nonce }
+    })
     assert.equal(res.statusCode, 200)
   })
 
@@ -93,7 +104,15 @@ describe('wallet login (TIP-191)', () => {
     const c = await challenge(t.app, w.address)
     const sig = w.sign(c.message).replace(/^0x/, '')
     const v = parseInt(sig.slice(128), 16) - 27
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: w.address, signature: sig.slice(0, 128) + v.toString(16).padStart(2, '0'), nonce: c.nonce } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: {
+        tron_address: w.address,
+        signature: sig.slice(0, 128) + v.toString(16).padStart(2, '0'),
+        nonce: c.nonce
+      }
+    })
     assert.equal(res.statusCode, 200)
   })
 
@@ -108,17 +127,29 @@ describe('wallet login (TIP-191)', () => {
 
     const other = await newWallet()
     const c2 = await challenge(t.app, other.address)
-    const foreign = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: w.address, signature: w.sign(c2.message), nonce: c2.nonce } })
+    const foreign = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tron_address: w.address, signature: w.sign(c2.message), nonce: c2.nonce }
+    })
     assert.equal(foreign.json().error.code, 'LUCID_ERR_2009')
 
     const c3 = await challenge(t.app, w.address)
     clock += 5 * 60_000 + 1
-    const expired = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: w.address, signature: w.sign(c3.message), nonce: c3.nonce } })
+    const expired = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tron_address: w.address, signature: w.sign(c3.message), nonce: c3.nonce }
+    })
     clock = Date.now()
     assert.equal(expired.statusCode, 401)
     assert.equal(expired.json().error.code, 'LUCID_ERR_2009')
 
-    const unknown = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: w.address, signature: w.sign(c3.message), nonce: 'f'.repeat(32) } })
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tron_address: w.address, signature: w.sign(c3.message), nonce: 'f'.repeat(32) }
+    })
     assert.equal(unknown.json().error.code, 'LUCID_ERR_2009')
   })
 
@@ -127,19 +158,30 @@ describe('wallet login (TIP-191)', () => {
     const attacker = await newWallet()
     for (let i = 0; i < 8; i++) {
       const c = await challenge(t.app, owner.address)
-      const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: owner.address, signature: attacker.sign(c.message), nonce: c.nonce } })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { tron_address: owner.address, signature: attacker.sign(c.message), nonce: c.nonce }
+      })
       assert.equal(res.statusCode, 401)
       assert.equal(res.json().error.code, 'LUCID_ERR_2008')
     }
     for (const signature of ['0x1234', 'zz'.repeat(65), '0x' + 'ab'.repeat(64) + '05']) {
       const c = await challenge(t.app, owner.address)
-      const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: owner.address, signature, nonce: c.nonce } })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { tron_address: owner.address, signature, nonce: c.nonce }
+      })
       assert.equal(res.statusCode, 401, signature)
       assert.equal(res.json().error.code, 'LUCID_ERR_2008')
     }
     const ok = await login(t.app, { wallet: owner })
     assert.equal((ok.body.user as Record<string, unknown>).status, 'active')
-    const { rows } = await t.app.db.query<{ n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'auth.signature_failure' AND target_id = $1", [owner.address])
+    const { rows } = await t.app.db.query<{ n: number }>(
+      "SELECT count(*) AS n FROM audit_log WHERE action = 'auth.signature_failure' AND target_id = $1",
+      [owner.address]
+    )
     assert.equal(rows[0].n, 8, 'failed signatures are recorded')
   })
 
@@ -149,9 +191,16 @@ describe('wallet login (TIP-191)', () => {
   })
 
   test('missing wallet fields get field-level validation errors', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: bootstrapWallet.address } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tron_address: bootstrapWallet.address }
+    })
     assert.equal(res.statusCode, 422)
-    const fields = res.json().error.details.validation_errors.map((v: { field: string }) => v.field).sort()
+    const fields = res
+      .json()
+      .error.details.validation_errors.map((v: { field: string }) => v.field)
+      .sort()
     assert.deepEqual(fields, ['nonce', 'signature'])
   })
 })

@@ -27,7 +27,11 @@ test('routes like logout and backups accept a request without a body', async (t)
   const row = (await gw.app.inject({ url: `/api/v1/backups/${backup.json().backup_id}`, headers: admin.auth })).json()
   assert.match(row.name, /^backup-\d{4}-\d\d-\d\dT/)
   assert.deepEqual([row.compression, row.encryption, row.retention_days], [true, true, 30], 'the documented defaults')
-  const empty = await gw.app.inject({ method: 'POST', url: `/api/v1/backups/${row.backup_id}/restore?confirm=true`, headers: (await login(gw.app, { role: 'super_admin' })).auth })
+  const empty = await gw.app.inject({
+    method: 'POST',
+    url: `/api/v1/backups/${row.backup_id}/restore?confirm=true`,
+    headers: (await login(gw.app, { role: 'super_admin' })).auth
+  })
   assert.equal(empty.statusCode, 202, 'restore without a body: drop_existing defaults to false')
 })
 
@@ -35,11 +39,18 @@ test('a wrong wallet_type is one validation error naming the allowed values', as
   const gw = await buildTestApp()
   t.after(() => gw.close())
   const w = await newWallet()
-  const res = await gw.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: w.address, signature: 'ab', nonce: 'n', wallet_type: 'metamask' } })
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { tron_address: w.address, signature: 'ab', nonce: 'n', wallet_type: 'metamask' }
+  })
   assert.equal(res.statusCode, 422)
-  assert.deepEqual(res.json().error.details.validation_errors, [{ field: 'wallet_type', message: 'must be one of: software, ledger, trezor, keepkey' }])
+  assert.deepEqual(res.json().error.details.validation_errors, [
+    { field: 'wallet_type', message: 'must be one of: software, ledger, trezor, keepkey' }
+  ])
   const doc = (await gw.app.inject({ url: '/openapi.json' })).json()
-  const walletType = doc.paths['/api/v1/auth/login'].post.requestBody.content['application/json'].schema.properties.wallet_type
+  const walletType =
+    doc.paths['/api/v1/auth/login'].post.requestBody.content['application/json'].schema.properties.wallet_type
   assert.deepEqual(walletType.enum, ['software', 'ledger', 'trezor', 'keepkey'], 'documented as an enum')
   assert.match(walletType.description, /ledger/)
 })
@@ -65,7 +76,11 @@ test('BOOTSTRAP_SUPER_ADMINS naming an existing account is logged with how to pr
       cb()
     }
   })
-  const app = await buildApp(testConfig(dataDir, { BOOTSTRAP_SUPER_ADMINS: wallet.address }), { db: first.testDb.db, stateStore: first.testStore.store, logger: pino(loggerOptions('info'), sink) })
+  const app = await buildApp(testConfig(dataDir, { BOOTSTRAP_SUPER_ADMINS: wallet.address }), {
+    db: first.testDb.db,
+    stateStore: first.testStore.store,
+    logger: pino(loggerOptions('info'), sink)
+  })
   t.after(async () => {
     await app.close()
     await first.close()

@@ -30,8 +30,23 @@ describe('error envelope and HTTP hygiene', () => {
     t = await buildTestApp({
       env: { ALLOWED_HOSTS: 'api.lucid.test,localhost,127.0.0.1', BODY_LIMIT_BYTES: '2048' },
       extraRoutes: (app) => {
-        app.post('/test/echo', { schema: { body: Type.Object({ name: Type.String({ minLength: 3 }), n: Type.Optional(Type.Integer()) }, { additionalProperties: false }) } }, async (req) => req.body)
-        app.get('/test/items/:id', { schema: { params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } }, async (req) => req.params)
+        app.post(
+          '/test/echo',
+          {
+            schema: {
+              body: Type.Object(
+                { name: Type.String({ minLength: 3 }), n: Type.Optional(Type.Integer()) },
+                { additionalProperties: false }
+              )
+            }
+          },
+          async (req) => req.body
+        )
+        app.get(
+          '/test/items/:id',
+          { schema: { params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } },
+          async (req) => req.params
+        )
         app.get('/test/boom', async () => {
           throw new Error('SELECT secret FROM internal_table failed at /srv/app.js:12')
         })
@@ -57,35 +72,62 @@ describe('error envelope and HTTP hygiene', () => {
   })
 
   test('malformed JSON → 400/1009', async () => {
-    const res = await inject({ method: 'POST', url: '/test/echo', headers: { host: 'localhost', 'content-type': 'application/json' }, payload: '{"name": "abc"' })
+    const res = await inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { host: 'localhost', 'content-type': 'application/json' },
+      payload: '{"name": "abc"'
+    })
     assert.equal(res.statusCode, 400)
     assertEnvelope(res, 'LUCID_ERR_1009')
   })
 
   test('JSON nested deeper than 10 → 400/1001', async () => {
     const deep = '{"a":'.repeat(11) + '1' + '}'.repeat(11)
-    const res = await inject({ method: 'POST', url: '/test/echo', headers: { host: 'localhost', 'content-type': 'application/json' }, payload: deep })
+    const res = await inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { host: 'localhost', 'content-type': 'application/json' },
+      payload: deep
+    })
     assert.equal(res.statusCode, 400)
     assertEnvelope(res, 'LUCID_ERR_1001')
   })
 
   test('body over the limit → 413/1010', async () => {
-    const res = await inject({ method: 'POST', url: '/test/echo', headers: { host: 'localhost', 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(5000) }) })
+    const res = await inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { host: 'localhost', 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'x'.repeat(5000) })
+    })
     assert.equal(res.statusCode, 413)
     assertEnvelope(res, 'LUCID_ERR_1010')
   })
 
   test('wrong content type → 415 with 1001', async () => {
-    const res = await inject({ method: 'POST', url: '/test/echo', headers: { host: 'localhost', 'content-type': 'text/xml' }, payload: '<a/>' })
+    const res = await inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { host: 'localhost', 'content-type': 'text/xml' },
+      payload: '<a/>'
+    })
     assert.equal(res.statusCode, 415)
     assertEnvelope(res, 'LUCID_ERR_1001')
   })
 
   test('schema violations → 422/1001 with validation_errors naming each field', async () => {
-    const res = await inject({ method: 'POST', url: '/test/echo', headers: { host: 'localhost' }, payload: { name: 'ab', n: 'x', extra: true } })
+    const res = await inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { host: 'localhost' },
+      payload: { name: 'ab', n: 'x', extra: true }
+    })
     assert.equal(res.statusCode, 422)
     const err = assertEnvelope(res, 'LUCID_ERR_1001')
-    const fields = (err.details as { validation_errors: { field: string }[] }).validation_errors.map((v) => v.field).sort()
+    const fields = (err.details as { validation_errors: { field: string }[] }).validation_errors
+      .map((v) => v.field)
+      .sort()
     assert.deepEqual(fields, ['extra', 'n', 'name'])
   })
 
@@ -110,11 +152,23 @@ describe('error envelope and HTTP hygiene', () => {
   })
 
   test('X-Request-ID is echoed when well-formed and replaced otherwise', async () => {
-    const ok = await inject({ method: 'GET', url: '/health', headers: { host: 'localhost', 'x-request-id': 'abc.DEF_123-x' } })
+    const ok = await inject({
+      method: 'GET',
+      url: '/health',
+      headers: { host: 'localhost', 'x-request-id': 'abc.DEF_123-x' }
+    })
     assert.equal(ok.headers['x-request-id'], 'abc.DEF_123-x')
-    const bad = await inject({ method: 'GET', url: '/health', headers: { host: 'localhost', 'x-request-id': 'has spaces<script>' } })
+    const bad = await inject({
+      method: 'GET',
+      url: '/health',
+      headers: { host: 'localhost', 'x-request-id': 'has spaces<script>' }
+    })
     assert.match(String(bad.headers['x-request-id']), /^[0-9a-f-]{36}$/)
-    const long = await inject({ method: 'GET', url: '/health', headers: { host: 'localhost', 'x-request-id': 'a'.repeat(129) } })
+    const long = await inject({
+      method: 'GET',
+      url: '/health',
+      headers: { host: 'localhost', 'x-request-id': 'a'.repeat(129) }
+    })
     assert.notEqual(long.headers['x-request-id'], 'a'.repeat(129))
   })
 })
@@ -133,7 +187,11 @@ describe('CORS over a real socket', () => {
   test('a preflight from an allowed origin is answered before any auth, with credentials', async () => {
     const res = await fetch(`${base}/api/v1/meta/metrics`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.lucid.test', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' }
+      headers: {
+        origin: 'https://app.lucid.test',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization'
+      }
     })
     assert.equal(res.status, 204)
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.lucid.test')

@@ -20,7 +20,11 @@ test('the identity key is published at /.well-known/jwks.json and is stable for 
     assert.equal(keys[0].kid, a.app.identityKey.kid)
     assert.equal(keys[0].d, undefined, 'never the private part')
     const again = await a.sibling()
-    assert.equal((await again.inject({ url: '/.well-known/jwks.json' })).json().keys[0].kid, keys[0].kid, 'every instance derives the same key')
+    assert.equal(
+      (await again.inject({ url: '/.well-known/jwks.json' })).json().keys[0].kid,
+      keys[0].kid,
+      'every instance derives the same key'
+    )
   } finally {
     await a.close()
   }
@@ -46,15 +50,26 @@ test('with JWT_ALGORITHM=EdDSA, tokens verify against the JWKS, and a rotated-ou
     assert.equal(verified.payload.sub, li.userId)
 
     // Rotate: new signing key, the old public key kept for verification.
-    const after = await before.sibling({ JWT_SIGNING_KEY: path.join(dir, 'new.key'), JWT_PREVIOUS_PUBLIC_KEYS: path.join(dir, 'old.pub') })
-    assert.equal((await after.inject({ url: '/api/v1/users/me', headers: li.auth })).statusCode, 200, 'old token still valid')
+    const after = await before.sibling({
+      JWT_SIGNING_KEY: path.join(dir, 'new.key'),
+      JWT_PREVIOUS_PUBLIC_KEYS: path.join(dir, 'old.pub')
+    })
+    assert.equal(
+      (await after.inject({ url: '/api/v1/users/me', headers: li.auth })).statusCode,
+      200,
+      'old token still valid'
+    )
     const li2 = await login(after)
     const kids = (await after.inject({ url: '/.well-known/jwks.json' })).json().keys.map((k: { kid: string }) => k.kid)
     assert.equal(kids.length, 3, 'identity key, current and previous token keys')
     const header = JSON.parse(Buffer.from(li2.access.split('.')[0], 'base64url').toString())
     assert.ok(kids.includes(header.kid))
     const hsGateway = await before.sibling({ JWT_ALGORITHM: 'HS256' })
-    assert.equal((await hsGateway.inject({ url: '/api/v1/users/me', headers: li2.auth })).statusCode, 401, 'an EdDSA token is refused where HS256 is configured')
+    assert.equal(
+      (await hsGateway.inject({ url: '/api/v1/users/me', headers: li2.auth })).statusCode,
+      401,
+      'an EdDSA token is refused where HS256 is configured'
+    )
   } finally {
     await before.close()
   }

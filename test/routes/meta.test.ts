@@ -38,7 +38,12 @@ describe('meta, probes, metrics and docs', () => {
     assert.equal(info.service_name, 'lucid-api-gateway')
     assert.ok(Array.isArray(info.features) && info.features.includes('authentication'))
     const version = (await t.app.inject({ url: '/api/v1/meta/version' })).json()
-    assert.deepEqual(version, { api_version: 'v1', gateway_version: info.version, supported_versions: ['v1'], deprecation_notice: null })
+    assert.deepEqual(version, {
+      api_version: 'v1',
+      gateway_version: info.version,
+      supported_versions: ['v1'],
+      deprecation_notice: null
+    })
   })
 
   test('meta/metrics requires authentication', async () => {
@@ -55,7 +60,10 @@ describe('meta, probes, metrics and docs', () => {
     assert.match(String(res.headers['content-type']), /text\/plain/)
     assert.match(res.body, /http_requests_total\{method="GET",route="\/api\/v1\/meta\/version",status="200"\} \d+/)
     assert.match(res.body, /http_requests_total\{method="GET",route="unmatched",status="404"\} \d+/)
-    assert.match(res.body, /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/meta\/version",status="200"\}/)
+    assert.match(
+      res.body,
+      /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/meta\/version",status="200"\}/
+    )
     assert.match(res.body, /http_active_connections \d+/)
     assert.ok(res.body.startsWith('# HELP'), 'raw exposition format, not a JSON string')
     assert.match(res.body, /process_resident_memory_bytes/)
@@ -69,16 +77,27 @@ describe('meta, probes, metrics and docs', () => {
     assert.ok(doc.paths['/api/v1/meta/health'].get)
     assert.ok(doc.components.schemas.ErrorEnvelope, 'the envelope is a named component')
     const ids = new Set<string>()
-    type Op = { operationId: string; security?: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> }
+    type Op = {
+      operationId: string
+      security?: unknown[]
+      responses: Record<string, { content?: Record<string, unknown> }>
+    }
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Op>>)) {
       for (const [method, op] of Object.entries(ops)) {
         const where = `${method.toUpperCase()} ${path}`
-        assert.ok(!ids.has(op.operationId) && /^[a-z][A-Za-z0-9]+$/.test(op.operationId), `${where}: unique, readable operationId (${op.operationId})`)
+        assert.ok(
+          !ids.has(op.operationId) && /^[a-z][A-Za-z0-9]+$/.test(op.operationId),
+          `${where}: unique, readable operationId (${op.operationId})`
+        )
         ids.add(op.operationId)
         assert.ok(Array.isArray(op.security), `${where} declares its security ([] when public)`)
         assert.ok(op.responses['500'] && op.responses['400'], `${where} lists its error statuses`)
         assert.ok(!op.responses['4XX'] && !op.responses['5XX'], `${where}: explicit statuses, not ranges`)
-        assert.deepEqual(Object.keys(op.responses['500'].content ?? {}), ['application/json'], `${where}: errors are JSON`)
+        assert.deepEqual(
+          Object.keys(op.responses['500'].content ?? {}),
+          ['application/json'],
+          `${where}: errors are JSON`
+        )
       }
     }
     const me = doc.paths['/api/v1/users/me'].get

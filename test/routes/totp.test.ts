@@ -23,21 +23,42 @@ describe('TOTP second factor', () => {
     // An authenticator app, independent of the gateway's code, computes the codes.
     const app = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' })
     const code = app.generate({ timestamp: clock })
-    const enable = await t.app.inject({ method: 'POST', url: '/api/v1/auth/totp/enable', headers: li.auth, payload: { code } })
+    const enable = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/totp/enable',
+      headers: li.auth,
+      payload: { code }
+    })
     assert.equal(enable.statusCode, 200)
     assert.equal(enable.json().totp_enabled, true)
     return { li, secret, gen: (at: number) => app.generate({ timestamp: at }) }
   }
 
-  async function walletAttempt(li: Awaited<ReturnType<typeof login>>, totp_code?: string, nonce?: { nonce: string; message: string }) {
+  async function walletAttempt(
+    li: Awaited<ReturnType<typeof login>>,
+    totp_code?: string,
+    nonce?: { nonce: string; message: string }
+  ) {
     const c = nonce ?? (await challenge(t.app, li.wallet.address))
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tron_address: li.wallet.address, signature: li.wallet.sign(c.message), nonce: c.nonce, ...(totp_code ? { totp_code } : {}) } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: {
+        tron_address: li.wallet.address,
+        signature: li.wallet.sign(c.message),
+        nonce: c.nonce,
+        ...(totp_code ? { totp_code } : {})
+      }
+    })
     return { res, c }
   }
 
   test('the secret is encrypted at rest with DATA_ENCRYPTION_KEY', async () => {
     const { li, secret } = await enrol()
-    const { rows } = await t.app.db.query<{ totp_secret_enc: string }>('SELECT totp_secret_enc FROM users WHERE user_id = $1', [li.userId])
+    const { rows } = await t.app.db.query<{ totp_secret_enc: string }>(
+      'SELECT totp_secret_enc FROM users WHERE user_id = $1',
+      [li.userId]
+    )
     assert.ok(rows[0].totp_secret_enc.startsWith('v1.'))
     assert.ok(!rows[0].totp_secret_enc.includes(secret))
   })
@@ -57,8 +78,16 @@ describe('TOTP second factor', () => {
     clock += 30_000
     assert.equal((await walletAttempt(li, gen(clock))).res.statusCode, 200, 'the next step works')
     clock += 30_000
-    assert.equal((await walletAttempt(li, gen(clock - 30_000))).res.statusCode, 401, 'the previous step (within ±1) was already used')
-    assert.equal((await walletAttempt(li, generateTotp(newTotpSecret(), clock))).res.statusCode, 401, 'a code from another secret fails')
+    assert.equal(
+      (await walletAttempt(li, gen(clock - 30_000))).res.statusCode,
+      401,
+      'the previous step (within ±1) was already used'
+    )
+    assert.equal(
+      (await walletAttempt(li, generateTotp(newTotpSecret(), clock))).res.statusCode,
+      401,
+      'a code from another secret fails'
+    )
   })
 
   test('five wrong codes in a row lock the account for 30 minutes; an admin can unlock it', async () => {
@@ -70,8 +99,14 @@ describe('TOTP second factor', () => {
     assert.equal(last?.json().error.code, 'LUCID_ERR_2005')
     const locked = await walletAttempt(li, gen(clock))
     assert.equal(locked.res.json().error.code, 'LUCID_ERR_2005', 'even the right code is refused while locked')
-    assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: li.auth })).json().error.code, 'LUCID_ERR_2005', 'existing tokens stop working too')
-    const { rows } = await t.app.db.query<{ locked_until: Date }>('SELECT locked_until FROM users WHERE user_id = $1', [li.userId])
+    assert.equal(
+      (await t.app.inject({ url: '/api/v1/users/me', headers: li.auth })).json().error.code,
+      'LUCID_ERR_2005',
+      'existing tokens stop working too'
+    )
+    const { rows } = await t.app.db.query<{ locked_until: Date }>('SELECT locked_until FROM users WHERE user_id = $1', [
+      li.userId
+    ])
     assert.ok(Math.abs(rows[0].locked_until.getTime() - Date.now() - 30 * 60_000) < 60_000)
     const admin = await login(t.app, { role: 'admin' })
     const unlock = await t.app.inject({ method: 'POST', url: `/api/v1/users/${li.userId}/unlock`, headers: admin.auth })
@@ -84,9 +119,19 @@ describe('TOTP second factor', () => {
     clock += 120_000
     const { li, gen } = await enrol()
     clock += 30_000
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/auth/totp/disable', headers: li.auth, payload: { code: '000000' === gen(clock) ? '111111' : '000000' } })
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/totp/disable',
+      headers: li.auth,
+      payload: { code: '000000' === gen(clock) ? '111111' : '000000' }
+    })
     assert.equal(bad.statusCode, 401)
-    const ok = await t.app.inject({ method: 'POST', url: '/api/v1/auth/totp/disable', headers: li.auth, payload: { code: gen(clock) } })
+    const ok = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/totp/disable',
+      headers: li.auth,
+      payload: { code: gen(clock) }
+    })
     assert.equal(ok.statusCode, 200)
     assert.equal(ok.json().totp_enabled, false)
     assert.equal((await walletAttempt(li)).res.statusCode, 200)

@@ -1,7 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,14 +18,26 @@ import { fileURLToPath } from 'node:url'
 const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/build-if-stale.mjs')
 
 /** A repository-shaped directory whose "build" only records that it ran. */
-function fixture(): { dir: string; run(...args: string[]): { code: number | null; out: string }; age(file: string, secondsAgo: number): void } {
+function fixture(): {
+  dir: string
+  run(...args: string[]): { code: number | null; out: string }
+  age(file: string, secondsAgo: number): void
+} {
   const dir = mkdtempSync(path.join(tmpdir(), 'lucid-stale-'))
   mkdirSync(path.join(dir, 'scripts'))
   mkdirSync(path.join(dir, 'src', 'routes'), { recursive: true })
   copyFileSync(script, path.join(dir, 'scripts', 'build-if-stale.mjs'))
   copyFileSync(path.join(path.dirname(script), 'build-admin.mjs'), path.join(dir, 'scripts', 'build-admin.mjs'))
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'fixture', private: true, scripts: { build: 'node -e "require(\'fs\').appendFileSync(\'builds.log\', \'built\\\\n\')"' } }))
-  for (const f of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/server.ts', 'src/routes/a.ts']) writeFileSync(path.join(dir, f), '{}')
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'fixture',
+      private: true,
+      scripts: { build: "node -e \"require('fs').appendFileSync('builds.log', 'built\\\\n')\"" }
+    })
+  )
+  for (const f of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/server.ts', 'src/routes/a.ts'])
+    writeFileSync(path.join(dir, f), '{}')
   return {
     dir,
     run: (...args) => {
@@ -42,7 +63,18 @@ test('npm start builds once, then starts without rebuilding until a build input 
 
   // Everything older than the stamp: current. Then each kind of change makes it stale again.
   const settle = () => {
-    for (const p of ['src/server.ts', 'src/routes/a.ts', 'src/routes', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-admin.mjs']) f.age(p, 100)
+    for (const p of [
+      'src/server.ts',
+      'src/routes/a.ts',
+      'src/routes',
+      'src',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'scripts/build-admin.mjs'
+    ])
+      f.age(p, 100)
     f.age('dist/.build-stamp', 50)
     assert.equal(f.run('--check').code, 0)
   }

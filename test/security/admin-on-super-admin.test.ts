@@ -27,16 +27,20 @@ describe('an admin acting on admins and super_admins', () => {
   })
   after(async () => t.close())
 
-  const sidOf = (who: LoggedIn) => JSON.parse(Buffer.from(who.access.split('.')[1], 'base64url').toString()).sid as string
-  const call = (who: LoggedIn, method: string, url: string, payload?: object) => t.app.inject({ method: method as 'GET', url, headers: who.auth, payload })
+  const sidOf = (who: LoggedIn) =>
+    JSON.parse(Buffer.from(who.access.split('.')[1], 'base64url').toString()).sid as string
+  const call = (who: LoggedIn, method: string, url: string, payload?: object) =>
+    t.app.inject({ method: method as 'GET', url, headers: who.auth, payload })
   function refused(res: { statusCode: number; body: string; json(): { error: { code: string } } }, what: string): void {
     assert.equal(res.statusCode, 403, `${what}: ${res.body}`)
     assert.equal(res.json().error.code, 'LUCID_ERR_2004', what)
   }
-  const stillWorks = async (who: LoggedIn) => assert.equal((await call(who, 'GET', '/api/v1/users/me')).statusCode, 200, 'the target still signs in')
+  const stillWorks = async (who: LoggedIn) =>
+    assert.equal((await call(who, 'GET', '/api/v1/users/me')).statusCode, 200, 'the target still signs in')
 
   test('DELETE /api/v1/cache/sessions/{id}: refused for an admin; a super_admin may', async () => {
-    for (const target of [superAdmin, otherAdmin, user]) refused(await call(admin, 'DELETE', `/api/v1/cache/sessions/${sidOf(target)}`), 'cache session revoke')
+    for (const target of [superAdmin, otherAdmin, user])
+      refused(await call(admin, 'DELETE', `/api/v1/cache/sessions/${sidOf(target)}`), 'cache session revoke')
     await stillWorks(superAdmin)
     const victim = await login(t.app, { role: 'admin' })
     assert.equal((await call(superAdmin, 'DELETE', `/api/v1/cache/sessions/${sidOf(victim)}`)).statusCode, 204)
@@ -45,10 +49,17 @@ describe('an admin acting on admins and super_admins', () => {
 
   test('POST /users/{id}/unlock: refused on a super_admin or admin, allowed on a user', async () => {
     for (const target of [superAdmin, otherAdmin]) {
-      await t.app.db.query("UPDATE users SET locked_until = now() + interval '30 minutes' WHERE user_id = $1", [target.userId])
+      await t.app.db.query("UPDATE users SET locked_until = now() + interval '30 minutes' WHERE user_id = $1", [
+        target.userId
+      ])
       await t.app.identity.userChanged(target.userId)
       refused(await call(admin, 'POST', `/api/v1/users/${target.userId}/unlock`), 'unlock')
-      const row = (await t.app.db.query<{ locked: boolean }>('SELECT locked_until > now() AS locked FROM users WHERE user_id = $1', [target.userId])).rows[0]
+      const row = (
+        await t.app.db.query<{ locked: boolean }>(
+          'SELECT locked_until > now() AS locked FROM users WHERE user_id = $1',
+          [target.userId]
+        )
+      ).rows[0]
       assert.equal(row.locked, true, 'still locked')
       await t.app.db.query('UPDATE users SET locked_until = NULL WHERE user_id = $1', [target.userId])
       await t.app.identity.userChanged(target.userId)
@@ -64,19 +75,39 @@ describe('an admin acting on admins and super_admins', () => {
       refused(await call(admin, 'POST', `/api/v1/users/${target.userId}/restore`), 'restore')
       await stillWorks(target)
     }
-    const roles = (await t.app.db.query<{ role: string }>('SELECT role FROM users WHERE user_id = ANY($1) ORDER BY role', [[superAdmin.userId, otherAdmin.userId]])).rows
-    assert.deepEqual(roles.map((r) => r.role), ['admin', 'super_admin'])
+    const roles = (
+      await t.app.db.query<{ role: string }>('SELECT role FROM users WHERE user_id = ANY($1) ORDER BY role', [
+        [superAdmin.userId, otherAdmin.userId]
+      ])
+    ).rows
+    assert.deepEqual(
+      roles.map((r) => r.role),
+      ['admin', 'super_admin']
+    )
     refused(await call(admin, 'PATCH', `/api/v1/users/${user.userId}/role`, { role: 'admin' }), 'granting admin')
-    assert.equal((await call(admin, 'PATCH', `/api/v1/users/${user.userId}/role`, { role: 'node_operator' })).statusCode, 200)
+    assert.equal(
+      (await call(admin, 'PATCH', `/api/v1/users/${user.userId}/role`, { role: 'node_operator' })).statusCode,
+      200
+    )
   })
 
   test("revoking another user's login session or API key (users routes) is refused for an admin", async () => {
     const key = await call(superAdmin, 'POST', '/api/v1/users/me/api-keys', { name: 'ci' })
     assert.equal(key.statusCode, 201)
-    refused(await call(admin, 'DELETE', `/api/v1/users/${superAdmin.userId}/sessions/${sidOf(superAdmin)}`), 'session revoke')
-    refused(await call(admin, 'DELETE', `/api/v1/users/${superAdmin.userId}/api-keys/${key.json().key_id}`), 'api key revoke')
+    refused(
+      await call(admin, 'DELETE', `/api/v1/users/${superAdmin.userId}/sessions/${sidOf(superAdmin)}`),
+      'session revoke'
+    )
+    refused(
+      await call(admin, 'DELETE', `/api/v1/users/${superAdmin.userId}/api-keys/${key.json().key_id}`),
+      'api key revoke'
+    )
     await stillWorks(superAdmin)
-    assert.equal((await t.app.inject({ url: '/api/v1/users/me', headers: { 'x-api-key': key.json().key } })).statusCode, 200, 'the key still works')
+    assert.equal(
+      (await t.app.inject({ url: '/api/v1/users/me', headers: { 'x-api-key': key.json().key } })).statusCode,
+      200,
+      'the key still works'
+    )
   })
 
   test("writes to a super_admin's recording sessions and trust policies are refused; reads stay allowed", async () => {
@@ -97,6 +128,10 @@ describe('an admin acting on admins and super_admins', () => {
     assert.equal((await call(superAdmin, 'GET', `/api/v1/trust/policies/${pid}`)).json().name, 'p')
 
     const own = await call(user, 'POST', '/api/v1/sessions', { name: 'theirs' })
-    assert.equal((await call(admin, 'PUT', `/api/v1/sessions/${own.json().session_id}`, { name: 'moderated' })).statusCode, 200, 'a user below admin is managed')
+    assert.equal(
+      (await call(admin, 'PUT', `/api/v1/sessions/${own.json().session_id}`, { name: 'moderated' })).statusCode,
+      200,
+      'a user below admin is managed'
+    )
   })
 })

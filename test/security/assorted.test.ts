@@ -42,7 +42,8 @@ function parse(answer: string): { status: number; headers: Record<string, string
   const headers: Record<string, string> = {}
   for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim()
   let body = answer.slice(end + 4)
-  if (headers['transfer-encoding'] === 'chunked') body = body.replace(/^[0-9a-f]+\r\n/, '').replace(/\r\n0\r\n\r\n$/, '')
+  if (headers['transfer-encoding'] === 'chunked')
+    body = body.replace(/^[0-9a-f]+\r\n/, '').replace(/\r\n0\r\n\r\n$/, '')
   return { status: Number(first.split(' ')[1]), headers, body }
 }
 
@@ -80,7 +81,11 @@ test('framework-level 400s come in the envelope with X-Request-ID and security h
     ['bad escape', 'GET /api/v1/sessions/%E0%A4%A<script> HTTP/1.1\r\nHost: x\r\n\r\n', 400],
     ['not UTF-8', 'GET /api/v1/sessions/%C0%AF%3Cscript%3E HTTP/1.1\r\nHost: x\r\n\r\n', 400],
     ['malformed header', 'GET /api/v1/meta/version HTTP/1.1\r\nHost: x\r\nBad Header<script>\r\n\r\n', 400],
-    ['bad JSON', 'POST /api/v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":', 400]
+    [
+      'bad JSON',
+      'POST /api/v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":',
+      400
+    ]
   ] as const
   for (const [what, text, status] of cases) {
     const res = parse(await raw(port, text))
@@ -92,14 +97,22 @@ test('framework-level 400s come in the envelope with X-Request-ID and security h
     assert.equal(res.headers['content-security-policy'], API_CSP, what)
     assert.equal(res.headers['x-content-type-options'], 'nosniff', what)
     assert.equal(res.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', what)
-    assert.ok(!res.body.includes('script') && !res.body.includes('%C0') && !res.body.includes('%E0'), `${what} does not reflect the request: ${res.body}`)
+    assert.ok(
+      !res.body.includes('script') && !res.body.includes('%C0') && !res.body.includes('%E0'),
+      `${what} does not reflect the request: ${res.body}`
+    )
   }
 })
 
 test('text/plain on a JSON route → 415 with LUCID_ERR_1001 (CONTRACT.md section 3)', async (t) => {
   const gw = await buildTestApp()
   t.after(() => gw.close())
-  const res = await gw.app.inject({ method: 'POST', url: '/api/v1/auth/challenge', headers: { 'content-type': 'text/plain' }, payload: 'tron_address=T' })
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/challenge',
+    headers: { 'content-type': 'text/plain' },
+    payload: 'tron_address=T'
+  })
   assert.equal(res.statusCode, 415, res.body)
   assert.equal(res.json().error.code, 'LUCID_ERR_1001')
 })
@@ -120,23 +133,46 @@ test('METRICS_TOKEN: /metrics needs the bearer token', async (t) => {
 
 test('METRICS_PORT: /metrics leaves the API port for its own listener', async (t) => {
   const metricsPort = await freePort()
-  const gw = await buildTestApp({ env: { METRICS_PORT: String(metricsPort), METRICS_TOKEN: 'scrape-token-0123456789' } })
+  const gw = await buildTestApp({
+    env: { METRICS_PORT: String(metricsPort), METRICS_TOKEN: 'scrape-token-0123456789' }
+  })
   t.after(() => gw.close())
   const api = await gw.app.inject({ url: '/metrics' })
   assert.equal(api.statusCode, 404, 'not on the API port')
   const denied = await request(`http://127.0.0.1:${metricsPort}/metrics`)
   assert.equal(denied.statusCode, 401)
   assert.equal(((await denied.body.json()) as { error: { code: string } }).error.code, 'LUCID_ERR_2001')
-  const res = await request(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } })
+  const res = await request(`http://127.0.0.1:${metricsPort}/metrics`, {
+    headers: { authorization: 'Bearer scrape-token-0123456789' }
+  })
   assert.equal(res.statusCode, 200)
   assert.match(await res.body.text(), /^process_cpu_user_seconds_total/m)
 })
 
 test('HTTP → HTTPS redirect: refuses to start without PUBLIC_URL when any Host is allowed; otherwise never to a forged host', async (t) => {
-  const base = { JWT_SECRET_KEY: TEST_JWT_SECRET, DATA_ENCRYPTION_KEY: TEST_DATA_KEY, SSL_CERT_PATH: '/x/cert.pem', SSL_KEY_PATH: '/x/key.pem', HTTP_REDIRECT_TO_HTTPS: 'true' }
-  assert.throws(() => loadConfig(base), (err: unknown) => err instanceof ConfigError && /HTTP_REDIRECT_TO_HTTPS needs PUBLIC_URL/.test(String((err as Error).message)))
+  const base = {
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
+    SSL_CERT_PATH: '/x/cert.pem',
+    SSL_KEY_PATH: '/x/key.pem',
+    HTTP_REDIRECT_TO_HTTPS: 'true'
+  }
+  assert.throws(
+    () => loadConfig(base),
+    (err: unknown) =>
+      err instanceof ConfigError && /HTTP_REDIRECT_TO_HTTPS needs PUBLIC_URL/.test(String((err as Error).message))
+  )
   assert.doesNotThrow(() => loadConfig({ ...base, PUBLIC_URL: 'https://gw.example' }))
-  const gw = await buildTestApp({ env: { SSL_CERT_PATH: '/x/cert.pem', SSL_KEY_PATH: '/x/key.pem', HTTP_REDIRECT_TO_HTTPS: 'true', ALLOWED_HOSTS: 'gw.example', HTTPS_PORT: '443' }, contract: false })
+  const gw = await buildTestApp({
+    env: {
+      SSL_CERT_PATH: '/x/cert.pem',
+      SSL_KEY_PATH: '/x/key.pem',
+      HTTP_REDIRECT_TO_HTTPS: 'true',
+      ALLOWED_HOSTS: 'gw.example',
+      HTTPS_PORT: '443'
+    },
+    contract: false
+  })
   t.after(() => gw.close())
   const forged = await gw.app.inject({ url: '/api/v1/meta/version', headers: { host: 'evil.example' } })
   assert.equal(forged.statusCode, 400)
@@ -146,13 +182,18 @@ test('HTTP → HTTPS redirect: refuses to start without PUBLIC_URL when any Host
   assert.equal(good.headers.location, 'https://gw.example/api/v1/meta/version')
 })
 
-test('API keys of one user share the user\'s bucket', async (t) => {
+test("API keys of one user share the user's bucket", async (t) => {
   const gw = await buildTestApp({ env: { RATE_LIMIT_AUTHENTICATED: '6' } })
   t.after(() => gw.close())
   const user = await login(gw.app)
   const keys: string[] = []
   for (const name of ['one', 'two']) {
-    const res = await gw.app.inject({ method: 'POST', url: '/api/v1/users/me/api-keys', headers: user.auth, payload: { name } })
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v1/users/me/api-keys',
+      headers: user.auth,
+      payload: { name }
+    })
     assert.equal(res.statusCode, 201, res.body)
     keys.push(res.json().key)
   }
@@ -173,7 +214,8 @@ test('per-IP limits group IPv6 addresses by /64 (RATE_LIMIT_IPV6_PREFIX)', async
     await gw.close()
     await exact.close()
   })
-  const from = (app: FastifyInstance, ip: string) => app.inject({ url: '/api/v1/meta/version', remoteAddress: ip }).then((r) => r.statusCode)
+  const from = (app: FastifyInstance, ip: string) =>
+    app.inject({ url: '/api/v1/meta/version', remoteAddress: ip }).then((r) => r.statusCode)
   const same64 = ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff::9', '2001:db8:1:2:abcd::7']
   const grouped: number[] = []
   for (const ip of same64) grouped.push(await from(gw.app, ip))
@@ -183,7 +225,10 @@ test('per-IP limits group IPv6 addresses by /64 (RATE_LIMIT_IPV6_PREFIX)', async
   const admin = await login(gw.app, { role: 'admin' })
   const bucket = await gw.app.inject({ url: '/api/v1/cache/rate-limits/ip:2001:db8:1:2::', headers: admin.auth })
   assert.equal(bucket.statusCode, 200, bucket.body)
-  assert.ok((bucket.json().rules as { rule: string }[]).some((r) => r.rule === 'public'), bucket.body)
+  assert.ok(
+    (bucket.json().rules as { rule: string }[]).some((r) => r.rule === 'public'),
+    bucket.body
+  )
   const separate: number[] = []
   for (const ip of same64) separate.push(await from(exact.app, ip))
   assert.deepEqual(separate, [200, 200, 200, 200], 'with a /128 prefix every address counts alone')
@@ -207,17 +252,34 @@ test('a restore never brings back a revoked login session or a rotated refresh t
     }
     throw new Error(`timed out waiting for ${url}`)
   }
-  const b = await gw.app.inject({ method: 'POST', url: '/api/v1/backups', headers: superAdmin.auth, payload: { name: 'before the revocation' } })
+  const b = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/backups',
+    headers: superAdmin.auth,
+    payload: { name: 'before the revocation' }
+  })
   assert.equal(b.statusCode, 202, b.body)
   const backup = await until(`/api/v1/backups/${b.json().backup_id}`)
   assert.equal(backup.status, 'completed', backup.error)
 
   // After the backup: the victim logs out (revocation), the other rotates its refresh token.
-  assert.equal((await gw.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: victim.auth, payload: {} })).statusCode, 200)
-  const rotated = await gw.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: rotating.refresh } })
+  assert.equal(
+    (await gw.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: victim.auth, payload: {} })).statusCode,
+    200
+  )
+  const rotated = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/refresh',
+    payload: { refresh_token: rotating.refresh }
+  })
   assert.equal(rotated.statusCode, 200, rotated.body)
 
-  const r = await gw.app.inject({ method: 'POST', url: `/api/v1/backups/${backup.backup_id}/restore?confirm=true`, headers: superAdmin.auth, payload: { drop_existing: true } })
+  const r = await gw.app.inject({
+    method: 'POST',
+    url: `/api/v1/backups/${backup.backup_id}/restore?confirm=true`,
+    headers: superAdmin.auth,
+    payload: { drop_existing: true }
+  })
   assert.equal(r.statusCode, 202, r.body)
   const done = await until(`/api/v1/backups/${backup.backup_id}/restores/${r.json().restore_id}`)
   assert.equal(done.status, 'completed', done.error)
@@ -227,12 +289,23 @@ test('a restore never brings back a revoked login session or a rotated refresh t
   const me = await fresh.inject({ url: '/api/v1/users/me', headers: victim.auth })
   assert.equal(me.statusCode, 401, 'the revoked session stays revoked')
   assert.equal(me.json().error.code, 'LUCID_ERR_2003')
-  const refresh = await fresh.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: victim.refresh } })
+  const refresh = await fresh.inject({
+    method: 'POST',
+    url: '/api/v1/auth/refresh',
+    payload: { refresh_token: victim.refresh }
+  })
   assert.equal(refresh.statusCode, 401)
-  const { rows } = await gw.app.db.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM auth_sessions WHERE user_id = $1', [victim.userId])
+  const { rows } = await gw.app.db.query<{ revoked_at: Date | null }>(
+    'SELECT revoked_at FROM auth_sessions WHERE user_id = $1',
+    [victim.userId]
+  )
   assert.ok(rows.length > 0 && rows.every((row) => row.revoked_at !== null), 'the row in the database is revoked')
   // The rotated session is still usable with its new refresh token, and not with the old one.
-  const current = await fresh.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: rotated.json().refresh_token } })
+  const current = await fresh.inject({
+    method: 'POST',
+    url: '/api/v1/auth/refresh',
+    payload: { refresh_token: rotated.json().refresh_token }
+  })
   assert.equal(current.statusCode, 200, `the present refresh token survives the restore: ${current.body}`)
 })
 
@@ -254,12 +327,21 @@ test('access tokens whose sid belongs to another sub, or whose iat is in the fut
       .setExpirationTime(iat + 600)
       .sign(key)
   // Control: a well-formed token for alice's own session works, so the refusals below are for the claims.
-  const own = await gw.app.inject({ url: '/api/v1/users/me', headers: { authorization: `Bearer ${await mint({ sub: alice.userId, sid: aliceSid })}` } })
+  const own = await gw.app.inject({
+    url: '/api/v1/users/me',
+    headers: { authorization: `Bearer ${await mint({ sub: alice.userId, sid: aliceSid })}` }
+  })
   assert.equal(own.statusCode, 200, own.body)
-  const foreign = await gw.app.inject({ url: '/api/v1/users/me', headers: { authorization: `Bearer ${await mint({ sub: bob.userId, sid: aliceSid })}` } })
+  const foreign = await gw.app.inject({
+    url: '/api/v1/users/me',
+    headers: { authorization: `Bearer ${await mint({ sub: bob.userId, sid: aliceSid })}` }
+  })
   assert.equal(foreign.statusCode, 401, `bob's token on alice's session: ${foreign.body}`)
   assert.equal(foreign.json().error.code, 'LUCID_ERR_2003')
-  const future = await gw.app.inject({ url: '/api/v1/users/me', headers: { authorization: `Bearer ${await mint({ sub: alice.userId, sid: aliceSid }, now + 3_600)}` } })
+  const future = await gw.app.inject({
+    url: '/api/v1/users/me',
+    headers: { authorization: `Bearer ${await mint({ sub: alice.userId, sid: aliceSid }, now + 3_600)}` }
+  })
   assert.equal(future.statusCode, 401, `iat an hour ahead: ${future.body}`)
   assert.equal(future.json().error.code, 'LUCID_ERR_2003')
 })

@@ -29,10 +29,17 @@ describe('security keys of the state store through the cache API', () => {
     admin = await login(t.app, { role: 'admin' })
     superAdmin = await login(t.app, { role: 'super_admin' })
     // Security state of every kind: a pending email code and link, a challenge nonce, a grace record.
-    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email } })).statusCode, 200)
+    assert.equal(
+      (await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email } })).statusCode,
+      200
+    )
     await challenge(t.app, (await newWallet()).address)
     victim = await login(t.app, { role: 'super_admin' })
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: victim.refresh } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refresh_token: victim.refresh }
+    })
     assert.equal(res.statusCode, 200)
     rotated = res.json()
     graceJti = JSON.parse(Buffer.from(victim.refresh.split('.')[1], 'base64url').toString()).jti
@@ -40,16 +47,27 @@ describe('security keys of the state store through the cache API', () => {
   after(async () => t.close())
 
   const get = (url: string, who: LoggedIn) => t.app.inject({ method: 'GET', url, headers: who.auth })
-  async function keysOf(pattern: string): Promise<{ key: string; namespace: string; protected: boolean; ttl_ms: number | null; size_bytes: number | null }[]> {
+  async function keysOf(
+    pattern: string
+  ): Promise<
+    { key: string; namespace: string; protected: boolean; ttl_ms: number | null; size_bytes: number | null }[]
+  > {
     const res = await get(`/api/v1/cache/keys?pattern=${encodeURIComponent(pattern)}&limit=100`, admin)
     assert.equal(res.statusCode, 200, res.body)
     return res.json().keys
   }
 
   test('GET of a security key is 403/2004 for admins and super_admins, whatever the namespace', async () => {
-    const keys = [...(await keysOf('email-code:*')), ...(await keysOf('magic:*')), ...(await keysOf('challenge:*')), ...(await keysOf('refresh-grace:*')), ...(await keysOf('mail-rate:*'))]
+    const keys = [
+      ...(await keysOf('email-code:*')),
+      ...(await keysOf('magic:*')),
+      ...(await keysOf('challenge:*')),
+      ...(await keysOf('refresh-grace:*')),
+      ...(await keysOf('mail-rate:*'))
+    ]
     const namespaces = new Set(keys.map((k) => k.key.split(':', 1)[0]))
-    for (const ns of ['email-code', 'magic', 'challenge', 'refresh-grace', 'mail-rate']) assert.ok(namespaces.has(ns), `the flows above created a ${ns} key`)
+    for (const ns of ['email-code', 'magic', 'challenge', 'refresh-grace', 'mail-rate'])
+      assert.ok(namespaces.has(ns), `the flows above created a ${ns} key`)
     for (const { key } of keys) {
       for (const who of [admin, superAdmin]) {
         const res = await get(`/api/v1/cache/keys/${encodeURIComponent(key)}`, who)
@@ -58,7 +76,12 @@ describe('security keys of the state store through the cache API', () => {
       }
     }
     // Namespaces whose keys these flows did not create are refused just the same (and before any lookup).
-    for (const key of [`idem:${admin.userId}:chain:abc`, 'rl:{ip:127.0.0.1}:public', 'rl-penalty:ip:127.0.0.1', `email-attempts:${sha256(email)}`]) {
+    for (const key of [
+      `idem:${admin.userId}:chain:abc`,
+      'rl:{ip:127.0.0.1}:public',
+      'rl-penalty:ip:127.0.0.1',
+      `email-attempts:${sha256(email)}`
+    ]) {
       assert.equal((await get(`/api/v1/cache/keys/${encodeURIComponent(key)}`, superAdmin)).statusCode, 403, key)
     }
   })
@@ -97,22 +120,40 @@ describe('security keys of the state store through the cache API', () => {
     assert.ok(!raw.includes(rotated.refresh_token.split('.')[1]), 'not even the payload of the token')
     assert.throws(() => JSON.parse(raw), 'not a readable JSON record')
     // The client whose refresh raced within REFRESH_REUSE_GRACE_S gets the same pair back.
-    const again = await t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: victim.refresh } })
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refresh_token: victim.refresh }
+    })
     assert.equal(again.statusCode, 200, again.body)
     assert.equal(again.json().refresh_token, rotated.refresh_token)
   })
 
   test('every cache read is audited with the key it named; a refused read too', async () => {
-    const put = await t.app.inject({ method: 'PUT', url: '/api/v1/cache/keys/cache:audited', headers: superAdmin.auth, payload: { value: { a: 1 } } })
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/v1/cache/keys/cache:audited',
+      headers: superAdmin.auth,
+      payload: { value: { a: 1 } }
+    })
     assert.equal(put.statusCode, 200, put.body)
     const read = await get('/api/v1/cache/keys/cache:audited', admin)
     assert.equal(read.statusCode, 200)
     assert.equal(read.json().value, '{"a":1}', 'ordinary keys keep their value view')
     await get(`/api/v1/cache/keys/${encodeURIComponent(`email-code:${email}`)}`, admin)
-    const rows = (await t.app.db.query<{ target_id: string; outcome: string; actor_id: string }>(
-      "SELECT target_id, outcome, actor_id::text FROM audit_log WHERE action = 'cache.read' AND actor_id = $1 ORDER BY audit_id", [admin.userId]
-    )).rows
-    assert.ok(rows.some((r) => r.target_id === 'cache:audited' && r.outcome === 'success'), JSON.stringify(rows))
-    assert.ok(rows.some((r) => r.target_id === `email-code:${email}` && r.outcome === 'failure'), 'the refused read names the key')
+    const rows = (
+      await t.app.db.query<{ target_id: string; outcome: string; actor_id: string }>(
+        "SELECT target_id, outcome, actor_id::text FROM audit_log WHERE action = 'cache.read' AND actor_id = $1 ORDER BY audit_id",
+        [admin.userId]
+      )
+    ).rows
+    assert.ok(
+      rows.some((r) => r.target_id === 'cache:audited' && r.outcome === 'success'),
+      JSON.stringify(rows)
+    )
+    assert.ok(
+      rows.some((r) => r.target_id === `email-code:${email}` && r.outcome === 'failure'),
+      'the refused read names the key'
+    )
   })
 })

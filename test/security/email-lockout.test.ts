@@ -23,7 +23,8 @@ describe('email login cannot be locked by a stranger', () => {
 
   let n = 0
   const address = () => `owner-${Date.now()}-${n++}@example.com`
-  const post = (ip: string, url: string, payload: object) => t.app.inject({ method: 'POST', url, payload, remoteAddress: ip })
+  const post = (ip: string, url: string, payload: object) =>
+    t.app.inject({ method: 'POST', url, payload, remoteAddress: ip })
   const sendCode = (ip: string, email: string) => post(ip, '/api/v1/auth/login', { email })
   const verify = (ip: string, email: string, code: string) => post(ip, '/api/v1/auth/verify', { email, code })
   const wrongFor = (code: string, i = 0) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0')
@@ -64,9 +65,14 @@ describe('email login cannot be locked by a stranger', () => {
     const first = await lastCode(t.dataDir, email)
     // 20 wrong codes from four clients, five each (each client's own limit).
     for (let c = 0; c < 4; c++) {
-      for (let i = 0; i < 5; i++) assert.equal((await verify(`192.0.2.${10 + c}`, email, wrongFor(first, c * 5 + i))).statusCode, 401)
+      for (let i = 0; i < 5; i++)
+        assert.equal((await verify(`192.0.2.${10 + c}`, email, wrongFor(first, c * 5 + i))).statusCode, 401)
     }
-    assert.equal((await verify(OWNER, email, first)).statusCode, 401, 'budget spent: codes are refused, the right one too')
+    assert.equal(
+      (await verify(OWNER, email, first)).statusCode,
+      401,
+      'budget spent: codes are refused, the right one too'
+    )
     // A new code resets nothing (the old service deleted the counter here: 25 guesses per 15 minutes).
     assert.equal((await sendCode(OWNER, email)).statusCode, 200)
     const fresh = await lastCode(t.dataDir, email)

@@ -19,7 +19,13 @@ describe('the idempotency store is bounded per user', () => {
   let other: FastifyInstance
   before(async () => {
     up = await startEchoServer({ name: 'tron_payment' })
-    t = await buildTestApp({ env: { TRON_PAYMENT_URL: up.url, IDEMPOTENCY_MAX_RECORDS_PER_USER: '5', IDEMPOTENCY_MAX_BYTES_PER_USER: '1048576' } })
+    t = await buildTestApp({
+      env: {
+        TRON_PAYMENT_URL: up.url,
+        IDEMPOTENCY_MAX_RECORDS_PER_USER: '5',
+        IDEMPOTENCY_MAX_BYTES_PER_USER: '1048576'
+      }
+    })
     other = await t.sibling()
   })
   after(async () => {
@@ -28,7 +34,12 @@ describe('the idempotency store is bounded per user', () => {
   })
 
   const pay = (app: FastifyInstance, who: LoggedIn, key: string, path = '/api/v1/wallets/w1/transactions') =>
-    app.inject({ method: 'POST', url: path, headers: { ...who.auth, 'content-type': 'application/json', 'idempotency-key': key }, payload: '{"amount":1}' })
+    app.inject({
+      method: 'POST',
+      url: path,
+      headers: { ...who.auth, 'content-type': 'application/json', 'idempotency-key': key },
+      payload: '{"amount":1}'
+    })
   const seen = (path: string) => up.requests.filter((r) => r.url === path).length
 
   test('past the record bound a new key is 429 on every instance and is not forwarded; replays and other users still work', async () => {

@@ -12,15 +12,35 @@ import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { login, newWallet, type LoggedIn } from '../helpers/identity.js'
 import { startLucidBlocks, type LucidBlocksStandIn } from '../support/stand-ins.js'
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
+interface Answer {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
 
-function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, agent: false }, (res) => {
-      let text = ''
-      res.on('data', (c) => (text += c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }))
-    })
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        agent: false
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (c) => (text += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }))
+      }
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -34,7 +54,9 @@ describe('one normalised path for every decision', () => {
   const AUTH_LIMIT = 8
   before(async () => {
     chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
-    gw = await buildTestApp({ env: { RATE_LIMIT_AUTH: String(AUTH_LIMIT), RATE_LIMIT_CHAIN_BLOCKS: '4', BLOCKCHAIN_CORE_URL: chain.url } })
+    gw = await buildTestApp({
+      env: { RATE_LIMIT_AUTH: String(AUTH_LIMIT), RATE_LIMIT_CHAIN_BLOCKS: '4', BLOCKCHAIN_CORE_URL: chain.url }
+    })
     await gw.app.listen({ port: 0, host: '127.0.0.1' })
     port = (gw.app.server.address() as { port: number }).port
     // The login (challenge + login) takes 2 of the 8 auth tokens of 127.0.0.1; 6 are left below.
@@ -48,7 +70,14 @@ describe('one normalised path for every decision', () => {
   test('challenge, login and verify spelt differently all count against the one auth bucket', async () => {
     const wallet = await newWallet()
     const body = JSON.stringify({ tron_address: wallet.address })
-    const spellings = ['/api/v1/auth/challenge', '/api/v1/auth/challenge/', '/api/v1/auth/%63hallenge', '/api/v1/auth/verify/', '/api/v1/auth/%6cogin', '/api/v1/auth/ch%61llenge/']
+    const spellings = [
+      '/api/v1/auth/challenge',
+      '/api/v1/auth/challenge/',
+      '/api/v1/auth/%63hallenge',
+      '/api/v1/auth/verify/',
+      '/api/v1/auth/%6cogin',
+      '/api/v1/auth/ch%61llenge/'
+    ]
     assert.equal(spellings.length, AUTH_LIMIT - 2)
     const remaining: string[] = []
     for (const path of spellings) {
@@ -67,7 +96,12 @@ describe('one normalised path for every decision', () => {
   })
 
   test('/api/v1/chain/%62locks meets the chain_blocks rule of /api/v1/chain/blocks', async () => {
-    const paths = ['/api/v1/chain/blocks', '/api/v1/chain/%62locks', '/api/v1/chain/blocks/', '/api/v1/chain/%62%6c%6f%63%6b%73?limit=1']
+    const paths = [
+      '/api/v1/chain/blocks',
+      '/api/v1/chain/%62locks',
+      '/api/v1/chain/blocks/',
+      '/api/v1/chain/%62%6c%6f%63%6b%73?limit=1'
+    ]
     for (const [i, path] of paths.entries()) {
       const res = await send(port, 'GET', path, user.auth)
       assert.equal(res.status, 200, `${path}: ${res.body}`)
@@ -77,11 +111,22 @@ describe('one normalised path for every decision', () => {
     const res = await send(port, 'GET', '/api/v1/chain/%62locks', user.auth)
     assert.equal(res.status, 429)
     const seen = chain.requests.filter((r) => r.url.startsWith('/api/v1/chain/blocks')).map((r) => r.url)
-    assert.ok(seen.every((u) => !u.includes('%')), `the upstream sees the normalised path: ${seen.join(' ')}`)
+    assert.ok(
+      seen.every((u) => !u.includes('%')),
+      `the upstream sees the normalised path: ${seen.join(' ')}`
+    )
   })
 
   test('encoded slashes, dot segments and bad escapes are refused with 400 in the envelope', async () => {
-    const bad = ['/api/v1/auth%2fchallenge', '/api/v1/auth/%2e%2e/auth/challenge', '/api/v1/auth/./challenge', '/api/v1/auth/.%2E/users/me', '/api/v1//auth/challenge', '/api/v1/auth/%zzchallenge', '/api/v1/auth/challenge%5c']
+    const bad = [
+      '/api/v1/auth%2fchallenge',
+      '/api/v1/auth/%2e%2e/auth/challenge',
+      '/api/v1/auth/./challenge',
+      '/api/v1/auth/.%2E/users/me',
+      '/api/v1//auth/challenge',
+      '/api/v1/auth/%zzchallenge',
+      '/api/v1/auth/challenge%5c'
+    ]
     for (const path of bad) {
       const res = await send(port, 'POST', path, {}, '{}')
       assert.equal(res.status, 400, `${path} → ${res.status}`)
@@ -90,7 +135,10 @@ describe('one normalised path for every decision', () => {
       assert.equal(e.service, 'api-gateway')
       assert.equal(res.headers['x-request-id'], e.request_id, path)
       assert.equal(res.headers['x-content-type-options'], 'nosniff', path)
-      assert.ok(!res.body.includes('%zz') && !res.body.includes('%2e') && !res.body.includes('%2f'), `${path} is not echoed`)
+      assert.ok(
+        !res.body.includes('%zz') && !res.body.includes('%2e') && !res.body.includes('%2f'),
+        `${path} is not echoed`
+      )
     }
   })
 })

@@ -12,9 +12,15 @@ export function rawUpgrade(port: number, path: string, headers: Record<string, s
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     const lines = [
-      `GET ${path} HTTP/1.1`, `Host: ${headers.host ?? `127.0.0.1:${port}`}`, 'Upgrade: websocket', 'Connection: Upgrade',
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13',
-      ...Object.entries(headers).filter(([k]) => k !== 'host').map(([k, v]) => `${k}: ${v}`)
+      `GET ${path} HTTP/1.1`,
+      `Host: ${headers.host ?? `127.0.0.1:${port}`}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+      'Sec-WebSocket-Version: 13',
+      ...Object.entries(headers)
+        .filter(([k]) => k !== 'host')
+        .map(([k, v]) => `${k}: ${v}`)
     ]
     socket.write(`${lines.join('\r\n')}\r\n\r\n`)
     let text = ''

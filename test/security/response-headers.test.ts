@@ -38,25 +38,39 @@ const HOSTILE: Record<string, string | string[]> = {
 
 async function startHostileUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
-    if (req.url === '/health') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"healthy"}')
+    if (req.url === '/health')
+      return res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"healthy"}')
     const busy = (req.url ?? '').endsWith('/busy')
-    res.writeHead(busy ? 503 : 200, { ...HOSTILE, 'retry-after': busy ? '7' : '3600', 'content-type': 'application/json' })
+    res.writeHead(busy ? 503 : 200, {
+      ...HOSTILE,
+      'retry-after': busy ? '7' : '3600',
+      'content-type': 'application/json'
+    })
     res.end('{"ok":true}')
   })
   const wss = new WebSocketServer({ noServer: true })
   wss.on('headers', (headers) => {
-    headers.push('Set-Cookie: ws=stolen; Domain=.example.com', 'Access-Control-Allow-Origin: *', "Content-Security-Policy: default-src *", 'X-Powered-By: ws', 'X-Frame-Options: ALLOWALL')
+    headers.push(
+      'Set-Cookie: ws=stolen; Domain=.example.com',
+      'Access-Control-Allow-Origin: *',
+      'Content-Security-Policy: default-src *',
+      'X-Powered-By: ws',
+      'X-Frame-Options: ALLOWALL'
+    )
   })
-  server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(m))))
+  server.on('upgrade', (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(m)))
+  )
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as { port: number }).port
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => {
-      wss.close()
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
+    close: () =>
+      new Promise((resolve) => {
+        wss.close()
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
   }
 }
 
@@ -73,9 +87,17 @@ describe('response-header policy of proxied answers', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'lucid-routes-'))
     const routes = path.join(dir, 'routes.json')
     // The wallets route opts in to cookies; node management keeps the default (none).
-    await writeFile(routes, JSON.stringify({ routes: [{ prefix: '/api/v1/wallets', upstream: 'tron_payment', allowSetCookie: true }] }))
+    await writeFile(
+      routes,
+      JSON.stringify({ routes: [{ prefix: '/api/v1/wallets', upstream: 'tron_payment', allowSetCookie: true }] })
+    )
     gw = await buildTestApp({
-      env: { NODE_SERVICE_URL: upstream.url, TRON_PAYMENT_URL: upstream.url, PROXY_ROUTES_FILE: routes, CORS_ORIGINS: ORIGIN },
+      env: {
+        NODE_SERVICE_URL: upstream.url,
+        TRON_PAYMENT_URL: upstream.url,
+        PROXY_ROUTES_FILE: routes,
+        CORS_ORIGINS: ORIGIN
+      },
       contract: false
     })
     await gw.app.listen({ port: 0, host: '127.0.0.1' })

@@ -40,7 +40,8 @@ describe('ambiguous request framing', () => {
       socket.end(bytes)
     })
   }
-  const smuggled = (auth: string) => `GET /api/v1/nodes/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth}\r\n\r\n`
+  const smuggled = (auth: string) =>
+    `GET /api/v1/nodes/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth}\r\n\r\n`
 
   test('Content-Length with Transfer-Encoding (CL.TE / TE.CL) → one 400, nothing proxied', async () => {
     const hidden = smuggled(who.auth.authorization)

@@ -74,7 +74,19 @@ describe('spoofable request headers', () => {
     assert.equal(seen.length, 1)
     assert.equal(seen[0].method, 'GET')
     const h = seen[0].headers
-    for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'forwarded', 'true-client-ip']) {
+    for (const name of [
+      'x-http-method-override',
+      'x-http-method',
+      'x-method-override',
+      'x-real-ip',
+      'x-original-url',
+      'x-rewrite-url',
+      'x-forwarded-port',
+      'x-forwarded-prefix',
+      'x-forwarded-server',
+      'forwarded',
+      'true-client-ip'
+    ]) {
       assert.equal(h[name], undefined, `${name} is not forwarded`)
     }
     assert.equal(h['x-forwarded-host'], `127.0.0.1:${port}`, "the gateway's own view of the host")
@@ -82,7 +94,7 @@ describe('spoofable request headers', () => {
     assert.equal(h['x-forwarded-for'], '127.0.0.1', 'an untrusted peer cannot extend the chain')
   })
 
-  test('the gateway\'s own handlers never see them either', async () => {
+  test("the gateway's own handlers never see them either", async () => {
     const res = await get(port, '/test/headers', SPOOFED)
     assert.equal(res.status, 200)
     const names = JSON.parse(res.body) as string[]
@@ -111,9 +123,12 @@ describe('spoofable request headers', () => {
 })
 
 describe('upgrades pass rate limits and load shedding', () => {
-  test('upgrades count against the user\'s tier and get 429/3001 with Retry-After when it is spent', async (t) => {
+  test("upgrades count against the user's tier and get 429/3001 with Retry-After when it is spent", async (t) => {
     const nodes = await startEchoServer({ name: 'node_management' })
-    const gw = await buildTestApp({ env: { NODE_SERVICE_URL: nodes.url, RATE_LIMIT_NODE_OPERATOR: '3' }, contract: false })
+    const gw = await buildTestApp({
+      env: { NODE_SERVICE_URL: nodes.url, RATE_LIMIT_NODE_OPERATOR: '3' },
+      contract: false
+    })
     t.after(async () => {
       await gw.close()
       await nodes.close()
@@ -136,7 +151,10 @@ describe('upgrades pass rate limits and load shedding', () => {
 
   test('an upgrade is shed like a request when the in-flight cap is full', async (t) => {
     const nodes = await startEchoServer({ name: 'node_management' })
-    const gw = await buildTestApp({ env: { NODE_SERVICE_URL: nodes.url, LOAD_SHED_MAX_IN_FLIGHT: '1' }, contract: false })
+    const gw = await buildTestApp({
+      env: { NODE_SERVICE_URL: nodes.url, LOAD_SHED_MAX_IN_FLIGHT: '1' },
+      contract: false
+    })
     t.after(async () => {
       await gw.close()
       await nodes.close()

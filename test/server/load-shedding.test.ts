@@ -37,7 +37,11 @@ test('a short stall is served; sustained lag is shed with a fast 503/5008 + Retr
     assert.equal(shed.json().error.details.reason, 'overloaded')
     assert.equal(shed.headers['retry-after'], '1')
     await sleep(500)
-    assert.equal((await t.app.inject({ url: '/api/v1/meta/version' })).statusCode, 200, 'recovers once the loop is healthy')
+    assert.equal(
+      (await t.app.inject({ url: '/api/v1/meta/version' })).statusCode,
+      200,
+      'recovers once the loop is healthy'
+    )
   } finally {
     await t.close()
   }
@@ -86,7 +90,10 @@ test('above LOAD_SHED_MAX_IN_FLIGHT new requests get an immediate 503; in-flight
     assert.ok(performance.now() - started < 1_000, 'refused at once, not queued')
     assert.equal((await t.app.inject({ url: '/health' })).statusCode, 200)
     release()
-    assert.deepEqual((await Promise.all(held)).map((r) => r.statusCode), [200, 200, 200, 200, 200])
+    assert.deepEqual(
+      (await Promise.all(held)).map((r) => r.statusCode),
+      [200, 200, 200, 200, 200]
+    )
     assert.equal((await t.app.inject({ url: '/api/v1/meta/version' })).statusCode, 200, 'capacity is back')
     assert.match((await t.app.inject({ url: '/metrics' })).body, /http_shed_total\{reason="in_flight"\} 1/)
   } finally {

@@ -13,10 +13,17 @@ import { spawnGateway } from '../helpers/gateway-process.js'
 // Fresh connections each call, so requests spread over the workers sharing a port.
 const fresh = new Agent({ pipelining: 0 })
 
-async function call(url: string, opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: unknown; dispatcher?: Agent } = {}) {
+async function call(
+  url: string,
+  opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: unknown; dispatcher?: Agent } = {}
+) {
   const res = await request(url, {
     method: opts.method ?? 'GET',
-    headers: { ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers, connection: opts.dispatcher === undefined ? 'close' : 'keep-alive' },
+    headers: {
+      ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...opts.headers,
+      connection: opts.dispatcher === undefined ? 'close' : 'keep-alive'
+    },
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     dispatcher: opts.dispatcher ?? fresh,
     // A connection handed to a worker as it is killed never gets an answer: bound the wait.
@@ -41,7 +48,9 @@ test('WORKERS=2 plus a third process on one PostgreSQL and Redis: shared limit, 
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
     RATE_LIMIT_PUBLIC: '100000',
-    RATE_LIMIT_RULES: JSON.stringify([{ name: 'version', path: '/api/v1/meta/version', key: 'ip', limit: 20, period_s: 60, burst: 20 }]),
+    RATE_LIMIT_RULES: JSON.stringify([
+      { name: 'version', path: '/api/v1/meta/version', key: 'ip', limit: 20, period_s: 60, burst: 20 }
+    ]),
     RATE_LIMIT_AUTHENTICATED: '100000',
     RATE_LIMIT_AUTH: '100000',
     REVOCATION_POLL_MS: '200'
@@ -65,25 +74,41 @@ test('WORKERS=2 plus a third process on one PostgreSQL and Redis: shared limit, 
   const refill = Math.floor((Date.now() - started) / 3_000)
   const admitted = statuses.filter((s) => s === 200).length
   assert.equal(statuses.filter((s) => s !== 200 && s !== 429).length, 0)
-  assert.ok(admitted >= 20 && admitted <= 20 + refill, `admitted ${admitted} of 36 with a shared limit of 20 (+${refill} refilled)`)
+  assert.ok(
+    admitted >= 20 && admitted <= 20 + refill,
+    `admitted ${admitted} of 36 with a shared limit of 20 (+${refill} refilled)`
+  )
 
   // 2. Log in on one process; the token works on all; logout on another is seen by every worker.
   const wallet = await newWallet()
-  const ch = (await call(`${A}/api/v1/auth/challenge`, { method: 'POST', body: { tron_address: wallet.address } })).json()
-  const li = await call(`${A}/api/v1/auth/login`, { method: 'POST', body: { tron_address: wallet.address, signature: wallet.sign(ch.message), nonce: ch.nonce } })
+  const ch = (
+    await call(`${A}/api/v1/auth/challenge`, { method: 'POST', body: { tron_address: wallet.address } })
+  ).json()
+  const li = await call(`${A}/api/v1/auth/login`, {
+    method: 'POST',
+    body: { tron_address: wallet.address, signature: wallet.sign(ch.message), nonce: ch.nonce }
+  })
   assert.equal(li.status, 200)
   const auth = { authorization: `Bearer ${li.json().access_token}` }
-  for (let i = 0; i < 4; i++) assert.equal((await call(`${i % 2 ? A : B}/api/v1/users/me`, { headers: auth })).status, 200)
+  for (let i = 0; i < 4; i++)
+    assert.equal((await call(`${i % 2 ? A : B}/api/v1/users/me`, { headers: auth })).status, 200)
   assert.equal((await call(`${B}/api/v1/auth/logout`, { method: 'POST', headers: auth, body: {} })).status, 200)
   const loggedOutAt = Date.now()
   let seen = false
   while (!seen && Date.now() - loggedOutAt < 5_000) {
-    const rs = await Promise.all([call(`${A}/api/v1/users/me`, { headers: auth }), call(`${A}/api/v1/users/me`, { headers: auth }), call(`${B}/api/v1/users/me`, { headers: auth })])
+    const rs = await Promise.all([
+      call(`${A}/api/v1/users/me`, { headers: auth }),
+      call(`${A}/api/v1/users/me`, { headers: auth }),
+      call(`${B}/api/v1/users/me`, { headers: auth })
+    ])
     seen = rs.every((r) => r.status === 401)
     if (!seen) await sleep(50)
   }
   assert.ok(seen, 'every process refuses the logged-out token')
-  assert.ok(Date.now() - loggedOutAt < 2_000, `revocation took ${Date.now() - loggedOutAt} ms (bound 1 s, asserted with margin)`)
+  assert.ok(
+    Date.now() - loggedOutAt < 2_000,
+    `revocation took ${Date.now() - loggedOutAt} ms (bound 1 s, asserted with margin)`
+  )
 
   // 3. Kill a worker of A under steady traffic: it is replaced; only requests in flight on it may fail.
   const pids = [...a.output().matchAll(/"worker_pid":(\d+),?[^\n]*"msg":"worker started"/g)].map((m) => Number(m[1]))
@@ -92,19 +117,21 @@ test('WORKERS=2 plus a third process on one PostgreSQL and Redis: shared limit, 
   let ok = 0
   const failures: number[] = [] // start times of failed requests
   let running = true
-  const load = Promise.all(Array.from({ length: 4 }, async () => {
-    while (running) {
-      const started = Date.now()
-      try {
-        const r = await call(`${A}/health`, { dispatcher: keepAlive })
-        if (r.status === 200) ok++
-        else failures.push(started)
-      } catch {
-        failures.push(started)
-        await sleep(10) // a refused connection fails at once: do not spin
+  const load = Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (running) {
+        const started = Date.now()
+        try {
+          const r = await call(`${A}/health`, { dispatcher: keepAlive })
+          if (r.status === 200) ok++
+          else failures.push(started)
+        } catch {
+          failures.push(started)
+          await sleep(10) // a refused connection fails at once: do not spin
+        }
       }
-    }
-  }))
+    })
+  )
   let beforeKill = 0
   let replacedAt = Infinity
   try {
@@ -125,7 +152,11 @@ test('WORKERS=2 plus a third process on one PostgreSQL and Redis: shared limit, 
   // In flight on the killed worker: the 4 keep-alive requests, plus reconnections the primary
   // handed to it in the instant before it noticed the death.
   assert.ok(early.length <= 8, `${early.length} requests failed around the kill`)
-  assert.deepEqual(failures.filter((f) => f >= replacedAt), [], 'no failure once the replacement is up')
+  assert.deepEqual(
+    failures.filter((f) => f >= replacedAt),
+    [],
+    'no failure once the replacement is up'
+  )
   assert.ok(beforeKill > 20 && ok > beforeKill, `${beforeKill} requests before the kill, ${ok} in all`)
   for (let i = 0; i < 6; i++) assert.equal((await call(`${A}/health`)).status, 200)
 

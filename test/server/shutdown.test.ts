@@ -21,7 +21,12 @@ test('closing under load finishes every in-flight request and refuses new ones c
   })
   await t.app.listen({ port: 0, host: '127.0.0.1' })
   const port = (t.app.server.address() as { port: number }).port
-  const inflight = Array.from({ length: 30 }, () => request(`http://127.0.0.1:${port}/test/slow`).then(async (r) => ({ status: r.statusCode, body: await r.body.json() })))
+  const inflight = Array.from({ length: 30 }, () =>
+    request(`http://127.0.0.1:${port}/test/slow`).then(async (r) => ({
+      status: r.statusCode,
+      body: await r.body.json()
+    }))
+  )
   // Close once every request is in flight (on a loaded machine connecting can take a while).
   for (let i = 0; i < 200 && arrived < 30; i++) await new Promise((r) => setTimeout(r, 10))
   assert.equal(arrived, 30)
@@ -36,7 +41,15 @@ test('the server process drains on SIGTERM and exits 0', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'lucid-srv-'))
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, DATA_DIR: dataDir, HTTP_PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      HTTP_PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      LOG_LEVEL: 'info'
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

@@ -14,7 +14,29 @@ import { spawnGateway } from '../helpers/gateway-process.js'
 function makeCert(openssl: string, dir: string, name: string): { cert: string; key: string } {
   const cert = path.join(dir, `${name}.crt`)
   const key = path.join(dir, `${name}.key`)
-  execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' })
+  execFileSync(
+    openssl,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1'
+    ],
+    { stdio: 'pipe' }
+  )
   return { cert, key }
 }
 
@@ -26,7 +48,12 @@ function handshake(port: number, ca: Buffer, opts: tls.ConnectionOptions = {}): 
 }
 
 /** GET over one kept-alive socket; reports whether the socket was reused. */
-function get(agent: https.Agent, port: number, ca: Buffer, urlPath: string): Promise<{ status: number; reused: boolean; body: string }> {
+function get(
+  agent: https.Agent,
+  port: number,
+  ca: Buffer,
+  urlPath: string
+): Promise<{ status: number; reused: boolean; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.get({ host: '127.0.0.1', port, path: urlPath, agent, ca }, (res) => {
       let body = ''
@@ -48,7 +75,15 @@ test('HTTPS on HTTPS_PORT: TLS 1.2+ only, HTTP redirects, SIGHUP reloads the cer
   execFileSync('cp', [first.cert, live.cert])
   execFileSync('cp', [first.key, live.key])
   const [httpPort, httpsPort] = [await freePort(), await freePort()]
-  const g = spawnGateway(t, { DATA_DIR: path.join(dir, 'data'), HTTP_PORT: String(httpPort), HTTPS_PORT: String(httpsPort), SSL_CERT_PATH: live.cert, SSL_KEY_PATH: live.key, HTTP_REDIRECT_TO_HTTPS: 'true', ALLOWED_HOSTS: '127.0.0.1' })
+  const g = spawnGateway(t, {
+    DATA_DIR: path.join(dir, 'data'),
+    HTTP_PORT: String(httpPort),
+    HTTPS_PORT: String(httpsPort),
+    SSL_CERT_PATH: live.cert,
+    SSL_KEY_PATH: live.key,
+    HTTP_REDIRECT_TO_HTTPS: 'true',
+    ALLOWED_HOSTS: '127.0.0.1'
+  })
   await g.waitFor(/gateway listening/)
   const ca1 = await readFile(first.cert)
   const ca2 = await readFile(second.cert)

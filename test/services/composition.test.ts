@@ -37,13 +37,15 @@ interface Fixture {
 /** Everything createServices needs, built by hand as a test or another process would. */
 async function fixture(env: Record<string, string> = {}): Promise<Fixture & { t: TestDb }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'lucid-services-'))
-  const config: Readonly<Config> = freezeConfig(loadConfig({
-    DATA_DIR: dataDir,
-    JWT_SECRET_KEY: 'test-secret-key-that-is-long-enough-0123456789',
-    DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    ANCHOR_POLL_INTERVAL_MS: '5000',
-    ...env
-  }))
+  const config: Readonly<Config> = freezeConfig(
+    loadConfig({
+      DATA_DIR: dataDir,
+      JWT_SECRET_KEY: 'test-secret-key-that-is-long-enough-0123456789',
+      DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      ANCHOR_POLL_INTERVAL_MS: '5000',
+      ...env
+    })
+  )
   const t = await createTestDb('embedded')
   await migrate(t.db)
   const stateStore = createMemoryStateStore()
@@ -61,7 +63,13 @@ async function fixture(env: Record<string, string> = {}): Promise<Fixture & { t:
     stateStore,
     repos,
     tokens: createTokenService({ secret: config.jwtSecretKey as string, accessTtlS: 900, refreshTtlS: 3600 }),
-    identity: createIdentityState({ users: repos.users, sessions: repos.authSessions, stateStore, pollMs: 60_000, onError: () => undefined }),
+    identity: createIdentityState({
+      users: repos.users,
+      sessions: repos.authSessions,
+      stateStore,
+      pollMs: 60_000,
+      onError: () => undefined
+    }),
     upstreams: new Map(),
     limiter: createLimiter({ prefix: 'test:', deadlineMs: 100, failureMode: 'open', log: quiet }),
     traffic: createTrafficRecorder(),
@@ -88,12 +96,38 @@ test('createServices: every service and the one job list, from plain dependencie
   const f = await fixture()
   try {
     const { services, jobs } = createServices(f.deps)
-    assert.deepEqual(Object.keys(services).sort(), ['anchors', 'auth', 'backups', 'chain', 'chunkStore', 'operator', 'retention', 'sessions', 'totpBox', 'users', 'volumes'])
-    assert.deepEqual(jobs.map((j) => j.name), [
-      'upstream-health', 'anchor-poll', 'volume-usage', 'session-retention', 'backup-schedules', 'backup-retention', 'chain-sync', 'auth-session-retention'
+    assert.deepEqual(Object.keys(services).sort(), [
+      'anchors',
+      'auth',
+      'backups',
+      'chain',
+      'chunkStore',
+      'operator',
+      'retention',
+      'sessions',
+      'totpBox',
+      'users',
+      'volumes'
     ])
+    assert.deepEqual(
+      jobs.map((j) => j.name),
+      [
+        'upstream-health',
+        'anchor-poll',
+        'volume-usage',
+        'session-retention',
+        'backup-schedules',
+        'backup-retention',
+        'chain-sync',
+        'auth-session-retention'
+      ]
+    )
     assert.equal(jobs.find((j) => j.name === 'anchor-poll')?.everyMs, 5000, 'ANCHOR_POLL_INTERVAL_MS')
-    assert.equal(services.volumes.dirOf('chunks'), path.join(f.deps.config.dataDir, 'chunks'), 'the chunk store is the system volume chunks')
+    assert.equal(
+      services.volumes.dirOf('chunks'),
+      path.join(f.deps.config.dataDir, 'chunks'),
+      'the chunk store is the system volume chunks'
+    )
   } finally {
     await f.close()
   }
@@ -118,7 +152,11 @@ test('createServices: the auth service issues and stores a wallet challenge and 
     const c = await services.auth.challenge(address)
     assert.match(c.nonce, /^[0-9a-f]{32}$/)
     assert.ok(c.message.includes(address) && c.message.includes(`Nonce: ${c.nonce}`))
-    const stored = JSON.parse((await f.deps.stateStore.get(`challenge:${c.nonce}`)) as string) as { address: string; purpose: string; expires_at: string }
+    const stored = JSON.parse((await f.deps.stateStore.get(`challenge:${c.nonce}`)) as string) as {
+      address: string
+      purpose: string
+      expires_at: string
+    }
     assert.deepEqual(stored, { address, message: c.message, expires_at: c.expires_at, purpose: 'login' })
 
     const client = { ip: '192.0.2.7', userAgent: 'test', requestId: randomUUID() }
@@ -130,7 +168,9 @@ test('createServices: the auth service issues and stores a wallet challenge and 
     const code = /enter this code: (\d{6})/.exec(f.sent[0].text)?.[1]
     assert.ok(code !== undefined, 'the mail carries the code')
     assert.notEqual(await f.deps.stateStore.get(`email-code:${email}`), null, 'the code is stored')
-    const audit = await f.t.db.query<{ action: string; ip: string; request_id: string }>("SELECT action, ip, request_id FROM audit_log WHERE action = 'auth.magic_link_sent'")
+    const audit = await f.t.db.query<{ action: string; ip: string; request_id: string }>(
+      "SELECT action, ip, request_id FROM audit_log WHERE action = 'auth.magic_link_sent'"
+    )
     assert.deepEqual(audit.rows, [{ action: 'auth.magic_link_sent', ip: client.ip, request_id: client.requestId }])
     const metrics = await f.deps.metricsRegistry.getSingleMetricAsString('auth_events_total')
     assert.match(metrics, /auth_events_total\{event="auth\.magic_link_sent",outcome="success"\} 1/)
@@ -149,9 +189,22 @@ test('createServices: the anchor service keeps a pending anchor when lucid_block
     const { services, jobs } = createServices(f.deps)
     const { sessions, users } = f.deps.repos
     const user = (await users.createOrGet({ email: `${randomUUID()}@example.com`, role: 'user' })).user
-    const s = await sessions.create({ session_id: randomUUID(), user_id: user.user_id, name: 's', description: null, max_size_bytes: 10, trust_policy_id: null, metadata: {} })
+    const s = await sessions.create({
+      session_id: randomUUID(),
+      user_id: user.user_id,
+      name: 's',
+      description: null,
+      max_size_bytes: 10,
+      trust_policy_id: null,
+      metadata: {}
+    })
     const manifestId = randomUUID()
-    await f.t.db.transaction((tx) => sessions.insertManifest({ manifest_id: manifestId, session_id: s.session_id, merkle_root: 'ab', chunk_count: 0, total_size: 0 }, tx))
+    await f.t.db.transaction((tx) =>
+      sessions.insertManifest(
+        { manifest_id: manifestId, session_id: s.session_id, merkle_root: 'ab', chunk_count: 0, total_size: 0 },
+        tx
+      )
+    )
     const m = await services.anchors.anchor((await sessions.manifestById(manifestId))!)
     assert.equal(m.anchor_status, 'pending', 'a pending anchor is kept for the job to retry')
     assert.equal(m.anchor_error, 'lucid_blocks unreachable')

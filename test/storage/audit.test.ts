@@ -21,7 +21,13 @@ test('audit API: filtered logs, the head hash, and verify pointing at an entry e
     assert.ok(authPrefix.entries.some((e: { action: string }) => e.action === 'auth.logout'))
     const mine = (await get(`/api/v1/audit/logs?actor_id=${user.userId}`)).json()
     assert.ok(mine.entries.length >= 1 && mine.entries.every((e: { actor_id: string }) => e.actor_id === user.userId))
-    for (const bad of ["action=auth.login'--", 'actor_id=not-a-uuid', 'from=yesterday', 'limit=1000', 'outcome=maybe']) {
+    for (const bad of [
+      "action=auth.login'--",
+      'actor_id=not-a-uuid',
+      'from=yesterday',
+      'limit=1000',
+      'outcome=maybe'
+    ]) {
       const res = await get(`/api/v1/audit/logs?${bad}`)
       assert.equal(res.statusCode, 422, bad)
     }
@@ -29,9 +35,17 @@ test('audit API: filtered logs, the head hash, and verify pointing at an entry e
     const root = (await get('/api/v1/audit/root')).json()
     assert.match(root.root, /^[0-9a-f]{64}$/)
     assert.ok(root.audit_id >= all.entries[0].audit_id)
-    assert.equal((await t.app.db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE audit_id = $1', [root.audit_id])).rows[0].hash, root.root)
+    assert.equal(
+      (await t.app.db.query<{ hash: string }>('SELECT hash FROM audit_log WHERE audit_id = $1', [root.audit_id]))
+        .rows[0].hash,
+      root.root
+    )
     // Reads of the storage API are audited too.
-    const reads = (await t.app.db.query<{ target_id: string; actor_id: string }>("SELECT target_id, actor_id FROM audit_log WHERE action = 'audit.read'")).rows
+    const reads = (
+      await t.app.db.query<{ target_id: string; actor_id: string }>(
+        "SELECT target_id, actor_id FROM audit_log WHERE action = 'audit.read'"
+      )
+    ).rows
     assert.ok(reads.some((r) => r.target_id === '/api/v1/audit/logs' && r.actor_id === admin.userId))
     const ok = (await get('/api/v1/audit/verify')).json()
     assert.equal(ok.valid, true)

@@ -9,7 +9,12 @@ test('cache API: stats, SCAN paging, key CRUD for super_admin, security keys rea
     const superAdmin = await login(t.app, { role: 'super_admin' })
     const admin = await login(t.app, { role: 'admin' })
     const user = await login(t.app)
-    const call = (who: { auth: Record<string, string> }, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => t.app.inject({ method, url: `/api/v1/cache${url}`, headers: who.auth, payload })
+    const call = (
+      who: { auth: Record<string, string> },
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+      url: string,
+      payload?: object
+    ) => t.app.inject({ method, url: `/api/v1/cache${url}`, headers: who.auth, payload })
 
     assert.equal((await call(user, 'GET', '/stats')).statusCode, 403)
     const stats = (await call(admin, 'GET', '/stats')).json()
@@ -22,20 +27,45 @@ test('cache API: stats, SCAN paging, key CRUD for super_admin, security keys rea
     assert.equal(put.statusCode, 200, put.body)
     assert.equal(put.json().value, '{"hi":1}')
     assert.ok(put.json().ttl_ms > 0 && put.json().ttl_ms <= 60_000)
-    assert.equal((await call(superAdmin, 'PUT', '/keys/cache:greeting', { value: 'x', encoding: 'raw', nx: true })).statusCode, 409)
-    assert.equal((await call(superAdmin, 'PUT', '/keys/cache:bin', { value: Buffer.from('hello').toString('base64'), encoding: 'base64' })).json().value, 'hello')
-    assert.equal((await call(superAdmin, 'PUT', '/keys/cache:bin', { value: 'not base64!', encoding: 'base64' })).statusCode, 422)
+    assert.equal(
+      (await call(superAdmin, 'PUT', '/keys/cache:greeting', { value: 'x', encoding: 'raw', nx: true })).statusCode,
+      409
+    )
+    assert.equal(
+      (
+        await call(superAdmin, 'PUT', '/keys/cache:bin', {
+          value: Buffer.from('hello').toString('base64'),
+          encoding: 'base64'
+        })
+      ).json().value,
+      'hello'
+    )
+    assert.equal(
+      (await call(superAdmin, 'PUT', '/keys/cache:bin', { value: 'not base64!', encoding: 'base64' })).statusCode,
+      422
+    )
     assert.equal((await call(admin, 'GET', '/keys/cache:greeting')).json().value, '{"hi":1}')
     assert.equal((await call(admin, 'GET', '/keys/cache:absent')).statusCode, 404)
 
     // Security state is listed (never its value) but not readable, writable, deletable or flushed
     // (issue 12 finding 1; test/security/cache-secrets.test.ts covers every namespace).
-    const challenge = await t.app.inject({ method: 'POST', url: '/api/v1/auth/challenge', payload: { tron_address: user.wallet.address } })
+    const challenge = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/challenge',
+      payload: { tron_address: user.wallet.address }
+    })
     const nonceKey = `challenge:${challenge.json().nonce}`
     assert.equal((await call(superAdmin, 'GET', `/keys/${encodeURIComponent(nonceKey)}`)).statusCode, 403)
     const [listed] = (await call(admin, 'GET', `/keys?pattern=${encodeURIComponent(nonceKey)}`)).json().keys
-    assert.deepEqual({ ...listed, ttl_ms: listed.ttl_ms > 0, size_bytes: listed.size_bytes > 0 }, { key: nonceKey, namespace: 'challenge', protected: true, ttl_ms: true, size_bytes: true })
-    assert.equal((await call(superAdmin, 'PUT', `/keys/${encodeURIComponent(nonceKey)}`, { value: 'forged', encoding: 'raw' })).statusCode, 403)
+    assert.deepEqual(
+      { ...listed, ttl_ms: listed.ttl_ms > 0, size_bytes: listed.size_bytes > 0 },
+      { key: nonceKey, namespace: 'challenge', protected: true, ttl_ms: true, size_bytes: true }
+    )
+    assert.equal(
+      (await call(superAdmin, 'PUT', `/keys/${encodeURIComponent(nonceKey)}`, { value: 'forged', encoding: 'raw' }))
+        .statusCode,
+      403
+    )
     assert.equal((await call(superAdmin, 'DELETE', `/keys/${encodeURIComponent(nonceKey)}`)).statusCode, 403)
 
     // SCAN paging returns every key once.
@@ -44,7 +74,13 @@ test('cache API: stats, SCAN paging, key CRUD for super_admin, security keys rea
     let cursor = '0'
     let rounds = 0
     do {
-      const page = (await call(admin, 'GET', `/keys?pattern=${encodeURIComponent('cache:page:*')}&limit=7&cursor=${encodeURIComponent(cursor)}`)).json()
+      const page = (
+        await call(
+          admin,
+          'GET',
+          `/keys?pattern=${encodeURIComponent('cache:page:*')}&limit=7&cursor=${encodeURIComponent(cursor)}`
+        )
+      ).json()
       for (const k of page.keys) keys.add(k.key)
       cursor = page.next_cursor
       rounds++

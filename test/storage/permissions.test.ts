@@ -46,10 +46,18 @@ test('a non-super_admin gets 403 on every destructive storage route; anonymous g
         assert.equal(res.statusCode, 403, `${method} ${url} as ${who === admin ? 'admin' : 'user'}`)
         assert.equal(res.json().error.code, 'LUCID_ERR_2004')
       }
-      assert.equal((await t.app.inject({ method: method as 'POST', url, payload })).statusCode, 401, `${method} ${url} anonymous`)
+      assert.equal(
+        (await t.app.inject({ method: method as 'POST', url, payload })).statusCode,
+        401,
+        `${method} ${url} anonymous`
+      )
       // The route exists: a super_admin gets past authorisation (to a 2xx, 404 of the target, or 409/422).
       const sa = await t.app.inject({ method: method as 'POST', url, headers: superAdmin.auth, payload })
-      assert.ok(![401, 403, 405].includes(sa.statusCode) && !(sa.statusCode === 404 && sa.json().error.message === 'Route not found'), `${method} ${url} as super_admin → ${sa.statusCode} ${sa.body}`)
+      assert.ok(
+        ![401, 403, 405].includes(sa.statusCode) &&
+          !(sa.statusCode === 404 && sa.json().error.message === 'Route not found'),
+        `${method} ${url} as super_admin → ${sa.statusCode} ${sa.body}`
+      )
     }
   } finally {
     await t.close()
@@ -58,8 +66,15 @@ test('a non-super_admin gets 403 on every destructive storage route; anonymous g
 
 // Reads stay with admins (CONTRACT.md section 4: admin reads the storage API).
 const READS = [
-  '/api/v1/backups', '/api/v1/backup-schedules', '/api/v1/cache/stats', '/api/v1/cache/keys', '/api/v1/cache/sessions',
-  '/api/v1/cache/rate-limits', '/api/v1/database/stats', '/api/v1/database/collections', '/api/v1/volumes'
+  '/api/v1/backups',
+  '/api/v1/backup-schedules',
+  '/api/v1/cache/stats',
+  '/api/v1/cache/keys',
+  '/api/v1/cache/sessions',
+  '/api/v1/cache/rate-limits',
+  '/api/v1/database/stats',
+  '/api/v1/database/collections',
+  '/api/v1/volumes'
 ]
 
 test('an admin reads every storage area; a user does not', async () => {

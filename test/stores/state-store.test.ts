@@ -46,7 +46,10 @@ for (const kind of kinds) {
           rounds++
         } while (cursor !== '0' && rounds < 1000)
         assert.equal(seen.size, 25)
-        assert.ok([...seen].every((k) => /^cache:item:\d+$/.test(k)), 'only this store\'s keys, without the prefix')
+        assert.ok(
+          [...seen].every((k) => /^cache:item:\d+$/.test(k)),
+          "only this store's keys, without the prefix"
+        )
         // Glob metacharacters escaped in the pattern match themselves, across every SCAN page.
         const odd: string[] = []
         cursor = '0'
@@ -90,7 +93,10 @@ for (const kind of kinds) {
       const { store, close } = await createTestStateStore(kind)
       try {
         const values = await Promise.all(Array.from({ length: 100 }, () => store.incr('ctr', 1, 60_000)))
-        assert.deepEqual([...values].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i + 1))
+        assert.deepEqual(
+          [...values].sort((x, y) => x - y),
+          Array.from({ length: 100 }, (_, i) => i + 1)
+        )
         const ttl = await store.ttl('ctr')
         assert.ok(ttl !== null && ttl > 50_000)
         assert.equal(await store.incr('ctr', 5, 1), 105, 'a later ttl does not reset the counter')

@@ -61,7 +61,13 @@ export async function startEchoServer(opts: { name?: string; port?: number } = {
       if (bytes <= 64 * 1024) keep.push(c)
     })
     req.on('end', async () => {
-      const seen: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body_bytes: bytes, body_sha256: hash.digest('hex') }
+      const seen: SeenRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body_bytes: bytes,
+        body_sha256: hash.digest('hex')
+      }
       if (bytes <= 64 * 1024) seen.body_text = Buffer.concat(keep).toString('utf8')
       requests.push(seen)
       if (allFail) {
@@ -69,10 +75,16 @@ export async function startEchoServer(opts: { name?: string; port?: number } = {
         return res.end('{"error":"down"}')
       }
       const status = /^\/.*\/status\/(\d{3})$/.exec(url.pathname)?.[1]
-      if (url.pathname.endsWith('/slow')) await new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms') ?? 1000)))
+      if (url.pathname.endsWith('/slow'))
+        await new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms') ?? 1000)))
       if (url.pathname.endsWith('/big')) {
         const total = Number(url.searchParams.get('bytes') ?? 0)
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total), server: 'stand-in/1.0', 'x-powered-by': 'node' })
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(total),
+          server: 'stand-in/1.0',
+          'x-powered-by': 'node'
+        })
         const chunk = Buffer.alloc(64 * 1024, 0x61)
         let sent = 0
         const pump = () => {
@@ -90,7 +102,14 @@ export async function startEchoServer(opts: { name?: string; port?: number } = {
         res.write('start\n')
         return setTimeout(() => res.end('end\n'), Number(url.searchParams.get('ms') ?? 1000))
       }
-      res.writeHead(status !== undefined ? Number(status) : 200, { 'content-type': 'application/json', server: 'stand-in/1.0', 'x-powered-by': 'node', connection: 'keep-alive, x-secret-hop', 'x-secret-hop': 'must-not-pass', 'x-upstream-own': 'kept' })
+      res.writeHead(status !== undefined ? Number(status) : 200, {
+        'content-type': 'application/json',
+        server: 'stand-in/1.0',
+        'x-powered-by': 'node',
+        connection: 'keep-alive, x-secret-hop',
+        'x-secret-hop': 'must-not-pass',
+        'x-upstream-own': 'kept'
+      })
       res.end(JSON.stringify({ service: opts.name ?? 'echo', ...seen, headers: req.headers }))
     })
   })
@@ -150,7 +169,9 @@ export interface LucidBlocksStandIn extends StandIn {
 }
 
 /** In-memory lucid_blocks with the API of CONTRACT.md section 6. */
-export async function startLucidBlocks(opts: { port?: number; blockIntervalMs?: number } = {}): Promise<LucidBlocksStandIn> {
+export async function startLucidBlocks(
+  opts: { port?: number; blockIntervalMs?: number } = {}
+): Promise<LucidBlocksStandIn> {
   const requests: SeenRequest[] = []
   const chain: Block[] = []
   const txs = new Map<string, Tx>()
@@ -188,19 +209,35 @@ export async function startLucidBlocks(opts: { port?: number; blockIntervalMs?: 
     let raw = ''
     req.on('data', (c) => (raw += c))
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body_bytes: raw.length, body_sha256: sha(raw), body_text: raw })
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body_bytes: raw.length,
+        body_sha256: sha(raw),
+        body_text: raw
+      })
       const url = new URL(req.url ?? '/', 'http://x')
       const p = url.pathname
-      if (p === '/health') return send(res, healthy ? 200 : 503, { status: healthy ? 'healthy' : 'unhealthy', service: 'lucid_blocks' })
+      if (p === '/health')
+        return send(res, healthy ? 200 : 503, { status: healthy ? 'healthy' : 'unhealthy', service: 'lucid_blocks' })
       if (allFail) return send(res, 503, { error: 'unavailable' })
       if (req.method === 'GET' && p === '/api/v1/chain/info') {
         const tip = chain[chain.length - 1]
-        return send(res, 200, { network: 'lucid_blocks', height: tip.height, latest_hash: tip.hash, pending_transactions: pending.length })
+        return send(res, 200, {
+          network: 'lucid_blocks',
+          height: tip.height,
+          latest_hash: tip.hash,
+          pending_transactions: pending.length
+        })
       }
       if (req.method === 'GET' && p === '/api/v1/chain/blocks') {
         const from = Number(url.searchParams.get('from_height') ?? 0)
         const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 20))
-        return send(res, 200, { blocks: chain.filter((b) => b.height >= from).slice(0, limit), height: chain[chain.length - 1].height })
+        return send(res, 200, {
+          blocks: chain.filter((b) => b.height >= from).slice(0, limit),
+          height: chain[chain.length - 1].height
+        })
       }
       const blockMatch = /^\/api\/v1\/chain\/blocks\/([^/]+)$/.exec(p)
       if (req.method === 'GET' && blockMatch !== null) {
@@ -215,8 +252,18 @@ export async function startLucidBlocks(opts: { port?: number; blockIntervalMs?: 
         } catch {
           return send(res, 400, { error: 'invalid JSON' })
         }
-        if (typeof body.type !== 'string' || body.data === undefined) return send(res, 422, { error: 'type and data are required' })
-        const tx: Tx = { transaction_id: randomUUID(), type: body.type, data: body.data, signature: body.signature ?? null, status: 'pending', block_height: null, confirmed_at: null, submitted_at: new Date().toISOString() }
+        if (typeof body.type !== 'string' || body.data === undefined)
+          return send(res, 422, { error: 'type and data are required' })
+        const tx: Tx = {
+          transaction_id: randomUUID(),
+          type: body.type,
+          data: body.data,
+          signature: body.signature ?? null,
+          status: 'pending',
+          block_height: null,
+          confirmed_at: null,
+          submitted_at: new Date().toISOString()
+        }
         txs.set(tx.transaction_id, tx)
         pending.push(tx)
         return send(res, 202, { transaction_id: tx.transaction_id, status: 'pending' })
@@ -224,7 +271,15 @@ export async function startLucidBlocks(opts: { port?: number; blockIntervalMs?: 
       const txMatch = /^\/api\/v1\/chain\/transactions\/([^/]+)$/.exec(p)
       if (req.method === 'GET' && txMatch !== null) {
         const tx = txs.get(txMatch[1])
-        return tx === undefined ? send(res, 404, { error: 'transaction not found' }) : send(res, 200, { transaction_id: tx.transaction_id, type: tx.type, status: tx.status, block_height: tx.block_height, confirmed_at: tx.confirmed_at })
+        return tx === undefined
+          ? send(res, 404, { error: 'transaction not found' })
+          : send(res, 200, {
+              transaction_id: tx.transaction_id,
+              type: tx.type,
+              status: tx.status,
+              block_height: tx.block_height,
+              confirmed_at: tx.confirmed_at
+            })
       }
       send(res, 404, { error: 'not found' })
     })

@@ -16,7 +16,15 @@ export interface ApiKeyRow {
 
 export function createApiKeysRepository(db: Queryable) {
   return {
-    async create(k: { key_id: string; user_id: string; name: string; prefix: string; key_hash: string; role: Role; expires_at: Date | null }): Promise<ApiKeyRow> {
+    async create(k: {
+      key_id: string
+      user_id: string
+      name: string
+      prefix: string
+      key_hash: string
+      role: Role
+      expires_at: Date | null
+    }): Promise<ApiKeyRow> {
       const { rows } = await db.query<ApiKeyRow>(
         'INSERT INTO api_keys (key_id, user_id, name, prefix, key_hash, role, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
         [k.key_id, k.user_id, k.name, k.prefix, k.key_hash, k.role, k.expires_at]
@@ -28,15 +36,24 @@ export function createApiKeysRepository(db: Queryable) {
       return rows[0] ?? null
     },
     async listForUser(userId: string): Promise<ApiKeyRow[]> {
-      const { rows } = await db.query<ApiKeyRow>('SELECT * FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC', [userId])
+      const { rows } = await db.query<ApiKeyRow>(
+        'SELECT * FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC',
+        [userId]
+      )
       return rows
     },
     async countActive(userId: string): Promise<number> {
-      const { rows } = await db.query<{ n: number }>('SELECT count(*) AS n FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL', [userId])
+      const { rows } = await db.query<{ n: number }>(
+        'SELECT count(*) AS n FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL',
+        [userId]
+      )
       return rows[0].n
     },
     async revoke(userId: string, keyId: string): Promise<boolean> {
-      const { rowCount } = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND user_id = $2 AND revoked_at IS NULL', [keyId, userId])
+      const { rowCount } = await db.query(
+        'UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND user_id = $2 AND revoked_at IS NULL',
+        [keyId, userId]
+      )
       return rowCount === 1
     },
     async revokeAllForUser(userId: string, q: Queryable = db): Promise<void> {

@@ -25,10 +25,29 @@ export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value)
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
   const obj = value as Record<string, unknown>
-  return `{${Object.keys(obj).filter((k) => obj[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`
+  return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+    .join(',')}}`
 }
 
-export function auditHash(prevHash: string, row: { audit_id: number; occurred_at: string; actor_id: string | null; actor_role: string | null; action: string; target_type: string | null; target_id: string | null; outcome: string; ip: string | null; request_id: string | null; details: unknown }): string {
+export function auditHash(
+  prevHash: string,
+  row: {
+    audit_id: number
+    occurred_at: string
+    actor_id: string | null
+    actor_role: string | null
+    action: string
+    target_type: string | null
+    target_id: string | null
+    outcome: string
+    ip: string | null
+    request_id: string | null
+    details: unknown
+  }
+): string {
   return createHash('sha256').update(prevHash).update(canonicalJson(row)).digest('hex')
 }
 
@@ -69,7 +88,9 @@ export function createAuditRepository(db: Db) {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY])
     const prev = await tx.query<{ hash: string }>('SELECT hash FROM audit_log ORDER BY audit_id DESC LIMIT 1')
     const prevHash = prev.rows[0]?.hash ?? GENESIS_HASH
-    const idRes = await tx.query<{ id: number; ts: string }>("SELECT nextval('audit_log_audit_id_seq') AS id, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS ts")
+    const idRes = await tx.query<{ id: number; ts: string }>(
+      "SELECT nextval('audit_log_audit_id_seq') AS id, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS ts"
+    )
     const row = {
       audit_id: idRes.rows[0].id,
       occurred_at: idRes.rows[0].ts,
@@ -87,7 +108,21 @@ export function createAuditRepository(db: Db) {
     await tx.query(
       `INSERT INTO audit_log (audit_id, occurred_at, actor_id, actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash)
        VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`,
-      [row.audit_id, row.occurred_at, row.actor_id, row.actor_role, row.action, row.target_type, row.target_id, row.outcome, row.ip, row.request_id, JSON.stringify(row.details), prevHash, hash]
+      [
+        row.audit_id,
+        row.occurred_at,
+        row.actor_id,
+        row.actor_role,
+        row.action,
+        row.target_type,
+        row.target_id,
+        row.outcome,
+        row.ip,
+        row.request_id,
+        JSON.stringify(row.details),
+        prevHash,
+        hash
+      ]
     )
   }
   return {
@@ -148,12 +183,29 @@ export interface AuditVerification {
 }
 
 /** Recomputes every link of the chain, in pages, oldest first. */
-export async function verifyAuditChain(q: Queryable, onProgress?: (checked: number) => void): Promise<AuditVerification> {
+export async function verifyAuditChain(
+  q: Queryable,
+  onProgress?: (checked: number) => void
+): Promise<AuditVerification> {
   let prev = GENESIS_HASH
   let lastId = 0
   let entries = 0
   for (;;) {
-    const { rows } = await q.query<{ audit_id: number; occurred_at: string; actor_id: string | null; actor_role: string | null; action: string; target_type: string | null; target_id: string | null; outcome: string; ip: string | null; request_id: string | null; details: unknown; prev_hash: string; hash: string }>(
+    const { rows } = await q.query<{
+      audit_id: number
+      occurred_at: string
+      actor_id: string | null
+      actor_role: string | null
+      action: string
+      target_type: string | null
+      target_id: string | null
+      outcome: string
+      ip: string | null
+      request_id: string | null
+      details: unknown
+      prev_hash: string
+      hash: string
+    }>(
       `SELECT audit_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at, actor_id::text AS actor_id,
               actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash
          FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT 1000`,
@@ -162,10 +214,24 @@ export async function verifyAuditChain(q: Queryable, onProgress?: (checked: numb
     if (rows.length === 0) break
     for (const r of rows) {
       const id = Number(r.audit_id)
-      if (r.prev_hash !== prev) return { valid: false, entries, root: prev, first_invalid_id: id, reason: 'prev_hash does not match the previous entry (an entry was removed or inserted)' }
+      if (r.prev_hash !== prev)
+        return {
+          valid: false,
+          entries,
+          root: prev,
+          first_invalid_id: id,
+          reason: 'prev_hash does not match the previous entry (an entry was removed or inserted)'
+        }
       const { prev_hash: _p, hash, ...content } = r
       const details = typeof content.details === 'string' ? JSON.parse(content.details) : content.details
-      if (auditHash(prev, { ...content, audit_id: id, details }) !== hash) return { valid: false, entries, root: prev, first_invalid_id: id, reason: 'hash does not match the entry content (the entry was edited)' }
+      if (auditHash(prev, { ...content, audit_id: id, details }) !== hash)
+        return {
+          valid: false,
+          entries,
+          root: prev,
+          first_invalid_id: id,
+          reason: 'hash does not match the entry content (the entry was edited)'
+        }
       prev = hash
       lastId = id
       entries++

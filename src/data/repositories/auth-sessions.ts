@@ -16,11 +16,25 @@ export interface AuthSessionRow {
   revoked_reason: string | null
 }
 
-export type ActiveAuthSession = Pick<AuthSessionRow, 'session_id' | 'user_id' | 'created_at' | 'expires_at' | 'last_used_at' | 'ip' | 'user_agent'>
+export type ActiveAuthSession = Pick<
+  AuthSessionRow,
+  'session_id' | 'user_id' | 'created_at' | 'expires_at' | 'last_used_at' | 'ip' | 'user_agent'
+>
 
 export function createAuthSessionsRepository(db: Queryable) {
   return {
-    async create(s: { session_id: string; user_id: string; method: 'wallet' | 'email'; refresh_jti: string; ip: string | null; user_agent: string | null; expires_at: Date }, q: Queryable = db): Promise<AuthSessionRow> {
+    async create(
+      s: {
+        session_id: string
+        user_id: string
+        method: 'wallet' | 'email'
+        refresh_jti: string
+        ip: string | null
+        user_agent: string | null
+        expires_at: Date
+      },
+      q: Queryable = db
+    ): Promise<AuthSessionRow> {
       const { rows } = await q.query<AuthSessionRow>(
         `INSERT INTO auth_sessions (session_id, user_id, method, refresh_jti, ip, user_agent, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
@@ -48,19 +62,33 @@ export function createAuthSessionsRepository(db: Queryable) {
       await db.query('UPDATE auth_sessions SET last_used_at = now() WHERE session_id = $1', [id])
     },
     async revoke(id: string, reason: string, q: Queryable = db): Promise<boolean> {
-      const { rowCount } = await q.query('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE session_id = $1 AND revoked_at IS NULL', [id, reason])
+      const { rowCount } = await q.query(
+        'UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE session_id = $1 AND revoked_at IS NULL',
+        [id, reason]
+      )
       return rowCount === 1
     },
     async revokeAllForUser(userId: string, reason: string, q: Queryable = db): Promise<string[]> {
-      const { rows } = await q.query<{ session_id: string }>('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING session_id', [userId, reason])
+      const { rows } = await q.query<{ session_id: string }>(
+        'UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING session_id',
+        [userId, reason]
+      )
       return rows.map((r) => r.session_id)
     },
     async listActiveForUser(userId: string): Promise<AuthSessionRow[]> {
-      const { rows } = await db.query<AuthSessionRow>('SELECT * FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC', [userId])
+      const { rows } = await db.query<AuthSessionRow>(
+        'SELECT * FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC',
+        [userId]
+      )
       return rows
     },
     /** Active (unrevoked, unexpired at `now`) login sessions, newest first, optionally of one user. */
-    async listActive(f: { now: Date; userId?: string; page: number; limit: number }): Promise<{ rows: ActiveAuthSession[]; total: number }> {
+    async listActive(f: {
+      now: Date
+      userId?: string
+      page: number
+      limit: number
+    }): Promise<{ rows: ActiveAuthSession[]; total: number }> {
       const params: unknown[] = [f.now]
       const filter = f.userId === undefined ? '' : `AND user_id = $${params.push(f.userId)}`
       const where = `WHERE revoked_at IS NULL AND expires_at > $1 ${filter}`
@@ -76,12 +104,17 @@ export function createAuthSessionsRepository(db: Queryable) {
     },
     /** Deletes sessions that expired or were revoked before `cutoff`; returns how many. */
     async purgeEndedBefore(cutoff: Date): Promise<number> {
-      const { rowCount } = await db.query('DELETE FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1', [cutoff])
+      const { rowCount } = await db.query('DELETE FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1', [
+        cutoff
+      ])
       return rowCount
     },
     /** Sessions revoked since `since` (database clock), for the revocation cache refresh. */
     async revokedSince(since: Date): Promise<{ ids: string[]; now: Date }> {
-      const { rows } = await db.query<{ session_id: string | null; now: Date }>('SELECT s.session_id, n.now FROM (SELECT now() AS now) n LEFT JOIN auth_sessions s ON s.revoked_at >= $1', [since])
+      const { rows } = await db.query<{ session_id: string | null; now: Date }>(
+        'SELECT s.session_id, n.now FROM (SELECT now() AS now) n LEFT JOIN auth_sessions s ON s.revoked_at >= $1',
+        [since]
+      )
       return { ids: rows.filter((r) => r.session_id !== null).map((r) => r.session_id as string), now: rows[0].now }
     }
   }

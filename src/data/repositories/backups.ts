@@ -16,7 +16,8 @@ export function createBackupsRepository(db: Queryable) {
     /** Deletes completed or failed restore records finished before `cutoff`; returns how many. */
     async purgeFinishedRestores(cutoff: Date): Promise<number> {
       const { rowCount } = await db.query(
-        "DELETE FROM backup_restores WHERE completed_at < $1 AND status IN ('completed', 'failed')", [cutoff]
+        "DELETE FROM backup_restores WHERE completed_at < $1 AND status IN ('completed', 'failed')",
+        [cutoff]
       )
       return rowCount
     }

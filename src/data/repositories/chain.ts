@@ -33,10 +33,22 @@ export interface RemoteBlock {
   previous_hash: string
   merkle_root: string
   timestamp: string
-  transactions?: { transaction_id: string; type: string; status?: string; data?: unknown; sender?: string; recipient?: string; amount?: number | string; submitted_at?: string; confirmed_at?: string }[]
+  transactions?: {
+    transaction_id: string
+    type: string
+    status?: string
+    data?: unknown
+    sender?: string
+    recipient?: string
+    amount?: number | string
+    submitted_at?: string
+    confirmed_at?: string
+  }[]
 }
 
-const num = <T extends { height?: unknown; block_height?: unknown; transaction_count?: unknown; position?: unknown }>(r: T): T => ({
+const num = <T extends { height?: unknown; block_height?: unknown; transaction_count?: unknown; position?: unknown }>(
+  r: T
+): T => ({
   ...r,
   ...(r.height !== undefined ? { height: Number(r.height) } : {}),
   ...(r.block_height !== undefined ? { block_height: Number(r.block_height) } : {}),
@@ -62,10 +74,14 @@ export function createChainRepository(db: Db) {
       return rows[0] === undefined ? null : num(rows[0])
     },
     async range(from: number, to: number): Promise<BlockRow[]> {
-      return (await db.query<BlockRow>('SELECT * FROM blocks WHERE height BETWEEN $1 AND $2 ORDER BY height', [from, to])).rows.map(num)
+      return (
+        await db.query<BlockRow>('SELECT * FROM blocks WHERE height BETWEEN $1 AND $2 ORDER BY height', [from, to])
+      ).rows.map(num)
     },
     async transactionsOf(height: number): Promise<TransactionRow[]> {
-      return (await db.query<TransactionRow>('SELECT * FROM transactions WHERE block_height = $1 ORDER BY position', [height])).rows.map(num)
+      return (
+        await db.query<TransactionRow>('SELECT * FROM transactions WHERE block_height = $1 ORDER BY position', [height])
+      ).rows.map(num)
     },
     async transaction(id: string): Promise<TransactionRow | null> {
       const { rows } = await db.query<TransactionRow>('SELECT * FROM transactions WHERE transaction_id = $1', [id])
@@ -73,7 +89,12 @@ export function createChainRepository(db: Db) {
     },
     /** The on-chain anchors of a recording session. */
     async anchorsOfSession(sessionId: string): Promise<TransactionRow[]> {
-      return (await db.query<TransactionRow>("SELECT * FROM transactions WHERE type = 'session_anchor' AND data ->> 'session_id' = $1 ORDER BY block_height", [sessionId])).rows.map(num)
+      return (
+        await db.query<TransactionRow>(
+          "SELECT * FROM transactions WHERE type = 'session_anchor' AND data ->> 'session_id' = $1 ORDER BY block_height",
+          [sessionId]
+        )
+      ).rows.map(num)
     },
     /** Removes blocks above `height` (a reorganisation); their transactions go with them. */
     async truncateAbove(height: number, q: Queryable = db): Promise<number> {
@@ -94,7 +115,19 @@ export function createChainRepository(db: Db) {
           `INSERT INTO transactions (transaction_id, block_height, position, type, status, sender, recipient, amount, data, submitted_at, confirmed_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
            ON CONFLICT (transaction_id) DO UPDATE SET block_height = EXCLUDED.block_height, position = EXCLUDED.position, status = EXCLUDED.status, confirmed_at = EXCLUDED.confirmed_at`,
-          [t.transaction_id, b.height, i, t.type, t.status ?? 'confirmed', t.sender ?? null, t.recipient ?? null, t.amount ?? null, JSON.stringify(t.data ?? {}), t.submitted_at ?? null, t.confirmed_at ?? null]
+          [
+            t.transaction_id,
+            b.height,
+            i,
+            t.type,
+            t.status ?? 'confirmed',
+            t.sender ?? null,
+            t.recipient ?? null,
+            t.amount ?? null,
+            JSON.stringify(t.data ?? {}),
+            t.submitted_at ?? null,
+            t.confirmed_at ?? null
+          ]
         )
       }
       return existing === null ? 'inserted' : 'replaced'

@@ -92,28 +92,48 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
       params.push(filter.schema, filter.name)
       where = 'AND n.nspname = $2 AND c.relname = $3'
     }
-    const select = () => db.query<{ name: string; schema: string; rows: number; size: number; isize: number }>(
-      `SELECT c.relname AS name, n.nspname AS schema, c.reltuples::bigint AS rows,
+    const select = () =>
+      db.query<{ name: string; schema: string; rows: number; size: number; isize: number }>(
+        `SELECT c.relname AS name, n.nspname AS schema, c.reltuples::bigint AS rows,
               pg_total_relation_size(c.oid) AS size, pg_indexes_size(c.oid) AS isize
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND c.relname <> 'schema_migrations' ${where}
         ORDER BY n.nspname DESC, c.relname`,
-      params
-    )
+        params
+      )
     let { rows } = await select()
     // reltuples is -1 until a table is first analyzed, which autovacuum does on PostgreSQL but
     // nothing does on PGlite: every estimate read 0 there (issue 13). ANALYZE samples (bounded
     // cost) those tables once; later calls find the estimate.
     const unknown = rows.filter((r) => Number(r.rows) < 0)
     if (unknown.length > 0) {
-      for (const r of unknown) await db.exec(`ANALYZE ${qualified(r.schema, r.name)}`).catch((err: Error) => opts.log?.warn({ err, table: r.name }, 'ANALYZE for row estimates failed'))
+      for (const r of unknown)
+        await db
+          .exec(`ANALYZE ${qualified(r.schema, r.name)}`)
+          .catch((err: Error) => opts.log?.warn({ err, table: r.name }, 'ANALYZE for row estimates failed'))
       rows = (await select()).rows
     }
-    return rows.map((r) => ({ name: r.name, schema: r.schema, read_only: r.schema !== USER_SCHEMA, estimated_rows: Math.max(0, Number(r.rows)), size_bytes: Number(r.size), index_size_bytes: Number(r.isize) }))
+    return rows.map((r) => ({
+      name: r.name,
+      schema: r.schema,
+      read_only: r.schema !== USER_SCHEMA,
+      estimated_rows: Math.max(0, Number(r.rows)),
+      size_bytes: Number(r.size),
+      index_size_bytes: Number(r.isize)
+    }))
   }
 
   async function indexes(schema: string, table: string, only?: string): Promise<IndexRow[]> {
-    const { rows } = await db.query<{ name: string; def: string; uniq: boolean; prim: boolean; valid: boolean; size: number; scans: number; reads: number }>(
+    const { rows } = await db.query<{
+      name: string
+      def: string
+      uniq: boolean
+      prim: boolean
+      valid: boolean
+      size: number
+      scans: number
+      reads: number
+    }>(
       `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def, i.indisunique AS uniq, i.indisprimary AS prim, i.indisvalid AS valid,
               pg_relation_size(i.indexrelid) AS size, COALESCE(s.idx_scan, 0) AS scans, COALESCE(s.idx_tup_read, 0) AS reads
          FROM pg_index i
@@ -124,11 +144,23 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
         ORDER BY ic.relname`,
       only === undefined ? [schema, table] : [schema, table, only]
     )
-    return rows.map((r) => ({ name: r.name, definition: r.def, unique: r.uniq, primary: r.prim, valid: r.valid, size_bytes: Number(r.size), scans: Number(r.scans), tuples_read: Number(r.reads) }))
+    return rows.map((r) => ({
+      name: r.name,
+      definition: r.def,
+      unique: r.uniq,
+      primary: r.prim,
+      valid: r.valid,
+      size_bytes: Number(r.size),
+      scans: Number(r.scans),
+      tuples_read: Number(r.reads)
+    }))
   }
 
   async function relationExists(schema: string, name: string): Promise<boolean> {
-    const { rows } = await db.query('SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2', [schema, name])
+    const { rows } = await db.query(
+      'SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2',
+      [schema, name]
+    )
     return rows.length > 0
   }
 
@@ -161,7 +193,10 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
 
     /** True when any table or view of either schema has the name (collection names are unique across both). */
     async nameTaken(name: string): Promise<boolean> {
-      const { rows } = await db.query('SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_schema = ANY($2)', [name, SCHEMAS])
+      const { rows } = await db.query(
+        'SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_schema = ANY($2)',
+        [name, SCHEMAS]
+      )
       return rows.length > 0
     },
 
@@ -175,16 +210,27 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
 
     async statistics(): Promise<DatabaseStatistics> {
       const [counters, conns, size, ops] = await Promise.all([
-        db.query<Record<string, number>>('SELECT xact_commit, xact_rollback, blks_read, blks_hit, tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted, deadlocks FROM pg_stat_database WHERE datname = current_database()'),
-        db.query<{ total: number; active: number }>("SELECT count(*)::int AS total, count(*) FILTER (WHERE state = 'active')::int AS active FROM pg_stat_activity WHERE datname = current_database()"),
+        db.query<Record<string, number>>(
+          'SELECT xact_commit, xact_rollback, blks_read, blks_hit, tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted, deadlocks FROM pg_stat_database WHERE datname = current_database()'
+        ),
+        db.query<{ total: number; active: number }>(
+          "SELECT count(*)::int AS total, count(*) FILTER (WHERE state = 'active')::int AS active FROM pg_stat_activity WHERE datname = current_database()"
+        ),
         db.query<{ size: number }>('SELECT pg_database_size(current_database()) AS size'),
-        db.query<TableActivity>("SELECT schemaname || '.' || relname AS name, seq_scan, COALESCE(idx_scan, 0) AS idx_scan, n_tup_ins, n_tup_upd, n_tup_del, n_live_tup, n_dead_tup FROM pg_stat_user_tables ORDER BY relname")
+        db.query<TableActivity>(
+          "SELECT schemaname || '.' || relname AS name, seq_scan, COALESCE(idx_scan, 0) AS idx_scan, n_tup_ins, n_tup_upd, n_tup_del, n_live_tup, n_dead_tup FROM pg_stat_user_tables ORDER BY relname"
+        )
       ])
       return {
         size_bytes: Number(size.rows[0].size),
         connections: { total: Number(conns.rows[0]?.total ?? 0), active: Number(conns.rows[0]?.active ?? 0) },
         counters: Object.fromEntries(Object.entries(counters.rows[0] ?? {}).map(([k, v]) => [k, Number(v)])),
-        per_table: ops.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'name' ? v : Number(v)])) as unknown as TableActivity)
+        per_table: ops.rows.map(
+          (r) =>
+            Object.fromEntries(
+              Object.entries(r).map(([k, v]) => [k, k === 'name' ? v : Number(v)])
+            ) as unknown as TableActivity
+        )
       }
     },
 
@@ -210,21 +256,48 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
     async validate(schema: string, table: string): Promise<Check[]> {
       const rel = qualified(schema, table)
       const checks: Check[] = []
-      const cons = await db.query<{ name: string; validated: boolean }>('SELECT conname AS name, convalidated AS validated FROM pg_constraint WHERE conrelid = $1::regclass', [rel])
-      for (const c of cons.rows) checks.push({ check: `constraint ${c.name}`, ok: c.validated, detail: c.validated ? 'validated' : 'NOT VALID: existing rows were never checked' })
-      const idx = await db.query<{ name: string; valid: boolean; ready: boolean }>('SELECT c.relname AS name, i.indisvalid AS valid, i.indisready AS ready FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass', [rel])
-      for (const i of idx.rows) checks.push({ check: `index ${i.name}`, ok: i.valid && i.ready, detail: i.valid && i.ready ? 'valid' : 'invalid (a failed concurrent build?): drop and recreate, or reindex' })
-      const notNull = await db.query<{ col: string }>("SELECT column_name AS col FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND is_nullable = 'NO'", [schema, table])
-      const nullChecks = notNull.rows.map((c) => `count(*) FILTER (WHERE ${quoteIdent(c.col)} IS NULL)`).join(' + ') || '0'
-      const scan = await db.query<{ n: number; nulls: number }>(`SELECT count(*)::bigint AS n, (${nullChecks})::bigint AS nulls FROM ${rel}`)
-      checks.push({ check: 'rows', ok: Number(scan.rows[0].nulls) === 0, detail: `${Number(scan.rows[0].n)} rows read, ${Number(scan.rows[0].nulls)} nulls in NOT NULL columns` })
+      const cons = await db.query<{ name: string; validated: boolean }>(
+        'SELECT conname AS name, convalidated AS validated FROM pg_constraint WHERE conrelid = $1::regclass',
+        [rel]
+      )
+      for (const c of cons.rows)
+        checks.push({
+          check: `constraint ${c.name}`,
+          ok: c.validated,
+          detail: c.validated ? 'validated' : 'NOT VALID: existing rows were never checked'
+        })
+      const idx = await db.query<{ name: string; valid: boolean; ready: boolean }>(
+        'SELECT c.relname AS name, i.indisvalid AS valid, i.indisready AS ready FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass',
+        [rel]
+      )
+      for (const i of idx.rows)
+        checks.push({
+          check: `index ${i.name}`,
+          ok: i.valid && i.ready,
+          detail: i.valid && i.ready ? 'valid' : 'invalid (a failed concurrent build?): drop and recreate, or reindex'
+        })
+      const notNull = await db.query<{ col: string }>(
+        "SELECT column_name AS col FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND is_nullable = 'NO'",
+        [schema, table]
+      )
+      const nullChecks =
+        notNull.rows.map((c) => `count(*) FILTER (WHERE ${quoteIdent(c.col)} IS NULL)`).join(' + ') || '0'
+      const scan = await db.query<{ n: number; nulls: number }>(
+        `SELECT count(*)::bigint AS n, (${nullChecks})::bigint AS nulls FROM ${rel}`
+      )
+      checks.push({
+        check: 'rows',
+        ok: Number(scan.rows[0].nulls) === 0,
+        detail: `${Number(scan.rows[0].n)} rows read, ${Number(scan.rows[0].nulls)} nulls in NOT NULL columns`
+      })
       return checks
     },
 
     /** In user_data; a statement PostgreSQL refuses (bad default, type) is a 422 naming the table. */
     async createTable(name: string, columns: readonly ColumnDefinition[]): Promise<void> {
       await db.exec(createTableSql(USER_SCHEMA, name, columns)).catch((err: PgError) => {
-        if (err.code?.startsWith('22') || err.code?.startsWith('42')) throw new LucidError('INVALID_REQUEST', `Cannot create ${name}: ${err.message}`)
+        if (err.code?.startsWith('22') || err.code?.startsWith('42'))
+          throw new LucidError('INVALID_REQUEST', `Cannot create ${name}: ${err.message}`)
         throw err
       })
     },
@@ -235,7 +308,8 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
 
     async dropTable(name: string): Promise<void> {
       await db.exec(`DROP TABLE ${qualified(USER_SCHEMA, name)}`).catch((err: PgError) => {
-        if (err.code === '2BP01') throw new LucidError('INVALID_REQUEST', `Cannot drop ${name}: other objects depend on it`)
+        if (err.code === '2BP01')
+          throw new LucidError('INVALID_REQUEST', `Cannot drop ${name}: other objects depend on it`)
         throw err
       })
     },
@@ -248,10 +322,13 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
     },
 
     async dropIndex(name: string): Promise<void> {
-      await db.exec(`DROP INDEX ${concurrently ? 'CONCURRENTLY ' : ''}${qualified(USER_SCHEMA, name)}`).catch((err: PgError) => {
-        if (err.code === '2BP01') throw new LucidError('INVALID_REQUEST', `Index ${name} backs a constraint; drop the constraint instead`)
-        throw err
-      })
+      await db
+        .exec(`DROP INDEX ${concurrently ? 'CONCURRENTLY ' : ''}${qualified(USER_SCHEMA, name)}`)
+        .catch((err: PgError) => {
+          if (err.code === '2BP01')
+            throw new LucidError('INVALID_REQUEST', `Index ${name} backs a constraint; drop the constraint instead`)
+          throw err
+        })
     },
 
     async reindexTable(schema: string, table: string): Promise<void> {
@@ -267,7 +344,9 @@ export function createDatabaseCatalogRepository(db: Db, opts: { log?: { warn(obj
           existing.push(ix.name)
           continue
         }
-        await db.exec(`CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS ${quoteIdent(ix.name)} ON public.${quoteIdent(ix.table)} ${ix.definition}`)
+        await db.exec(
+          `CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS ${quoteIdent(ix.name)} ON public.${quoteIdent(ix.table)} ${ix.definition}`
+        )
         created.push(ix.name)
       }
       return { created, existing }

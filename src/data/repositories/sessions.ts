@@ -65,17 +65,39 @@ export function createSessionsRepository(db: Queryable) {
       return rows[0] ?? null
     },
     async lock(id: string, tx: Queryable): Promise<SessionRow | null> {
-      const { rows } = await tx.query<SessionRow>('SELECT * FROM sessions WHERE session_id = $1 AND deleted_at IS NULL FOR UPDATE', [id])
+      const { rows } = await tx.query<SessionRow>(
+        'SELECT * FROM sessions WHERE session_id = $1 AND deleted_at IS NULL FOR UPDATE',
+        [id]
+      )
       return rows[0] ?? null
     },
     async countActiveForUser(userId: string): Promise<number> {
-      const { rows } = await db.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = $1 AND deleted_at IS NULL', [userId])
+      const { rows } = await db.query<{ n: number }>(
+        'SELECT count(*) AS n FROM sessions WHERE user_id = $1 AND deleted_at IS NULL',
+        [userId]
+      )
       return rows[0].n
     },
-    async create(s: { session_id: string; user_id: string; name: string; description: string | null; max_size_bytes: number; trust_policy_id: string | null; metadata: Record<string, unknown> }): Promise<SessionRow> {
+    async create(s: {
+      session_id: string
+      user_id: string
+      name: string
+      description: string | null
+      max_size_bytes: number
+      trust_policy_id: string | null
+      metadata: Record<string, unknown>
+    }): Promise<SessionRow> {
       await db.query(
         'INSERT INTO sessions (session_id, user_id, name, description, max_size_bytes, trust_policy_id, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)',
-        [s.session_id, s.user_id, s.name, s.description, s.max_size_bytes, s.trust_policy_id, JSON.stringify(s.metadata)]
+        [
+          s.session_id,
+          s.user_id,
+          s.name,
+          s.description,
+          s.max_size_bytes,
+          s.trust_policy_id,
+          JSON.stringify(s.metadata)
+        ]
       )
       return (await this.findVisible(s.session_id)) as SessionRow
     },
@@ -85,13 +107,18 @@ export function createSessionsRepository(db: Queryable) {
       if (f.userId !== undefined) where.push(`s.user_id = $${params.push(f.userId)}`)
       if (f.status !== undefined) where.push(`s.status = $${params.push(f.status)}`)
       if (f.q !== undefined && f.q.trim() !== '') {
-        where.push(`to_tsvector('simple', s.name || ' ' || coalesce(s.description, '')) @@ plainto_tsquery('simple', $${params.push(f.q)})`)
+        where.push(
+          `to_tsvector('simple', s.name || ' ' || coalesce(s.description, '')) @@ plainto_tsquery('simple', $${params.push(f.q)})`
+        )
       }
       const clause = where.join(' AND ')
       // sort and order come from a closed enum (schema-validated), never from free text.
       const orderBy = `s.${f.sort} ${f.order === 'asc' ? 'ASC' : 'DESC'}, s.session_id`
       const total = await db.query<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE ${clause}`, params)
-      const { rows } = await db.query<SessionRow>(`${SELECT} WHERE ${clause} ORDER BY ${orderBy} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, f.limit, (f.page - 1) * f.limit])
+      const { rows } = await db.query<SessionRow>(
+        `${SELECT} WHERE ${clause} ORDER BY ${orderBy} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, f.limit, (f.page - 1) * f.limit]
+      )
       return { rows, total: total.rows[0].n }
     },
     async update(id: string, fields: Record<string, unknown>, q: Queryable = db): Promise<void> {
@@ -101,7 +128,12 @@ export function createSessionsRepository(db: Queryable) {
       sets.push('updated_at = now()')
       await q.query(`UPDATE sessions SET ${sets.join(', ')} WHERE session_id = $1`, params)
     },
-    async setStatus(id: string, status: SessionStatus, extra: { reason?: string } = {}, q: Queryable = db): Promise<void> {
+    async setStatus(
+      id: string,
+      status: SessionStatus,
+      extra: { reason?: string } = {},
+      q: Queryable = db
+    ): Promise<void> {
       await q.query(
         `UPDATE sessions SET status = $2, updated_at = now(),
            started_at = CASE WHEN $2 = 'active' AND started_at IS NULL THEN now() ELSE started_at END,
@@ -115,20 +147,39 @@ export function createSessionsRepository(db: Queryable) {
       await db.query('UPDATE sessions SET deleted_at = now(), updated_at = now() WHERE session_id = $1', [id])
     },
     async chunk(sessionId: string, index: number, q: Queryable = db): Promise<ChunkRow | null> {
-      const { rows } = await q.query<ChunkRow>('SELECT * FROM chunks WHERE session_id = $1 AND chunk_index = $2', [sessionId, index])
+      const { rows } = await q.query<ChunkRow>('SELECT * FROM chunks WHERE session_id = $1 AND chunk_index = $2', [
+        sessionId,
+        index
+      ])
       return rows[0] ?? null
     },
-    async chunks(sessionId: string, page?: { page: number; limit: number }, q: Queryable = db): Promise<{ rows: ChunkRow[]; total: number }> {
+    async chunks(
+      sessionId: string,
+      page?: { page: number; limit: number },
+      q: Queryable = db
+    ): Promise<{ rows: ChunkRow[]; total: number }> {
       const total = await q.query<{ n: number }>('SELECT count(*) AS n FROM chunks WHERE session_id = $1', [sessionId])
       const { rows } =
         page === undefined
           ? await q.query<ChunkRow>('SELECT * FROM chunks WHERE session_id = $1 ORDER BY chunk_index', [sessionId])
-          : await q.query<ChunkRow>('SELECT * FROM chunks WHERE session_id = $1 ORDER BY chunk_index LIMIT $2 OFFSET $3', [sessionId, page.limit, (page.page - 1) * page.limit])
+          : await q.query<ChunkRow>(
+              'SELECT * FROM chunks WHERE session_id = $1 ORDER BY chunk_index LIMIT $2 OFFSET $3',
+              [sessionId, page.limit, (page.page - 1) * page.limit]
+            )
       return { rows, total: total.rows[0].n }
     },
-    async addChunk(c: { session_id: string; chunk_index: number; size_bytes: number; sha256: string }, tx: Queryable): Promise<ChunkRow> {
-      const { rows } = await tx.query<ChunkRow>('INSERT INTO chunks (session_id, chunk_index, size_bytes, sha256) VALUES ($1, $2, $3, $4) RETURNING *', [c.session_id, c.chunk_index, c.size_bytes, c.sha256])
-      await tx.query('UPDATE sessions SET size_bytes = size_bytes + $2, chunk_count = chunk_count + 1, updated_at = now() WHERE session_id = $1', [c.session_id, c.size_bytes])
+    async addChunk(
+      c: { session_id: string; chunk_index: number; size_bytes: number; sha256: string },
+      tx: Queryable
+    ): Promise<ChunkRow> {
+      const { rows } = await tx.query<ChunkRow>(
+        'INSERT INTO chunks (session_id, chunk_index, size_bytes, sha256) VALUES ($1, $2, $3, $4) RETURNING *',
+        [c.session_id, c.chunk_index, c.size_bytes, c.sha256]
+      )
+      await tx.query(
+        'UPDATE sessions SET size_bytes = size_bytes + $2, chunk_count = chunk_count + 1, updated_at = now() WHERE session_id = $1',
+        [c.session_id, c.size_bytes]
+      )
       return rows[0]
     },
     async manifestById(id: string): Promise<ManifestRow | null> {
@@ -139,10 +190,29 @@ export function createSessionsRepository(db: Queryable) {
       const { rows } = await q.query<ManifestRow>('SELECT * FROM manifests WHERE session_id = $1', [sessionId])
       return rows[0] ?? null
     },
-    async insertManifest(m: { manifest_id: string; session_id: string; merkle_root: string; chunk_count: number; total_size: number }, tx: Queryable): Promise<void> {
-      await tx.query('INSERT INTO manifests (manifest_id, session_id, merkle_root, chunk_count, total_size) VALUES ($1, $2, $3, $4, $5)', [m.manifest_id, m.session_id, m.merkle_root, m.chunk_count, m.total_size])
+    async insertManifest(
+      m: { manifest_id: string; session_id: string; merkle_root: string; chunk_count: number; total_size: number },
+      tx: Queryable
+    ): Promise<void> {
+      await tx.query(
+        'INSERT INTO manifests (manifest_id, session_id, merkle_root, chunk_count, total_size) VALUES ($1, $2, $3, $4, $5)',
+        [m.manifest_id, m.session_id, m.merkle_root, m.chunk_count, m.total_size]
+      )
     },
-    async updateAnchor(manifestId: string, fields: Partial<Pick<ManifestRow, 'anchor_status' | 'anchor_txid' | 'anchor_block_height' | 'anchor_confirmed_at' | 'anchor_requested_at' | 'anchor_error'>>): Promise<void> {
+    async updateAnchor(
+      manifestId: string,
+      fields: Partial<
+        Pick<
+          ManifestRow,
+          | 'anchor_status'
+          | 'anchor_txid'
+          | 'anchor_block_height'
+          | 'anchor_confirmed_at'
+          | 'anchor_requested_at'
+          | 'anchor_error'
+        >
+      >
+    ): Promise<void> {
       const sets: string[] = []
       const params: unknown[] = [manifestId]
       for (const [k, v] of Object.entries(fields)) sets.push(`${k} = $${params.push(v)}`)
@@ -156,7 +226,8 @@ export function createSessionsRepository(db: Queryable) {
     async holdingsOfUser(userId: string): Promise<{ sessionIds: string[]; chunks: number }> {
       const ids = await db.query<{ session_id: string }>('SELECT session_id FROM sessions WHERE user_id = $1', [userId])
       const n = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM chunks c JOIN sessions s USING (session_id) WHERE s.user_id = $1', [userId]
+        'SELECT count(*)::int AS n FROM chunks c JOIN sessions s USING (session_id) WHERE s.user_id = $1',
+        [userId]
       )
       return { sessionIds: ids.rows.map((r) => r.session_id), chunks: Number(n.rows[0].n) }
     },
@@ -174,7 +245,10 @@ export function createSessionsRepository(db: Queryable) {
       await db.query('DELETE FROM sessions WHERE session_id = $1', [id])
     },
     async pendingAnchors(limit: number): Promise<ManifestRow[]> {
-      const { rows } = await db.query<ManifestRow>("SELECT * FROM manifests WHERE anchor_status = 'pending' ORDER BY anchor_requested_at LIMIT $1", [limit])
+      const { rows } = await db.query<ManifestRow>(
+        "SELECT * FROM manifests WHERE anchor_status = 'pending' ORDER BY anchor_requested_at LIMIT $1",
+        [limit]
+      )
       return rows
     }
   }

@@ -36,7 +36,10 @@ export function createTrustPoliciesRepository(db: Queryable) {
       return rows[0] ?? null
     },
     async countForUser(userId: string): Promise<number> {
-      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM trust_policies WHERE user_id = $1', [userId])
+      const { rows } = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM trust_policies WHERE user_id = $1',
+        [userId]
+      )
       return Number(rows[0].n)
     },
     /** One page of a user's policies, newest first. */

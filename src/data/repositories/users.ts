@@ -47,7 +47,17 @@ export interface UserUpdate {
   status?: UserStatus
 }
 
-const UPDATABLE = ['username', 'first_name', 'last_name', 'metadata', 'email', 'tron_address', 'wallet_type', 'role', 'status'] as const
+const UPDATABLE = [
+  'username',
+  'first_name',
+  'last_name',
+  'metadata',
+  'email',
+  'tron_address',
+  'wallet_type',
+  'role',
+  'status'
+] as const
 
 export function createUsersRepository(db: Queryable) {
   return {
@@ -64,13 +74,22 @@ export function createUsersRepository(db: Queryable) {
       return rows[0] ?? null
     },
     /** Creates the account on first login; a concurrent first login of the same identity wins once. */
-    async createOrGet(input: { tron_address?: string; email?: string; wallet_type?: WalletType | null; role: Role }, q: Queryable = db): Promise<{ user: UserRow; created: boolean }> {
+    async createOrGet(
+      input: { tron_address?: string; email?: string; wallet_type?: WalletType | null; role: Role },
+      q: Queryable = db
+    ): Promise<{ user: UserRow; created: boolean }> {
       const column = input.tron_address !== undefined ? 'tron_address' : 'email'
       const value = input.tron_address ?? (input.email as string).toLowerCase()
       const { rows } = await q.query<UserRow>(
         `INSERT INTO users (user_id, tron_address, email, wallet_type, role) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING RETURNING *`,
-        [randomUUID(), input.tron_address ?? null, input.email?.toLowerCase() ?? null, input.wallet_type ?? null, input.role]
+        [
+          randomUUID(),
+          input.tron_address ?? null,
+          input.email?.toLowerCase() ?? null,
+          input.wallet_type ?? null,
+          input.role
+        ]
       )
       if (rows[0] !== undefined) return { user: rows[0], created: true }
       const existing = await q.query<UserRow>(`SELECT * FROM users WHERE ${column} = $1`, [value])
@@ -83,11 +102,16 @@ export function createUsersRepository(db: Queryable) {
       if (f.status !== undefined) where.push(`status = $${params.push(f.status)}`)
       if (f.q !== undefined && f.q !== '') {
         const i = params.push(`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
-        where.push(`(username ILIKE $${i} OR email ILIKE $${i} OR tron_address ILIKE $${i} OR first_name ILIKE $${i} OR last_name ILIKE $${i})`)
+        where.push(
+          `(username ILIKE $${i} OR email ILIKE $${i} OR tron_address ILIKE $${i} OR first_name ILIKE $${i} OR last_name ILIKE $${i})`
+        )
       }
       const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
       const total = await db.query<{ n: number }>(`SELECT count(*) AS n FROM users ${clause}`, params)
-      const { rows } = await db.query<UserRow>(`SELECT * FROM users ${clause} ORDER BY created_at DESC, user_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, f.limit, (f.page - 1) * f.limit])
+      const { rows } = await db.query<UserRow>(
+        `SELECT * FROM users ${clause} ORDER BY created_at DESC, user_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, f.limit, (f.page - 1) * f.limit]
+      )
       return { rows, total: total.rows[0].n }
     },
     async update(id: string, patch: UserUpdate, q: Queryable = db): Promise<UserRow | null> {
@@ -101,13 +125,19 @@ export function createUsersRepository(db: Queryable) {
       if (patch.status === 'deleted') sets.push('deleted_at = now()')
       if (patch.status === 'active') sets.push('deleted_at = NULL')
       sets.push('updated_at = now()')
-      const { rows } = await q.query<UserRow>(`UPDATE users SET ${sets.join(', ')} WHERE user_id = $1 RETURNING *`, params)
+      const { rows } = await q.query<UserRow>(
+        `UPDATE users SET ${sets.join(', ')} WHERE user_id = $1 RETURNING *`,
+        params
+      )
       return rows[0] ?? null
     },
     async recordLogin(id: string, q: Queryable = db): Promise<void> {
       await q.query('UPDATE users SET last_login_at = now(), failed_totp_attempts = 0 WHERE user_id = $1', [id])
     },
-    async setTotp(id: string, fields: { totp_secret_enc?: string | null; totp_enabled?: boolean; totp_last_step?: number | null }): Promise<void> {
+    async setTotp(
+      id: string,
+      fields: { totp_secret_enc?: string | null; totp_enabled?: boolean; totp_last_step?: number | null }
+    ): Promise<void> {
       const sets: string[] = []
       const params: unknown[] = [id]
       for (const [k, v] of Object.entries(fields)) sets.push(`${k} = $${params.push(v)}`)
@@ -115,7 +145,10 @@ export function createUsersRepository(db: Queryable) {
     },
     /** Accepts a TOTP step once: only a step later than the last accepted one moves it forward. */
     async consumeTotpStep(id: string, step: number): Promise<boolean> {
-      const { rowCount } = await db.query('UPDATE users SET totp_last_step = $2, failed_totp_attempts = 0 WHERE user_id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)', [id, step])
+      const { rowCount } = await db.query(
+        'UPDATE users SET totp_last_step = $2, failed_totp_attempts = 0 WHERE user_id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)',
+        [id, step]
+      )
       return rowCount === 1
     },
     /** Counts a wrong TOTP code; the 5th in a row locks the account (CONTRACT.md section 4). */
@@ -130,7 +163,10 @@ export function createUsersRepository(db: Queryable) {
       return { locked: rows[0] !== undefined && rows[0].failed_totp_attempts >= maxAttempts }
     },
     async unlock(id: string): Promise<UserRow | null> {
-      const { rows } = await db.query<UserRow>('UPDATE users SET locked_until = NULL, failed_totp_attempts = 0, updated_at = now() WHERE user_id = $1 RETURNING *', [id])
+      const { rows } = await db.query<UserRow>(
+        'UPDATE users SET locked_until = NULL, failed_totp_attempts = 0, updated_at = now() WHERE user_id = $1 RETURNING *',
+        [id]
+      )
       return rows[0] ?? null
     },
     /** Users changed since `since` (database clock): feeds the identity cache refresh. */
@@ -140,7 +176,10 @@ export function createUsersRepository(db: Queryable) {
       return rowCount === 1
     },
     async changedSince(since: Date): Promise<{ ids: string[]; now: Date }> {
-      const { rows } = await db.query<{ user_id: string | null; now: Date }>('SELECT u.user_id, n.now FROM (SELECT now() AS now) n LEFT JOIN users u ON u.updated_at >= $1', [since])
+      const { rows } = await db.query<{ user_id: string | null; now: Date }>(
+        'SELECT u.user_id, n.now FROM (SELECT now() AS now) n LEFT JOIN users u ON u.updated_at >= $1',
+        [since]
+      )
       return { ids: rows.filter((r) => r.user_id !== null).map((r) => r.user_id as string), now: rows[0].now }
     }
   }

@@ -10,27 +10,83 @@ import { GENESIS_HASH } from '../../data/repositories/audit.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { AuditEntrySchema, LogQuerySchema } from './schema.js'
 
-
 export default async function auditRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   auditReads(app, 'audit')
   const tags = ['audit']
   const adminOnly = { onRequest: [app.authenticate, app.requireRole('admin')] }
 
-  app.get('/logs', { ...adminOnly, schema: { tags, summary: 'Audit entries, newest first (admin)', querystring: LogQuerySchema, response: withErrors({ 200: Type.Object({ entries: Type.Array(AuditEntrySchema), pagination: PaginationSchema }) }) } }, async (request) => {
-    const q = request.query
-    const { rows, total } = await app.repos.audit.list(q)
-    return { entries: rows as Static<typeof AuditEntrySchema>[], pagination: pagination(q.page, q.limit, total) }
-  })
+  app.get(
+    '/logs',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        summary: 'Audit entries, newest first (admin)',
+        querystring: LogQuerySchema,
+        response: withErrors({
+          200: Type.Object({ entries: Type.Array(AuditEntrySchema), pagination: PaginationSchema })
+        })
+      }
+    },
+    async (request) => {
+      const q = request.query
+      const { rows, total } = await app.repos.audit.list(q)
+      return { entries: rows as Static<typeof AuditEntrySchema>[], pagination: pagination(q.page, q.limit, total) }
+    }
+  )
 
-  app.get('/verify', { ...adminOnly, schema: { tags, summary: 'Recompute the hash chain; reports the first broken entry (admin)', response: withErrors({ 200: Type.Object({ valid: Type.Boolean(), entries: Type.Integer(), root: Type.String(), first_invalid_id: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }) }) } }, async (request) => {
-    const r = await app.repos.audit.verify()
-    await app.audit(request, { action: 'audit.verified', target_type: 'audit_log', details: { valid: r.valid, entries: r.entries, first_invalid_id: r.first_invalid_id ?? null } })
-    return r
-  })
+  app.get(
+    '/verify',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        summary: 'Recompute the hash chain; reports the first broken entry (admin)',
+        response: withErrors({
+          200: Type.Object({
+            valid: Type.Boolean(),
+            entries: Type.Integer(),
+            root: Type.String(),
+            first_invalid_id: Type.Optional(Type.Integer()),
+            reason: Type.Optional(Type.String())
+          })
+        })
+      }
+    },
+    async (request) => {
+      const r = await app.repos.audit.verify()
+      await app.audit(request, {
+        action: 'audit.verified',
+        target_type: 'audit_log',
+        details: { valid: r.valid, entries: r.entries, first_invalid_id: r.first_invalid_id ?? null }
+      })
+      return r
+    }
+  )
 
-  app.get('/root', { ...adminOnly, schema: { tags, summary: 'Head of the hash chain, to anchor on lucid_blocks (admin)', response: withErrors({ 200: Type.Object({ root: Type.String(), audit_id: Type.Integer(), entries: Type.Integer(), at: Type.Union([Type.String(), Type.Null()]) }) }) } }, async () => {
-    const head = await app.repos.audit.head()
-    return head === null ? { root: GENESIS_HASH, audit_id: 0, entries: 0, at: null } : { root: head.hash, audit_id: head.audit_id, entries: head.entries, at: head.at }
-  })
+  app.get(
+    '/root',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        summary: 'Head of the hash chain, to anchor on lucid_blocks (admin)',
+        response: withErrors({
+          200: Type.Object({
+            root: Type.String(),
+            audit_id: Type.Integer(),
+            entries: Type.Integer(),
+            at: Type.Union([Type.String(), Type.Null()])
+          })
+        })
+      }
+    },
+    async () => {
+      const head = await app.repos.audit.head()
+      return head === null
+        ? { root: GENESIS_HASH, audit_id: 0, entries: 0, at: null }
+        : { root: head.hash, audit_id: head.audit_id, entries: head.entries, at: head.at }
+    }
+  )
 }

@@ -22,7 +22,9 @@ export const LogQuerySchema = Type.Object(
   {
     page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-    action: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$', description: 'exact action, or a prefix ending in "." (e.g. "auth.")' })),
+    action: Type.Optional(
+      Type.String({ pattern: '^[a-z_.]{1,64}$', description: 'exact action, or a prefix ending in "." (e.g. "auth.")' })
+    ),
     actor_id: Type.Optional(Type.String({ format: 'uuid' })),
     target_type: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
     target_id: Type.Optional(Type.String({ maxLength: 200 })),

@@ -49,7 +49,8 @@ const SCRIPT_HASH = createHash('sha256').update(SCRIPT).digest('base64')
 export const MAGIC_PAGE_CSP = `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-const STYLE = 'body{font-family:system-ui,sans-serif;max-width:30rem;margin:4rem auto;padding:0 1rem;line-height:1.5}button{font-size:1.1rem;padding:.6rem 1.2rem}input{font-size:1rem;padding:.4rem;width:8rem}'
+const STYLE =
+  'body{font-family:system-ui,sans-serif;max-width:30rem;margin:4rem auto;padding:0 1rem;line-height:1.5}button{font-size:1.1rem;padding:.6rem 1.2rem}input{font-size:1rem;padding:.4rem;width:8rem}'
 
 function page(title: string, body: string, script = ''): string {
   return `<!doctype html>
@@ -64,20 +65,25 @@ ${body}${script === '' ? '' : `\n<script>${script}</script>`}
 
 /** The landing page of a usable link. `returnUrl` is MAGIC_LINK_RETURN_URL, when set. */
 export function magicPage(token: string, returnUrl?: string): string {
-  return page('Sign in to Lucid', `<p id="code-hint">To finish signing in, enter the <strong>6-digit code</strong> from the same email in the app
+  return page(
+    'Sign in to Lucid',
+    `<p id="code-hint">To finish signing in, enter the <strong>6-digit code</strong> from the same email in the app
 where you asked to sign in. This link has not been used: it stays valid until it expires.</p>
 <div id="signin" hidden>
 <p>Press the button to finish signing in. If your account uses an authenticator app, enter its code first.</p>
 <p><label>Authenticator code (optional) <input id="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6"></label></p>
 <p><button id="go" data-token="${escapeHtml(token)}"${returnUrl === undefined ? '' : ` data-return="${escapeHtml(returnUrl)}"`}>Sign in</button></p>
 <p id="out" role="status"></p>
-</div>`, SCRIPT)
+</div>`,
+    SCRIPT
+  )
 }
 
 /** A readable page for a link that cannot work: cut short by the mail client, expired or used. */
 export function magicErrorPage(reason: 'malformed' | 'expired'): string {
-  const why = reason === 'malformed'
-    ? 'This sign-in link is incomplete — your mail program may have cut it. Copy the whole link from the email, or enter the 6-digit code from the email in the app.'
-    : 'This sign-in link has expired or was already used. Links and codes work once, for 5 minutes. Ask the app for a new one.'
+  const why =
+    reason === 'malformed'
+      ? 'This sign-in link is incomplete — your mail program may have cut it. Copy the whole link from the email, or enter the 6-digit code from the email in the app.'
+      : 'This sign-in link has expired or was already used. Links and codes work once, for 5 minutes. Ask the app for a new one.'
   return page('Sign-in link not valid', `<p>${escapeHtml(why)}</p>`)
 }

@@ -1,7 +1,15 @@
 import { Type } from '@sinclair/typebox'
 import { ErrorEnvelopeSchema } from '../../schemas/common.js'
 import type { UserRow } from '../../data/repositories/users.js'
-import { EmailSchema, TronAddressSchema, UserSchema, WalletTypeSchema, ChallengeResponseSchema, MagicLinkSentSchema, toUser } from '../shared/schema.js'
+import {
+  EmailSchema,
+  TronAddressSchema,
+  UserSchema,
+  WalletTypeSchema,
+  ChallengeResponseSchema,
+  MagicLinkSentSchema,
+  toUser
+} from '../shared/schema.js'
 
 export { ChallengeResponseSchema, MagicLinkSentSchema }
 
@@ -18,7 +26,10 @@ export const LoginBodySchema = Type.Object(
     totp_code: Type.Optional(TotpCode),
     email: Type.Optional(EmailSchema)
   },
-  { additionalProperties: false, description: 'Wallet login {tron_address, signature, nonce, wallet_type?, totp_code?} or email login {email}' }
+  {
+    additionalProperties: false,
+    description: 'Wallet login {tron_address, signature, nonce, wallet_type?, totp_code?} or email login {email}'
+  }
 )
 export const VerifyBodySchema = Type.Object(
   {
@@ -27,7 +38,10 @@ export const VerifyBodySchema = Type.Object(
     token: Type.Optional(Type.String({ minLength: 20, maxLength: 200 })),
     totp_code: Type.Optional(TotpCode)
   },
-  { additionalProperties: false, description: '{email, code} or {token} (from the magic link), plus totp_code when enabled' }
+  {
+    additionalProperties: false,
+    description: '{email, code} or {token} (from the magic link), plus totp_code when enabled'
+  }
 )
 
 export const AuthResponseSchema = Type.Object({
@@ -37,11 +51,29 @@ export const AuthResponseSchema = Type.Object({
   expires_in: Type.Integer(),
   user: UserSchema
 })
-export function tokensBody(result: { access_token: string; refresh_token: string; token_type: 'Bearer'; expires_in: number; user: UserRow }) {
-  return { access_token: result.access_token, refresh_token: result.refresh_token, token_type: result.token_type, expires_in: result.expires_in, user: toUser(result.user) }
+export function tokensBody(result: {
+  access_token: string
+  refresh_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  user: UserRow
+}) {
+  return {
+    access_token: result.access_token,
+    refresh_token: result.refresh_token,
+    token_type: result.token_type,
+    expires_in: result.expires_in,
+    user: toUser(result.user)
+  }
 }
-export const RefreshRequestSchema = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false })
-export const LogoutRequestSchema = Type.Object({ logout_all_sessions: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false })
+export const RefreshRequestSchema = Type.Object(
+  { refresh_token: Type.String({ minLength: 1, maxLength: 2000 }) },
+  { additionalProperties: false }
+)
+export const LogoutRequestSchema = Type.Object(
+  { logout_all_sessions: Type.Optional(Type.Boolean({ default: false })) },
+  { additionalProperties: false }
+)
 export const MessageSchema = Type.Object({ message: Type.String() })
 
 export const LoginSessionSchema = Type.Object({
@@ -68,9 +100,14 @@ export const TotpCodeSchema = Type.Object({ code: TotpCode }, { additionalProper
 /** A magic-link token as sendEmailCode makes it (32 random bytes, base64url). */
 export const MAGIC_TOKEN = /^[A-Za-z0-9_-]{20,200}$/
 // Lenient on purpose: a link cut short by a mail client gets a readable page, not a 422 (issue 13).
-export const MagicQuerySchema = Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096, description: 'the token from the emailed link' })) })
+export const MagicQuerySchema = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 4096, description: 'the token from the emailed link' }))
+})
 // Always a page, never JSON (issue 13): a person opened a link from an email.
 export const htmlPage = (description: string, envelopeToo = false) => ({
   description,
-  content: { 'text/html': { schema: Type.String() }, ...(envelopeToo ? { 'application/json': { schema: Type.Ref(ErrorEnvelopeSchema) } } : {}) }
+  content: {
+    'text/html': { schema: Type.String() },
+    ...(envelopeToo ? { 'application/json': { schema: Type.Ref(ErrorEnvelopeSchema) } } : {})
+  }
 })

@@ -16,34 +16,77 @@ export default async function totpRoutes(fastify: FastifyInstance): Promise<void
   const totpBox = app.services.totpBox
   const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }] }
 
-  app.post('/totp/setup', { ...authed, schema: { tags, errors: [409], summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)', response: withErrors({ 200: TotpSetupSchema }) } }, async (request) => {
-    const user = (await app.repos.users.findById(request.user!.id)) as UserRow
-    if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled; disable it first')
-    const secret = newTotpSecret()
-    await app.repos.users.setTotp(user.user_id, { totp_secret_enc: totpBox.seal(secret, user.user_id), totp_enabled: false, totp_last_step: null })
-    const uri = totpUri(secret, user.email ?? user.tron_address ?? user.user_id)
-    return { secret, otpauth_uri: uri, qr_svg: await totpQrSvg(uri) }
-  })
+  app.post(
+    '/totp/setup',
+    {
+      ...authed,
+      schema: {
+        tags,
+        errors: [409],
+        summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)',
+        response: withErrors({ 200: TotpSetupSchema })
+      }
+    },
+    async (request) => {
+      const user = (await app.repos.users.findById(request.user!.id)) as UserRow
+      if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled; disable it first')
+      const secret = newTotpSecret()
+      await app.repos.users.setTotp(user.user_id, {
+        totp_secret_enc: totpBox.seal(secret, user.user_id),
+        totp_enabled: false,
+        totp_last_step: null
+      })
+      const uri = totpUri(secret, user.email ?? user.tron_address ?? user.user_id)
+      return { secret, otpauth_uri: uri, qr_svg: await totpQrSvg(uri) }
+    }
+  )
 
-  app.post('/totp/enable', { ...authed, schema: { tags, errors: [409], summary: 'Turn TOTP on by proving the authenticator works', body: TotpCodeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
-    const user = (await app.repos.users.findById(request.user!.id)) as UserRow
-    if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled')
-    if (user.totp_secret_enc === null) throw new LucidError('INVALID_REQUEST', 'Call /auth/totp/setup first', { status: 409 })
-    const step = checkTotp(totpBox.open(user.totp_secret_enc, user.user_id).toString(), request.body.code, app.now())
-    if (step === null) throw new LucidError('TOTP_INVALID', 'TOTP code is invalid')
-    await app.repos.users.setTotp(user.user_id, { totp_enabled: true, totp_last_step: step })
-    await app.identity.userChanged(user.user_id)
-    await app.audit(request, { action: 'auth.totp_enabled', target_type: 'user', target_id: user.user_id })
-    return toUser((await app.repos.users.findById(user.user_id)) as UserRow)
-  })
+  app.post(
+    '/totp/enable',
+    {
+      ...authed,
+      schema: {
+        tags,
+        errors: [409],
+        summary: 'Turn TOTP on by proving the authenticator works',
+        body: TotpCodeSchema,
+        response: withErrors({ 200: UserSchema })
+      }
+    },
+    async (request) => {
+      const user = (await app.repos.users.findById(request.user!.id)) as UserRow
+      if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled')
+      if (user.totp_secret_enc === null)
+        throw new LucidError('INVALID_REQUEST', 'Call /auth/totp/setup first', { status: 409 })
+      const step = checkTotp(totpBox.open(user.totp_secret_enc, user.user_id).toString(), request.body.code, app.now())
+      if (step === null) throw new LucidError('TOTP_INVALID', 'TOTP code is invalid')
+      await app.repos.users.setTotp(user.user_id, { totp_enabled: true, totp_last_step: step })
+      await app.identity.userChanged(user.user_id)
+      await app.audit(request, { action: 'auth.totp_enabled', target_type: 'user', target_id: user.user_id })
+      return toUser((await app.repos.users.findById(user.user_id)) as UserRow)
+    }
+  )
 
-  app.post('/totp/disable', { ...authed, schema: { tags, errors: [409], summary: 'Turn TOTP off (needs a current code)', body: TotpCodeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
-    const user = (await app.repos.users.findById(request.user!.id)) as UserRow
-    if (!user.totp_enabled) throw new LucidError('INVALID_REQUEST', 'TOTP is not enabled', { status: 409 })
-    await service.checkSecondFactor(user, request.body.code, clientInfo(request))
-    await app.repos.users.setTotp(user.user_id, { totp_enabled: false, totp_secret_enc: null, totp_last_step: null })
-    await app.identity.userChanged(user.user_id)
-    await app.audit(request, { action: 'auth.totp_disabled', target_type: 'user', target_id: user.user_id })
-    return toUser((await app.repos.users.findById(user.user_id)) as UserRow)
-  })
+  app.post(
+    '/totp/disable',
+    {
+      ...authed,
+      schema: {
+        tags,
+        errors: [409],
+        summary: 'Turn TOTP off (needs a current code)',
+        body: TotpCodeSchema,
+        response: withErrors({ 200: UserSchema })
+      }
+    },
+    async (request) => {
+      const user = (await app.repos.users.findById(request.user!.id)) as UserRow
+      if (!user.totp_enabled) throw new LucidError('INVALID_REQUEST', 'TOTP is not enabled', { status: 409 })
+      await service.checkSecondFactor(user, request.body.code, clientInfo(request))
+      await app.repos.users.setTotp(user.user_id, { totp_enabled: false, totp_secret_enc: null, totp_last_step: null })
+      await app.identity.userChanged(user.user_id)
+      await app.audit(request, { action: 'auth.totp_disabled', target_type: 'user', target_id: user.user_id })
+      return toUser((await app.repos.users.findById(user.user_id)) as UserRow)
+    }
+  )
 }

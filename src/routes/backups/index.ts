@@ -11,8 +11,21 @@ import { BackupError, readManifest, verifyBackup } from '../../backup/backup.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { requireConfirm } from '../shared/request.js'
 import {
-  BackupAcceptedSchema, BackupListQuerySchema, BackupListSchema, BackupSchema, CleanupResultSchema, ConfirmSchema, CreateBackupSchema,
-  IdParamsSchema, RestoreAcceptedSchema, RestoreParamsSchema, RestoreRequestSchema, RestoreSchema, VerifyResultSchema, toBackup, toRestore,
+  BackupAcceptedSchema,
+  BackupListQuerySchema,
+  BackupListSchema,
+  BackupSchema,
+  CleanupResultSchema,
+  ConfirmSchema,
+  CreateBackupSchema,
+  IdParamsSchema,
+  RestoreAcceptedSchema,
+  RestoreParamsSchema,
+  RestoreRequestSchema,
+  RestoreSchema,
+  VerifyResultSchema,
+  toBackup,
+  toRestore,
   type VerifyResult
 } from './schema.js'
 import { scheduleRoutes } from './schedules.js'
@@ -26,40 +39,65 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
 
-  app.post('/', {
-    ...superAdmin,
-    schema: {
-      tags,
-      summary: 'Start a backup (202; super_admin; poll GET /backups/{id}); every field is optional',
-      bodyOptional: true,
-      body: CreateBackupSchema,
-      response: withErrors({ 202: BackupAcceptedSchema })
+  app.post(
+    '/',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Start a backup (202; super_admin; poll GET /backups/{id}); every field is optional',
+        bodyOptional: true,
+        body: CreateBackupSchema,
+        response: withErrors({ 202: BackupAcceptedSchema })
+      }
+    },
+    async (request, reply) => {
+      // No body means every default (issue 13), like the CLI's `backup create`.
+      const name = request.body.name ?? `backup-${new Date(app.now()).toISOString().replace(/[:.]/g, '-')}`
+      const row = await app.services.backups.start({ ...request.body, name }, request.user!.id)
+      await app.audit(request, {
+        action: 'backup.requested',
+        target_type: 'backup',
+        target_id: row.backup_id,
+        details: { name: row.name, tables: row.tables, encryption: row.encryption }
+      })
+      return reply.code(202).send({ backup_id: row.backup_id, status: row.status })
     }
-  }, async (request, reply) => {
-    // No body means every default (issue 13), like the CLI's `backup create`.
-    const name = request.body.name ?? `backup-${new Date(app.now()).toISOString().replace(/[:.]/g, '-')}`
-    const row = await app.services.backups.start({ ...request.body, name }, request.user!.id)
-    await app.audit(request, { action: 'backup.requested', target_type: 'backup', target_id: row.backup_id, details: { name: row.name, tables: row.tables, encryption: row.encryption } })
-    return reply.code(202).send({ backup_id: row.backup_id, status: row.status })
-  })
+  )
 
-  app.get('/', {
-    ...admin,
-    schema: {
-      tags,
-      summary: 'Backups, newest first',
-      querystring: BackupListQuerySchema,
-      response: withErrors({ 200: BackupListSchema })
+  app.get(
+    '/',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Backups, newest first',
+        querystring: BackupListQuerySchema,
+        response: withErrors({ 200: BackupListSchema })
+      }
+    },
+    async (request) => {
+      const { rows, total } = await app.services.backups.list(request.query)
+      return { backups: rows.map(toBackup), pagination: pagination(request.query.page, request.query.limit, total) }
     }
-  }, async (request) => {
-    const { rows, total } = await app.services.backups.list(request.query)
-    return { backups: rows.map(toBackup), pagination: pagination(request.query.page, request.query.limit, total) }
-  })
+  )
 
-  app.post('/cleanup', { ...superAdmin, schema: { tags, summary: 'Delete backups past their retention (super_admin, confirm=true)', querystring: ConfirmSchema, response: withErrors({ 200: CleanupResultSchema }) } }, async (request) => {
-    requireConfirm(request)
-    return { deleted: await app.services.backups.cleanup() }
-  })
+  app.post(
+    '/cleanup',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Delete backups past their retention (super_admin, confirm=true)',
+        querystring: ConfirmSchema,
+        response: withErrors({ 200: CleanupResultSchema })
+      }
+    },
+    async (request) => {
+      requireConfirm(request)
+      return { deleted: await app.services.backups.cleanup() }
+    }
+  )
 
   // The contract's collection path, kept for existing clients; /api/v1/backup-schedules is current.
   await app.register(async (scoped) => scheduleRoutes(scoped, { deprecated: true }), { prefix: '/schedules' })
@@ -70,60 +108,126 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
     return b
   }
 
-  app.get('/:backup_id', { ...admin, schema: { tags, summary: 'One backup', params: IdParamsSchema, response: withErrors({ 200: BackupSchema }) } }, async (request) => toBackup(await found(request.params.backup_id)))
+  app.get(
+    '/:backup_id',
+    {
+      ...admin,
+      schema: { tags, summary: 'One backup', params: IdParamsSchema, response: withErrors({ 200: BackupSchema }) }
+    },
+    async (request) => toBackup(await found(request.params.backup_id))
+  )
 
-  app.delete('/:backup_id', { ...superAdmin, schema: { tags, summary: 'Delete a backup and its files (super_admin, confirm=true)', params: IdParamsSchema, querystring: ConfirmSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
-    requireConfirm(request)
-    const b = await found(request.params.backup_id)
-    if (!(await app.services.backups.remove(b.backup_id))) throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}; only completed or failed backups can be deleted`)
-    await app.audit(request, { action: 'backup.deleted', target_type: 'backup', target_id: b.backup_id })
-    return reply.code(204).send(null)
-  })
-
-  app.post('/:backup_id/verify', {
-    ...superAdmin,
-    schema: { tags, summary: 'Re-read the backup and check every checksum (super_admin)', params: IdParamsSchema, response: withErrors({ 200: VerifyResultSchema }) }
-  }, async (request) => {
-    const b = await found(request.params.backup_id)
-    if (b.status !== 'completed') throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}`)
-    let result: VerifyResult
-    try {
-      result = await verifyBackup(app.config.backupDir, b.backup_id, app.config.dataEncryptionKey)
-    } catch (err) {
-      if (!(err instanceof BackupError)) throw err
-      result = { valid: false, backup_id: b.backup_id, reason: err.message }
+  app.delete(
+    '/:backup_id',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Delete a backup and its files (super_admin, confirm=true)',
+        params: IdParamsSchema,
+        querystring: ConfirmSchema,
+        response: withErrors({ 204: Type.Null() })
+      }
+    },
+    async (request, reply) => {
+      requireConfirm(request)
+      const b = await found(request.params.backup_id)
+      if (!(await app.services.backups.remove(b.backup_id)))
+        throw new LucidError(
+          'INVALID_REQUEST',
+          `Backup is ${b.status}; only completed or failed backups can be deleted`
+        )
+      await app.audit(request, { action: 'backup.deleted', target_type: 'backup', target_id: b.backup_id })
+      return reply.code(204).send(null)
     }
-    await app.audit(request, { action: 'backup.verified', target_type: 'backup', target_id: b.backup_id, outcome: result.valid ? 'success' : 'failure', details: { reason: result.reason ?? null } })
-    return result
-  })
+  )
 
-  app.post('/:backup_id/restore', {
-    ...superAdmin,
-    schema: {
-      tags,
-      summary: 'Restore (202; super_admin, confirm=true). One transaction; the audit log is never rolled back',
-      params: IdParamsSchema,
-      querystring: ConfirmSchema,
-      body: RestoreRequestSchema,
-      bodyOptional: true,
-      response: withErrors({ 202: RestoreAcceptedSchema })
+  app.post(
+    '/:backup_id/verify',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Re-read the backup and check every checksum (super_admin)',
+        params: IdParamsSchema,
+        response: withErrors({ 200: VerifyResultSchema })
+      }
+    },
+    async (request) => {
+      const b = await found(request.params.backup_id)
+      if (b.status !== 'completed') throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}`)
+      let result: VerifyResult
+      try {
+        result = await verifyBackup(app.config.backupDir, b.backup_id, app.config.dataEncryptionKey)
+      } catch (err) {
+        if (!(err instanceof BackupError)) throw err
+        result = { valid: false, backup_id: b.backup_id, reason: err.message }
+      }
+      await app.audit(request, {
+        action: 'backup.verified',
+        target_type: 'backup',
+        target_id: b.backup_id,
+        outcome: result.valid ? 'success' : 'failure',
+        details: { reason: result.reason ?? null }
+      })
+      return result
     }
-  }, async (request, reply) => {
-    requireConfirm(request)
-    const b = await found(request.params.backup_id)
-    if (b.status !== 'completed') throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}`)
-    // Refuse at once what the job would refuse: a missing file, another schema version.
-    const m = await readManifest(app.config.backupDir, b.backup_id)
-    for (const t of request.body?.tables ?? []) if (!((t.includes('.') ? t : `public.${t}`) in m.tables)) throw new LucidError('INVALID_REQUEST', `Table ${t} is not in this backup`)
-    const r = await app.services.backups.startRestore(b.backup_id, { tables: request.body?.tables, drop_existing: request.body?.drop_existing ?? false }, request.user!.id)
-    await app.audit(request, { action: 'backup.restore_requested', target_type: 'backup', target_id: b.backup_id, details: { restore_id: r.restore_id, drop_existing: r.drop_existing, tables: r.tables } })
-    return reply.code(202).send({ restore_id: r.restore_id, status: r.status })
-  })
+  )
+
+  app.post(
+    '/:backup_id/restore',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Restore (202; super_admin, confirm=true). One transaction; the audit log is never rolled back',
+        params: IdParamsSchema,
+        querystring: ConfirmSchema,
+        body: RestoreRequestSchema,
+        bodyOptional: true,
+        response: withErrors({ 202: RestoreAcceptedSchema })
+      }
+    },
+    async (request, reply) => {
+      requireConfirm(request)
+      const b = await found(request.params.backup_id)
+      if (b.status !== 'completed') throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}`)
+      // Refuse at once what the job would refuse: a missing file, another schema version.
+      const m = await readManifest(app.config.backupDir, b.backup_id)
+      for (const t of request.body?.tables ?? [])
+        if (!((t.includes('.') ? t : `public.${t}`) in m.tables))
+          throw new LucidError('INVALID_REQUEST', `Table ${t} is not in this backup`)
+      const r = await app.services.backups.startRestore(
+        b.backup_id,
+        { tables: request.body?.tables, drop_existing: request.body?.drop_existing ?? false },
+        request.user!.id
+      )
+      await app.audit(request, {
+        action: 'backup.restore_requested',
+        target_type: 'backup',
+        target_id: b.backup_id,
+        details: { restore_id: r.restore_id, drop_existing: r.drop_existing, tables: r.tables }
+      })
+      return reply.code(202).send({ restore_id: r.restore_id, status: r.status })
+    }
+  )
 
   // Under its backup (issue 13): /backups/restores/{id} was ambiguous with /backups/{id}/verify.
-  app.get('/:backup_id/restores/:restore_id', { ...admin, schema: { tags, summary: 'Status of a restore of this backup', params: RestoreParamsSchema, response: withErrors({ 200: RestoreSchema }) } }, async (request) => {
-    const r = await app.services.backups.getRestore(request.params.restore_id)
-    if (r === null || r.backup_id !== request.params.backup_id) throw new LucidError('NOT_FOUND', 'Restore not found')
-    return toRestore(r)
-  })
+  app.get(
+    '/:backup_id/restores/:restore_id',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Status of a restore of this backup',
+        params: RestoreParamsSchema,
+        response: withErrors({ 200: RestoreSchema })
+      }
+    },
+    async (request) => {
+      const r = await app.services.backups.getRestore(request.params.restore_id)
+      if (r === null || r.backup_id !== request.params.backup_id) throw new LucidError('NOT_FOUND', 'Restore not found')
+      return toRestore(r)
+    }
+  )
 }

@@ -7,7 +7,14 @@ import { withErrors } from '../../schemas/common.js'
 import { validateCron } from '../../jobs/job-runner.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { requireConfirm } from '../shared/request.js'
-import { ConfirmSchema, CreateScheduleSchema, ScheduleListSchema, ScheduleParamsSchema, ScheduleSchema, toSchedule } from './schema.js'
+import {
+  ConfirmSchema,
+  CreateScheduleSchema,
+  ScheduleListSchema,
+  ScheduleParamsSchema,
+  ScheduleSchema,
+  toSchedule
+} from './schema.js'
 
 /**
  * /api/v1/backup-schedules (issue 13): its own top-level path, because
@@ -24,34 +31,76 @@ export async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecate
   const tags = ['backups']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
-  const moved = opts.deprecated ? { deprecated: true, description: 'Deprecated: use the same operation on /api/v1/backup-schedules.' } : {}
+  const moved = opts.deprecated
+    ? { deprecated: true, description: 'Deprecated: use the same operation on /api/v1/backup-schedules.' }
+    : {}
 
-  app.get('/', { ...admin, schema: { ...moved, tags, summary: 'Backup schedules', response: withErrors({ 200: ScheduleListSchema }) } }, async () => ({ schedules: (await app.services.backups.listSchedules()).map(toSchedule) }))
+  app.get(
+    '/',
+    {
+      ...admin,
+      schema: { ...moved, tags, summary: 'Backup schedules', response: withErrors({ 200: ScheduleListSchema }) }
+    },
+    async () => ({ schedules: (await app.services.backups.listSchedules()).map(toSchedule) })
+  )
 
-  app.post('/', {
-    ...superAdmin,
-    schema: {
-      ...moved,
-      tags,
-      errors: [409], summary: 'Create a schedule (super_admin; 5-field cron, UTC); one instance runs each slot',
-      body: CreateScheduleSchema,
-      response: withErrors({ 201: ScheduleSchema })
+  app.post(
+    '/',
+    {
+      ...superAdmin,
+      schema: {
+        ...moved,
+        tags,
+        errors: [409],
+        summary: 'Create a schedule (super_admin; 5-field cron, UTC); one instance runs each slot',
+        body: CreateScheduleSchema,
+        response: withErrors({ 201: ScheduleSchema })
+      }
+    },
+    async (request, reply) => {
+      const problem = validateCron(request.body.cron)
+      if (problem !== null) throw new LucidError('INVALID_REQUEST', `cron: ${problem}`, { details: { field: 'cron' } })
+      if (request.body.encryption && app.config.dataEncryptionKey === undefined)
+        throw new LucidError('INVALID_REQUEST', 'encryption requires DATA_ENCRYPTION_KEY')
+      // A duplicate name is a unique violation, mapped to 409 by src/errors/domain.ts.
+      const row = await app.services.backups.createSchedule({
+        ...request.body,
+        tables: request.body.tables ?? null,
+        created_by: request.user!.id
+      })
+      await app.audit(request, {
+        action: 'backup.schedule_created',
+        target_type: 'backup_schedule',
+        target_id: row.schedule_id,
+        details: { name: row.name, cron: row.cron }
+      })
+      return reply.code(201).send(toSchedule(row))
     }
-  }, async (request, reply) => {
-    const problem = validateCron(request.body.cron)
-    if (problem !== null) throw new LucidError('INVALID_REQUEST', `cron: ${problem}`, { details: { field: 'cron' } })
-    if (request.body.encryption && app.config.dataEncryptionKey === undefined) throw new LucidError('INVALID_REQUEST', 'encryption requires DATA_ENCRYPTION_KEY')
-    // A duplicate name is a unique violation, mapped to 409 by src/errors/domain.ts.
-    const row = await app.services.backups.createSchedule({ ...request.body, tables: request.body.tables ?? null, created_by: request.user!.id })
-    await app.audit(request, { action: 'backup.schedule_created', target_type: 'backup_schedule', target_id: row.schedule_id, details: { name: row.name, cron: row.cron } })
-    return reply.code(201).send(toSchedule(row))
-  })
+  )
 
   if (opts.deprecated) return
-  app.delete('/:schedule_id', { ...superAdmin, schema: { tags, summary: 'Delete a schedule (super_admin, confirm=true)', params: ScheduleParamsSchema, querystring: ConfirmSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
-    requireConfirm(request)
-    if (!(await app.services.backups.deleteSchedule(request.params.schedule_id))) throw new LucidError('NOT_FOUND', 'Schedule not found')
-    await app.audit(request, { action: 'backup.schedule_deleted', target_type: 'backup_schedule', target_id: request.params.schedule_id })
-    return reply.code(204).send(null)
-  })
+  app.delete(
+    '/:schedule_id',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Delete a schedule (super_admin, confirm=true)',
+        params: ScheduleParamsSchema,
+        querystring: ConfirmSchema,
+        response: withErrors({ 204: Type.Null() })
+      }
+    },
+    async (request, reply) => {
+      requireConfirm(request)
+      if (!(await app.services.backups.deleteSchedule(request.params.schedule_id)))
+        throw new LucidError('NOT_FOUND', 'Schedule not found')
+      await app.audit(request, {
+        action: 'backup.schedule_deleted',
+        target_type: 'backup_schedule',
+        target_id: request.params.schedule_id
+      })
+      return reply.code(204).send(null)
+    }
+  )
 }

@@ -23,59 +23,147 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
 
   await catalog.ensureUserSchema().catch((err: Error) => app.log.warn({ err }, 'could not create the user_data schema'))
 
-  app.get('/health', { ...admin, schema: { tags, summary: 'Database, cache and search health', response: withErrors({ 200: HealthSchema, 503: HealthSchema }) } }, async (_request, reply) => {
-    const last_check = new Date().toISOString()
-    const kind = catalog.kind
-    const database = await catalog.ping().then(
-      async (ms) => ({ status: 'healthy' as const, kind, version: await catalog.version(), latency_ms: round2(ms), last_check }),
-      (err: Error) => ({ status: 'unhealthy' as const, kind, version: null, error: err.message, latency_ms: null, last_check })
-    )
-    const cacheStats = await app.stateStore.stats().catch(() => undefined)
-    const cache = await app.stateStore.ping().then(
-      (ms) => ({ status: 'healthy' as const, kind: app.stateStore.kind, version: cacheStats?.version ?? null, latency_ms: round2(ms), last_check }),
-      (err: Error) => ({ status: 'unhealthy' as const, kind: app.stateStore.kind, error: err.message, latency_ms: null, last_check })
-    )
-    const search = database.status === 'healthy'
-      ? { status: 'healthy' as const, engine: 'postgresql-fts' as const, version: database.version, suggestions: (await catalog.hasExtension('pg_trgm').catch(() => false)) ? 'pg_trgm' as const : 'prefix' as const, latency_ms: database.latency_ms, last_check }
-      : { status: 'unhealthy' as const, engine: 'postgresql-fts' as const, last_check }
-    const status = database.status !== 'healthy' ? 'unhealthy' : cache.status !== 'healthy' ? 'degraded' : 'healthy'
-    return reply.code(database.status === 'healthy' ? 200 : 503).send({ status, database, cache, search })
-  })
-
-  app.get('/stats', { ...admin, schema: { tags, summary: 'Tables, sizes, connections, operation counters; cache memory and hit rate', response: withErrors({ 200: StatsSchema }) } }, async () => {
-    const [tables, stats] = await Promise.all([catalog.listCollections(), catalog.statistics()])
-    const hits = stats.counters.blks_hit ?? 0
-    const reads = stats.counters.blks_read ?? 0
-    return {
-      database: {
-        kind: catalog.kind,
-        size_bytes: stats.size_bytes,
-        tables: tables.length,
-        rows_estimated: tables.reduce((a, t) => a + t.estimated_rows, 0),
-        data_size_bytes: tables.reduce((a, t) => a + t.size_bytes - t.index_size_bytes, 0),
-        index_size_bytes: tables.reduce((a, t) => a + t.index_size_bytes, 0),
-        connections: stats.connections,
-        counters: stats.counters,
-        buffer_hit_rate: hits + reads === 0 ? null : Math.round((hits / (hits + reads)) * 10_000) / 10_000,
-        per_table: stats.per_table
-      },
-      cache: await app.stateStore.stats()
+  app.get(
+    '/health',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Database, cache and search health',
+        response: withErrors({ 200: HealthSchema, 503: HealthSchema })
+      }
+    },
+    async (_request, reply) => {
+      const last_check = new Date().toISOString()
+      const kind = catalog.kind
+      const database = await catalog.ping().then(
+        async (ms) => ({
+          status: 'healthy' as const,
+          kind,
+          version: await catalog.version(),
+          latency_ms: round2(ms),
+          last_check
+        }),
+        (err: Error) => ({
+          status: 'unhealthy' as const,
+          kind,
+          version: null,
+          error: err.message,
+          latency_ms: null,
+          last_check
+        })
+      )
+      const cacheStats = await app.stateStore.stats().catch(() => undefined)
+      const cache = await app.stateStore.ping().then(
+        (ms) => ({
+          status: 'healthy' as const,
+          kind: app.stateStore.kind,
+          version: cacheStats?.version ?? null,
+          latency_ms: round2(ms),
+          last_check
+        }),
+        (err: Error) => ({
+          status: 'unhealthy' as const,
+          kind: app.stateStore.kind,
+          error: err.message,
+          latency_ms: null,
+          last_check
+        })
+      )
+      const search =
+        database.status === 'healthy'
+          ? {
+              status: 'healthy' as const,
+              engine: 'postgresql-fts' as const,
+              version: database.version,
+              suggestions: (await catalog.hasExtension('pg_trgm').catch(() => false))
+                ? ('pg_trgm' as const)
+                : ('prefix' as const),
+              latency_ms: database.latency_ms,
+              last_check
+            }
+          : { status: 'unhealthy' as const, engine: 'postgresql-fts' as const, last_check }
+      const status = database.status !== 'healthy' ? 'unhealthy' : cache.status !== 'healthy' ? 'degraded' : 'healthy'
+      return reply.code(database.status === 'healthy' ? 200 : 503).send({ status, database, cache, search })
     }
-  })
+  )
 
-  app.get('/performance', { ...admin, schema: { tags, summary: 'Slowest statements (pg_stat_statements when installed)', querystring: PerformanceQuery, response: withErrors({ 200: PerformanceSchema }) } }, async (request) => {
-    const statements = await catalog.slowStatements(request.query.limit)
-    if (statements === null) {
-      return { available: false, statements: [], note: 'pg_stat_statements is not installed: add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements to see the slowest statements' }
+  app.get(
+    '/stats',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Tables, sizes, connections, operation counters; cache memory and hit rate',
+        response: withErrors({ 200: StatsSchema })
+      }
+    },
+    async () => {
+      const [tables, stats] = await Promise.all([catalog.listCollections(), catalog.statistics()])
+      const hits = stats.counters.blks_hit ?? 0
+      const reads = stats.counters.blks_read ?? 0
+      return {
+        database: {
+          kind: catalog.kind,
+          size_bytes: stats.size_bytes,
+          tables: tables.length,
+          rows_estimated: tables.reduce((a, t) => a + t.estimated_rows, 0),
+          data_size_bytes: tables.reduce((a, t) => a + t.size_bytes - t.index_size_bytes, 0),
+          index_size_bytes: tables.reduce((a, t) => a + t.index_size_bytes, 0),
+          connections: stats.connections,
+          counters: stats.counters,
+          buffer_hit_rate: hits + reads === 0 ? null : Math.round((hits / (hits + reads)) * 10_000) / 10_000,
+          per_table: stats.per_table
+        },
+        cache: await app.stateStore.stats()
+      }
     }
-    return { available: true, statements }
-  })
+  )
 
-  app.post('/indexes/recommended', { ...superAdmin, schema: { tags, summary: 'Create every recommended index on the gateway\'s own tables (super_admin)', response: withErrors({ 200: RecommendedSchema }) } }, async (request) => {
-    const { created, existing } = await catalog.createRecommended()
-    await app.audit(request, { action: 'database.recommended_indexes', target_type: 'database', details: { created } })
-    return { created, existing }
-  })
+  app.get(
+    '/performance',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Slowest statements (pg_stat_statements when installed)',
+        querystring: PerformanceQuery,
+        response: withErrors({ 200: PerformanceSchema })
+      }
+    },
+    async (request) => {
+      const statements = await catalog.slowStatements(request.query.limit)
+      if (statements === null) {
+        return {
+          available: false,
+          statements: [],
+          note: 'pg_stat_statements is not installed: add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements to see the slowest statements'
+        }
+      }
+      return { available: true, statements }
+    }
+  )
+
+  app.post(
+    '/indexes/recommended',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: "Create every recommended index on the gateway's own tables (super_admin)",
+        response: withErrors({ 200: RecommendedSchema })
+      }
+    },
+    async (request) => {
+      const { created, existing } = await catalog.createRecommended()
+      await app.audit(request, {
+        action: 'database.recommended_indexes',
+        target_type: 'database',
+        details: { created }
+      })
+      return { created, existing }
+    }
+  )
 
   await app.register(collectionRoutes, { catalog })
 }

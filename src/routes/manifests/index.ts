@@ -11,7 +11,15 @@ import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import { merkleProof, merkleRoot } from '../../merkle/merkle.js'
 import type { ManifestRow } from '../../data/repositories/sessions.js'
-import { AnchorQuerystring, CreateManifestBody, ManifestParams, ManifestRef, ProofParams, ProofSchema, VerificationSchema } from './schema.js'
+import {
+  AnchorQuerystring,
+  CreateManifestBody,
+  ManifestParams,
+  ManifestRef,
+  ProofParams,
+  ProofSchema,
+  VerificationSchema
+} from './schema.js'
 
 export default async function manifestRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -31,13 +39,33 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     return m
   }
 
-  app.post('/', { ...authed, schema: { tags, errors: [403, 404, 409], summary: 'Complete a session and build its manifest', body: CreateManifestBody, response: withErrors({ 201: ManifestRef }) } }, async (request, reply) => {
-    const s = await app.visibleSession(request, request.body.session_id, 'write')
-    const id = await app.services.sessions.complete(s.session_id)
-    return reply.code(201).send(await app.manifestBody((await repo.manifestById(id)) as ManifestRow))
-  })
+  app.post(
+    '/',
+    {
+      ...authed,
+      schema: {
+        tags,
+        errors: [403, 404, 409],
+        summary: 'Complete a session and build its manifest',
+        body: CreateManifestBody,
+        response: withErrors({ 201: ManifestRef })
+      }
+    },
+    async (request, reply) => {
+      const s = await app.visibleSession(request, request.body.session_id, 'write')
+      const id = await app.services.sessions.complete(s.session_id)
+      return reply.code(201).send(await app.manifestBody((await repo.manifestById(id)) as ManifestRow))
+    }
+  )
 
-  app.get('/:manifest_id', { ...authed, schema: { tags, summary: 'A manifest', params: ManifestParams, response: withErrors({ 200: ManifestRef }) } }, async (request) => app.manifestBody(await visibleManifest(request, request.params.manifest_id)))
+  app.get(
+    '/:manifest_id',
+    {
+      ...authed,
+      schema: { tags, summary: 'A manifest', params: ManifestParams, response: withErrors({ 200: ManifestRef }) }
+    },
+    async (request) => app.manifestBody(await visibleManifest(request, request.params.manifest_id))
+  )
 
   app.get(
     '/:manifest_id/chunks/:index/proof',
@@ -55,8 +83,17 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
       const { rows } = await repo.chunks(m.session_id)
       const index = request.params.index
       if (index >= rows.length) throw new LucidError('NOT_FOUND', 'Chunk not in this manifest')
-      const proof = merkleProof(rows.map((c) => Buffer.from(c.sha256, 'hex')), index)
-      return { manifest_id: m.manifest_id, chunk_index: index, chunk_hash: rows[index].sha256, merkle_root: m.merkle_root, ...proof }
+      const proof = merkleProof(
+        rows.map((c) => Buffer.from(c.sha256, 'hex')),
+        index
+      )
+      return {
+        manifest_id: m.manifest_id,
+        chunk_index: index,
+        chunk_hash: rows[index].sha256,
+        merkle_root: m.merkle_root,
+        ...proof
+      }
     }
   )
 
@@ -91,20 +128,58 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
         digests.push(d)
       }
       const computed = merkleRoot(digests).toString('hex')
-      return { valid: corrupted.length === 0 && missing.length === 0 && computed === m.merkle_root, manifest_id: m.manifest_id, merkle_root: m.merkle_root, computed_root: computed, chunk_count: rows.length, corrupted_chunks: corrupted, missing_chunks: missing }
+      return {
+        valid: corrupted.length === 0 && missing.length === 0 && computed === m.merkle_root,
+        manifest_id: m.manifest_id,
+        merkle_root: m.merkle_root,
+        computed_root: computed,
+        chunk_count: rows.length,
+        corrupted_chunks: corrupted,
+        missing_chunks: missing
+      }
     }
   )
 
-  app.post('/:manifest_id/anchor', { ...authed, schema: { tags, summary: 'Anchor the Merkle root on lucid_blocks (stays pending and is retried if lucid_blocks is down)', params: ManifestParams, response: withErrors({ 202: ManifestRef, 200: ManifestRef }) } }, async (request, reply) => {
-    const m = await visibleManifest(request, request.params.manifest_id)
-    const updated = await anchors.anchor(m)
-    await app.audit(request, { action: 'manifest.anchor_requested', target_type: 'manifest', target_id: m.manifest_id, details: { status: updated.anchor_status } })
-    return reply.code(updated.anchor_status === 'confirmed' ? 200 : 202).send(await app.manifestBody(updated))
-  })
+  app.post(
+    '/:manifest_id/anchor',
+    {
+      ...authed,
+      schema: {
+        tags,
+        summary: 'Anchor the Merkle root on lucid_blocks (stays pending and is retried if lucid_blocks is down)',
+        params: ManifestParams,
+        response: withErrors({ 202: ManifestRef, 200: ManifestRef })
+      }
+    },
+    async (request, reply) => {
+      const m = await visibleManifest(request, request.params.manifest_id)
+      const updated = await anchors.anchor(m)
+      await app.audit(request, {
+        action: 'manifest.anchor_requested',
+        target_type: 'manifest',
+        target_id: m.manifest_id,
+        details: { status: updated.anchor_status }
+      })
+      return reply.code(updated.anchor_status === 'confirmed' ? 200 : 202).send(await app.manifestBody(updated))
+    }
+  )
 
-  app.get('/:manifest_id/anchor', { ...authed, schema: { tags, summary: 'Anchor status; refresh=true asks lucid_blocks now', params: ManifestParams, querystring: AnchorQuerystring, response: withErrors({ 200: ManifestRef }) } }, async (request) => {
-    let m = await visibleManifest(request, request.params.manifest_id)
-    if (request.query.refresh === true && m.anchor_status === 'pending') m = await anchors.refresh(m)
-    return app.manifestBody(m)
-  })
+  app.get(
+    '/:manifest_id/anchor',
+    {
+      ...authed,
+      schema: {
+        tags,
+        summary: 'Anchor status; refresh=true asks lucid_blocks now',
+        params: ManifestParams,
+        querystring: AnchorQuerystring,
+        response: withErrors({ 200: ManifestRef })
+      }
+    },
+    async (request) => {
+      let m = await visibleManifest(request, request.params.manifest_id)
+      if (request.query.refresh === true && m.anchor_status === 'pending') m = await anchors.refresh(m)
+      return app.manifestBody(m)
+    }
+  )
 }

@@ -10,24 +10,40 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['meta']
 
-  app.get('/info', { schema: { tags, summary: 'Service information', response: withErrors({ 200: ServiceInfoSchema }) } }, async () => ({
-    service_name: 'lucid-api-gateway',
-    version: GATEWAY_VERSION,
-    build_date: BUILD_DATE,
-    environment: app.config.environment,
-    features: app.features
-  }))
+  app.get(
+    '/info',
+    { schema: { tags, summary: 'Service information', response: withErrors({ 200: ServiceInfoSchema }) } },
+    async () => ({
+      service_name: 'lucid-api-gateway',
+      version: GATEWAY_VERSION,
+      build_date: BUILD_DATE,
+      environment: app.config.environment,
+      features: app.features
+    })
+  )
 
-  app.get('/version', { schema: { tags, summary: 'API version', response: withErrors({ 200: VersionInfoSchema }) } }, async () => ({
-    api_version: 'v1' as const,
-    gateway_version: GATEWAY_VERSION,
-    supported_versions: ['v1'],
-    deprecation_notice: null
-  }))
+  app.get(
+    '/version',
+    { schema: { tags, summary: 'API version', response: withErrors({ 200: VersionInfoSchema }) } },
+    async () => ({
+      api_version: 'v1' as const,
+      gateway_version: GATEWAY_VERSION,
+      supported_versions: ['v1'],
+      deprecation_notice: null
+    })
+  )
 
   app.get(
     '/health',
-    { onRequest: [app.authenticateOptional], schema: { tags, summary: 'Dependency health report', description: '503 only when the database is down; degraded (200) when Redis or an upstream is.', response: withErrors({ 200: HealthReportSchema, 503: HealthReportSchema }) } },
+    {
+      onRequest: [app.authenticateOptional],
+      schema: {
+        tags,
+        summary: 'Dependency health report',
+        description: '503 only when the database is down; degraded (200) when Redis or an upstream is.',
+        response: withErrors({ 200: HealthReportSchema, 503: HealthReportSchema })
+      }
+    },
     async (request, reply) => {
       const report = await app.health.report()
       // Upstream host names are shown only to admins (CONTRACT.md section 3).
@@ -39,7 +55,9 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
           return [name, rest]
         })
       )
-      return reply.code(report.status === 'unhealthy' ? 503 : 200).send({ ...report, dependencies: { ...report.dependencies, upstreams } })
+      return reply
+        .code(report.status === 'unhealthy' ? 503 : 200)
+        .send({ ...report, dependencies: { ...report.dependencies, upstreams } })
     }
   )
 
@@ -51,17 +69,49 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
         tags,
         summary: 'Upstream hosts with breaker state, counters and last health check (admin)',
         security: [{ bearerAuth: [] }],
-        response: withErrors({ 200: Type.Object({ upstreams: Type.Record(Type.String(), Type.Object({ hosts: Type.Array(Type.Object({ host: Type.String(), state: Type.String(), requests: Type.Integer(), failures: Type.Integer(), last_check: Type.Union([Type.Object({ at: Type.String(), ok: Type.Boolean(), latency_ms: Type.Number(), error: Type.Optional(Type.String()) }), Type.Null()]) })) })) }) })
+        response: withErrors({
+          200: Type.Object({
+            upstreams: Type.Record(
+              Type.String(),
+              Type.Object({
+                hosts: Type.Array(
+                  Type.Object({
+                    host: Type.String(),
+                    state: Type.String(),
+                    requests: Type.Integer(),
+                    failures: Type.Integer(),
+                    last_check: Type.Union([
+                      Type.Object({
+                        at: Type.String(),
+                        ok: Type.Boolean(),
+                        latency_ms: Type.Number(),
+                        error: Type.Optional(Type.String())
+                      }),
+                      Type.Null()
+                    ])
+                  })
+                )
+              })
+            )
+          })
+        })
       }
     },
-    async () => ({ upstreams: Object.fromEntries([...app.upstreams].map(([name, c]) => [name, { hosts: c.snapshot() }])) })
+    async () => ({
+      upstreams: Object.fromEntries([...app.upstreams].map(([name, c]) => [name, { hosts: c.snapshot() }]))
+    })
   )
 
   app.get(
     '/metrics',
     {
       onRequest: [app.authenticate, app.requireRole('admin')],
-      schema: { tags, summary: 'Traffic summary over the last minute (admin)', security: [{ bearerAuth: [] }], response: withErrors({ 200: MetricsSummarySchema }) }
+      schema: {
+        tags,
+        summary: 'Traffic summary over the last minute (admin)',
+        security: [{ bearerAuth: [] }],
+        response: withErrors({ 200: MetricsSummarySchema })
+      }
     },
     async () => ({ timestamp: new Date().toISOString(), metrics: app.metrics.summary() })
   )

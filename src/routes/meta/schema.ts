@@ -1,7 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 
 const Dependency = Type.Object(
-  { status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy'), Type.Literal('degraded')]), latency_ms: Type.Union([Type.Number(), Type.Null()]), error: Type.Optional(Type.String()) },
+  {
+    status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy'), Type.Literal('degraded')]),
+    latency_ms: Type.Union([Type.Number(), Type.Null()]),
+    error: Type.Optional(Type.String())
+  },
   { additionalProperties: true }
 )
 
@@ -10,7 +14,9 @@ export const HealthReportSchema = Type.Object({
   timestamp: Type.String({ format: 'date-time' }),
   service: Type.String(),
   version: Type.String({ description: 'the gateway build (package version), as in /api/v1/meta/info' }),
-  api_version: Type.Literal('v1', { description: 'the API version, as in the error envelope and /api/v1/meta/version' }),
+  api_version: Type.Literal('v1', {
+    description: 'the API version, as in the error envelope and /api/v1/meta/version'
+  }),
   uptime: Type.Integer({ description: 'seconds since start' }),
   response_time: Type.Number({ description: 'ms spent producing this report' }),
   storage: Type.Object({
@@ -55,6 +61,12 @@ export const MetricsSummarySchema = Type.Object({
   })
 })
 
-export const LivenessSchema = Type.Object({ status: Type.Literal('ok'), timestamp: Type.String({ format: 'date-time' }) })
-export const ReadinessSchema = Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]), database: Type.Object({ status: Type.String(), latency_ms: Type.Union([Type.Number(), Type.Null()]) }) })
+export const LivenessSchema = Type.Object({
+  status: Type.Literal('ok'),
+  timestamp: Type.String({ format: 'date-time' })
+})
+export const ReadinessSchema = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+  database: Type.Object({ status: Type.String(), latency_ms: Type.Union([Type.Number(), Type.Null()]) })
+})
 export type HealthReportBody = Static<typeof HealthReportSchema>

@@ -46,7 +46,8 @@ async function readAll(source: Readable, limit: number): Promise<Buffer> {
   let size = 0
   for await (const chunk of source) {
     size += (chunk as Buffer).length
-    if (size > limit) throw new LucidError('REQUEST_TOO_LARGE', `Requests with an Idempotency-Key are limited to ${limit} bytes`)
+    if (size > limit)
+      throw new LucidError('REQUEST_TOO_LARGE', `Requests with an Idempotency-Key are limited to ${limit} bytes`)
     parts.push(chunk as Buffer)
   }
   return Buffer.concat(parts)
@@ -75,7 +76,10 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
     const client = app.upstreams.get(route.upstream)!
     const rawUrl = request.raw.url ?? request.url
     const query = rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?')) : ''
-    const upstreamPath = (route.rewritePrefix !== undefined ? route.rewritePrefix + verdict.path.slice(route.prefix.length) : verdict.path) + query
+    const upstreamPath =
+      (route.rewritePrefix !== undefined
+        ? route.rewritePrefix + verdict.path.slice(route.prefix.length)
+        : verdict.path) + query
     const declared = Number(request.headers['content-length'] ?? 0)
     if (declared > PROXY_BODY_LIMIT_BYTES) throw new LucidError('REQUEST_TOO_LARGE')
 
@@ -96,16 +100,30 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
 
     const idemKey = request.headers['idempotency-key']
     if (request.method === 'POST' && typeof idemKey === 'string') {
-      if (!/^[\x21-\x7e]{1,255}$/.test(idemKey)) throw new LucidError('INVALID_REQUEST', 'Idempotency-Key must be 1–255 visible ASCII characters', { status: 400 })
-      const body = request.body === undefined ? Buffer.alloc(0) : await readAll(request.body as Readable, IDEMPOTENT_BODY_LIMIT)
+      if (!/^[\x21-\x7e]{1,255}$/.test(idemKey))
+        throw new LucidError('INVALID_REQUEST', 'Idempotency-Key must be 1–255 visible ASCII characters', {
+          status: 400
+        })
+      const body =
+        request.body === undefined ? Buffer.alloc(0) : await readAll(request.body as Readable, IDEMPOTENT_BODY_LIMIT)
       const scope = `${user.id}:${route.upstream}`
       const fp = fingerprint(request.method, upstreamPath, body)
       const claim = await idempotency.claim(scope, idemKey, fp)
-      if (claim.kind === 'mismatch') throw new LucidError('INVALID_REQUEST', 'Idempotency-Key was already used with a different request', { details: { idempotency_key: idemKey } })
-      if (claim.kind === 'in_flight') throw new LucidError('ALREADY_EXISTS', 'A request with this Idempotency-Key is still in progress', { headers: { 'retry-after': '1' } })
+      if (claim.kind === 'mismatch')
+        throw new LucidError('INVALID_REQUEST', 'Idempotency-Key was already used with a different request', {
+          details: { idempotency_key: idemKey }
+        })
+      if (claim.kind === 'in_flight')
+        throw new LucidError('ALREADY_EXISTS', 'A request with this Idempotency-Key is still in progress', {
+          headers: { 'retry-after': '1' }
+        })
       if (claim.kind === 'replay') {
         app.upstreamMetrics.replays.inc({ upstream: route.upstream })
-        return reply.code(claim.response.status).headers(claim.response.headers).header('idempotent-replayed', 'true').send(Buffer.from(claim.response.body_b64, 'base64'))
+        return reply
+          .code(claim.response.status)
+          .headers(claim.response.headers)
+          .header('idempotent-replayed', 'true')
+          .send(Buffer.from(claim.response.body_b64, 'base64'))
       }
       headers['content-length'] = String(body.length)
       delete headers['transfer-encoding']
@@ -132,16 +150,26 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
         responseBody = await readAll(res.body, MAX_STORED_RESPONSE_BYTES)
       } catch {
         await idempotency.release(scope, idemKey).catch(() => undefined)
-        throw new LucidError('BAD_UPSTREAM', 'Upstream response too large to record for an idempotent request', { details: { upstream: route.upstream } })
+        throw new LucidError('BAD_UPSTREAM', 'Upstream response too large to record for an idempotent request', {
+          details: { upstream: route.upstream }
+        })
       }
       // A 5xx is not a result worth replaying: the key is freed so the client may try again.
       if (res.statusCode >= 500) await idempotency.release(scope, idemKey).catch(() => undefined)
-      else await idempotency.complete(scope, idemKey, fp, { status: res.statusCode, headers: responseHeaders, body_b64: responseBody.toString('base64') })
+      else
+        await idempotency.complete(scope, idemKey, fp, {
+          status: res.statusCode,
+          headers: responseHeaders,
+          body_b64: responseBody.toString('base64')
+        })
       return reply.code(res.statusCode).headers(responseHeaders).send(responseBody)
     }
 
     let tooLarge = false
-    const body = request.body === undefined ? undefined : limitStream(request.body as Readable, PROXY_BODY_LIMIT_BYTES, () => (tooLarge = true))
+    const body =
+      request.body === undefined
+        ? undefined
+        : limitStream(request.body as Readable, PROXY_BODY_LIMIT_BYTES, () => (tooLarge = true))
     try {
       const res = await inStage(request.trace, 'upstream', () =>
         client.request({
@@ -182,8 +210,16 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
     // The plans' endpoints, documented in the OpenAPI so clients see one API; same handler.
     const docs = documentedProxyRoutes(route.prefix)
     for (const doc of docs) app.route({ ...common, method: doc.method, url: doc.url, handler, schema: doc.schema })
-    const documentedBare = new Set(docs.filter((d) => d.url === route.prefix).flatMap((d) => (d.method === 'GET' ? ['GET', 'HEAD'] : [d.method])))
-    app.route({ ...common, method: methods.filter((m) => !documentedBare.has(m)), url: route.prefix, handler, schema: { hide: true } })
+    const documentedBare = new Set(
+      docs.filter((d) => d.url === route.prefix).flatMap((d) => (d.method === 'GET' ? ['GET', 'HEAD'] : [d.method]))
+    )
+    app.route({
+      ...common,
+      method: methods.filter((m) => !documentedBare.has(m)),
+      url: route.prefix,
+      handler,
+      schema: { hide: true }
+    })
     app.route({ ...common, method: [...methods], url: `${route.prefix}/*`, handler, schema: { hide: true } })
   }
 }

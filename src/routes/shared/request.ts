@@ -12,7 +12,9 @@ export function requireConfirm(request: FastifyRequest): void {
   const q = request.query as { confirm?: boolean } | undefined
   const b = request.body as { confirm?: boolean } | undefined
   if (q?.confirm !== true && b?.confirm !== true) {
-    throw new LucidError('INVALID_REQUEST', 'This operation is destructive: repeat it with confirm=true', { details: { confirm: 'required' } })
+    throw new LucidError('INVALID_REQUEST', 'This operation is destructive: repeat it with confirm=true', {
+      details: { confirm: 'required' }
+    })
   }
 }
 

@@ -7,12 +7,24 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { UserRow } from '../../data/repositories/users.js'
 import type { ChunkRow, ManifestRow } from '../../data/repositories/sessions.js'
 
-export const RoleSchema = Type.Union([Type.Literal('user'), Type.Literal('node_operator'), Type.Literal('admin'), Type.Literal('super_admin')])
-export const WalletTypeSchema = Type.Union([Type.Literal('software'), Type.Literal('ledger'), Type.Literal('trezor'), Type.Literal('keepkey')], {
-  description: 'what signed: software (TronLink, TronWeb, default) or a hardware wallet (ledger, trezor, keepkey); recorded on the user'
-})
+export const RoleSchema = Type.Union([
+  Type.Literal('user'),
+  Type.Literal('node_operator'),
+  Type.Literal('admin'),
+  Type.Literal('super_admin')
+])
+export const WalletTypeSchema = Type.Union(
+  [Type.Literal('software'), Type.Literal('ledger'), Type.Literal('trezor'), Type.Literal('keepkey')],
+  {
+    description:
+      'what signed: software (TronLink, TronWeb, default) or a hardware wallet (ledger, trezor, keepkey); recorded on the user'
+  }
+)
 export const UserStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('deleted')])
-export const TronAddressSchema = Type.String({ pattern: '^T[1-9A-HJ-NP-Za-km-z]{33}$', description: 'base58check TRON address (34 characters, version byte 0x41)' })
+export const TronAddressSchema = Type.String({
+  pattern: '^T[1-9A-HJ-NP-Za-km-z]{33}$',
+  description: 'base58check TRON address (34 characters, version byte 0x41)'
+})
 export const EmailSchema = Type.String({ format: 'email', maxLength: 254 })
 export const UsernameSchema = Type.String({ minLength: 3, maxLength: 50, pattern: '^[a-zA-Z0-9_-]+$' })
 
@@ -65,19 +77,36 @@ export const ChallengeResponseSchema = Type.Object({
   message: Type.String({ description: 'sign exactly this text with TIP-191 (TronWeb signMessageV2)' }),
   expires_at: Type.String({ format: 'date-time' })
 })
-export const MagicLinkSentSchema = Type.Object({ message: Type.String(), expires_in: Type.Integer({ description: 'seconds' }) })
+export const MagicLinkSentSchema = Type.Object({
+  message: Type.String(),
+  expires_in: Type.Integer({ description: 'seconds' })
+})
 
-const AnchorSchema = Type.Union([Type.Object({ status: Type.String(), transaction_id: Type.Union([Type.String(), Type.Null()]), block_height: Type.Union([Type.Integer(), Type.Null()]), confirmed_at: Type.Union([Type.String(), Type.Null()]), error: Type.Optional(Type.String()) }), Type.Null()])
-export const ManifestSchema = Type.Object({
-  manifest_id: Type.String({ format: 'uuid' }),
-  session_id: Type.String({ format: 'uuid' }),
-  merkle_root: Type.String(),
-  chunk_count: Type.Integer(),
-  total_size: Type.Integer(),
-  created_at: Type.String({ format: 'date-time' }),
-  chunks: Type.Array(Type.Object({ index: Type.Integer(), size: Type.Integer(), hash: Type.String(), created_at: Type.String() })),
-  anchor: AnchorSchema
-}, { $id: 'Manifest' })
+const AnchorSchema = Type.Union([
+  Type.Object({
+    status: Type.String(),
+    transaction_id: Type.Union([Type.String(), Type.Null()]),
+    block_height: Type.Union([Type.Integer(), Type.Null()]),
+    confirmed_at: Type.Union([Type.String(), Type.Null()]),
+    error: Type.Optional(Type.String())
+  }),
+  Type.Null()
+])
+export const ManifestSchema = Type.Object(
+  {
+    manifest_id: Type.String({ format: 'uuid' }),
+    session_id: Type.String({ format: 'uuid' }),
+    merkle_root: Type.String(),
+    chunk_count: Type.Integer(),
+    total_size: Type.Integer(),
+    created_at: Type.String({ format: 'date-time' }),
+    chunks: Type.Array(
+      Type.Object({ index: Type.Integer(), size: Type.Integer(), hash: Type.String(), created_at: Type.String() })
+    ),
+    anchor: AnchorSchema
+  },
+  { $id: 'Manifest' }
+)
 export function toManifest(m: ManifestRow, chunks: ChunkRow[]) {
   return {
     manifest_id: m.manifest_id,
@@ -86,16 +115,30 @@ export function toManifest(m: ManifestRow, chunks: ChunkRow[]) {
     chunk_count: m.chunk_count,
     total_size: m.total_size,
     created_at: m.created_at.toISOString(),
-    chunks: chunks.map((c) => ({ index: c.chunk_index, size: c.size_bytes, hash: c.sha256, created_at: c.created_at.toISOString() })),
+    chunks: chunks.map((c) => ({
+      index: c.chunk_index,
+      size: c.size_bytes,
+      hash: c.sha256,
+      created_at: c.created_at.toISOString()
+    })),
     anchor:
       m.anchor_status === null
         ? null
-        : { status: m.anchor_status, transaction_id: m.anchor_txid, block_height: m.anchor_block_height, confirmed_at: m.anchor_confirmed_at?.toISOString() ?? null, ...(m.anchor_error ? { error: m.anchor_error } : {}) }
+        : {
+            status: m.anchor_status,
+            transaction_id: m.anchor_txid,
+            block_height: m.anchor_block_height,
+            confirmed_at: m.anchor_confirmed_at?.toISOString() ?? null,
+            ...(m.anchor_error ? { error: m.anchor_error } : {})
+          }
   }
 }
 
 const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
-/** The state store's admin view (StoreStats of src/stores/state-store.ts): database stats and cache stats answer with it. */
+/**
+ * The state store's admin view (StoreStats of src/stores/state-store.ts): database stats and cache
+ * stats answer with it.
+ */
 export const StoreStatsSchema = Type.Object({
   kind: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
   version: nullable(Type.String()),

@@ -25,7 +25,9 @@ export default fp(
     const repo = app.repos.sessions
     const sessions = app.services.sessions
     app.addSchema(ManifestSchema)
-    app.decorate('visibleSession', (request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read') => sessions.visible(request.user!, id, intent))
+    app.decorate('visibleSession', (request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read') =>
+      sessions.visible(request.user!, id, intent)
+    )
     app.decorate('manifestBody', async (m: ManifestRow) => toManifest(m, (await repo.chunks(m.session_id)).rows))
   },
   { name: 'lucid-session-helpers', dependencies: ['lucid-auth', 'lucid-services'] }

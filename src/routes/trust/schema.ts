@@ -13,7 +13,12 @@ export const RuleSchema = Type.Object(
   { additionalProperties: false }
 )
 export const PolicyBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 255 }), description: Type.Optional(Type.String({ maxLength: 1000 })), rules: Type.Array(RuleSchema, { maxItems: 200, default: [] }), enabled: Type.Boolean({ default: true }) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    rules: Type.Array(RuleSchema, { maxItems: 200, default: [] }),
+    enabled: Type.Boolean({ default: true })
+  },
   { additionalProperties: false }
 )
 export type PolicyInput = Static<typeof PolicyBody>

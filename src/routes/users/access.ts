@@ -15,7 +15,13 @@ export function userAccess(app: FastifyInstance) {
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     return user
   }
-  async function update(request: FastifyRequest, id: string, patch: UserUpdate, action: string, details: Record<string, unknown> = { fields: Object.keys(patch) }): Promise<UserRow> {
+  async function update(
+    request: FastifyRequest,
+    id: string,
+    patch: UserUpdate,
+    action: string,
+    details: Record<string, unknown> = { fields: Object.keys(patch) }
+  ): Promise<UserRow> {
     const user = await app.repos.users.update(id, patch)
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     await app.identity.userChanged(id)

@@ -6,7 +6,15 @@ import { pagination, withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
 import { assertMayManage, mayGrant } from '../../auth/roles.js'
 import type { UserRow } from '../../data/repositories/users.js'
-import { AdminUpdateUserSchema, RoleChangeSchema, UserIdParamsSchema, UserListQuerySchema, UserListSchema, UserSchema, toUser } from './schema.js'
+import {
+  AdminUpdateUserSchema,
+  RoleChangeSchema,
+  UserIdParamsSchema,
+  UserListQuerySchema,
+  UserListSchema,
+  UserSchema,
+  toUser
+} from './schema.js'
 import { userAccess } from './access.js'
 import meRoutes from './me.js'
 
@@ -23,73 +31,188 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   await app.register(meRoutes)
 
-  app.get('/', { ...adminOnly, schema: { tags, summary: 'List users (admin)', querystring: UserListQuerySchema, response: withErrors({ 200: UserListSchema }) } }, async (request) => {
-    const { page, limit, role, status, q } = request.query
-    const { rows, total } = await app.repos.users.list({ page, limit, role, status, q })
-    return { users: rows.map(toUser), pagination: pagination(page, limit, total) }
-  })
-
-  app.get('/:user_id', { ...authed, schema: { tags, summary: 'A user (self or admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => toUser(await visibleUser(request, request.params.user_id)))
-
-  app.put('/:user_id', { ...adminOnly, schema: { tags, errors: [409], summary: 'Update a user, suspend or reactivate (admin)', params: UserIdParamsSchema, body: AdminUpdateUserSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
-    const target = await visibleUser(request, request.params.user_id)
-    mayManageOrThrow(request, target)
-    const user = await update(request, target.user_id, request.body, 'user.admin_updated')
-    if (request.body.status === 'suspended') await revokeEverything(request, target.user_id, 'suspended')
-    return toUser(user)
-  })
-
-  app.patch('/:user_id/role', { ...adminOnly, schema: { tags, summary: 'Change a role (admin; only a super_admin grants admin or super_admin)', params: UserIdParamsSchema, body: RoleChangeSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
-    const target = await visibleUser(request, request.params.user_id)
-    mayManageOrThrow(request, target)
-    if (!mayGrant(request.user!, request.body.role)) {
-      throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
+  app.get(
+    '/',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        summary: 'List users (admin)',
+        querystring: UserListQuerySchema,
+        response: withErrors({ 200: UserListSchema })
+      }
+    },
+    async (request) => {
+      const { page, limit, role, status, q } = request.query
+      const { rows, total } = await app.repos.users.list({ page, limit, role, status, q })
+      return { users: rows.map(toUser), pagination: pagination(page, limit, total) }
     }
-    const user = await update(request, target.user_id, { role: request.body.role }, 'user.role_changed', { from: target.role, to: request.body.role })
-    return toUser(user)
-  })
+  )
 
-  app.delete('/:user_id', { ...authed, schema: { tags, errors: [403], summary: 'Soft-delete a user (self or admin); revokes every session and key', params: UserIdParamsSchema, response: withErrors({ 204: Type.Null() }) } }, async (request, reply) => {
-    const target = await visibleUser(request, request.params.user_id)
-    mayManageOrThrow(request, target)
-    await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')
-    await revokeEverything(request, target.user_id, 'user_deleted')
-    return reply.code(204).send(null)
-  })
+  app.get(
+    '/:user_id',
+    {
+      ...authed,
+      schema: {
+        tags,
+        summary: 'A user (self or admin)',
+        params: UserIdParamsSchema,
+        response: withErrors({ 200: UserSchema })
+      }
+    },
+    async (request) => toUser(await visibleUser(request, request.params.user_id))
+  )
 
-  app.post('/:user_id/purge', {
-    onRequest: [app.authenticate, app.requireRole('super_admin')],
-    schema: { tags, summary: 'Erase a user and all their data on request (privacy; super_admin, confirm=true). Leaves only an audit entry', params: UserIdParamsSchema, querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: withErrors({ 200: Type.Object({ user_id: Type.String(), sessions: Type.Integer(), chunks: Type.Integer() }) }) }
-  }, async (request) => {
-    requireConfirm(request)
-    const target = await app.repos.users.findById(request.params.user_id)
-    if (target === null) throw new LucidError('NOT_FOUND', 'User not found')
-    if (target.user_id === request.user!.id) throw new LucidError('INVALID_REQUEST', 'A super_admin cannot purge their own account')
-    return app.services.users.purge(target.user_id, {
-      actor_id: request.user!.id, actor_role: request.user!.role, ip: request.ip, request_id: request.id,
-      action: 'user.purged', target_type: 'user', target_id: target.user_id
-    })
-  })
+  app.put(
+    '/:user_id',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        errors: [409],
+        summary: 'Update a user, suspend or reactivate (admin)',
+        params: UserIdParamsSchema,
+        body: AdminUpdateUserSchema,
+        response: withErrors({ 200: UserSchema })
+      }
+    },
+    async (request) => {
+      const target = await visibleUser(request, request.params.user_id)
+      mayManageOrThrow(request, target)
+      const user = await update(request, target.user_id, request.body, 'user.admin_updated')
+      if (request.body.status === 'suspended') await revokeEverything(request, target.user_id, 'suspended')
+      return toUser(user)
+    }
+  )
 
-  app.post('/:user_id/restore', { ...adminOnly, schema: { tags, summary: 'Restore a soft-deleted or suspended user (admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
-    const target = await visibleUser(request, request.params.user_id)
-    mayManageOrThrow(request, target)
-    return toUser(await update(request, target.user_id, { status: 'active' }, 'user.restored'))
-  })
+  app.patch(
+    '/:user_id/role',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        summary: 'Change a role (admin; only a super_admin grants admin or super_admin)',
+        params: UserIdParamsSchema,
+        body: RoleChangeSchema,
+        response: withErrors({ 200: UserSchema })
+      }
+    },
+    async (request) => {
+      const target = await visibleUser(request, request.params.user_id)
+      mayManageOrThrow(request, target)
+      if (!mayGrant(request.user!, request.body.role)) {
+        throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
+      }
+      const user = await update(request, target.user_id, { role: request.body.role }, 'user.role_changed', {
+        from: target.role,
+        to: request.body.role
+      })
+      return toUser(user)
+    }
+  )
 
-  app.post('/:user_id/unlock', { ...adminOnly, schema: { tags, summary: 'Clear a TOTP lockout (admin)', params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) } }, async (request) => {
-    const target = await visibleUser(request, request.params.user_id)
-    mayManageOrThrow(request, target)
-    const user = (await app.repos.users.unlock(target.user_id)) as UserRow
-    await app.identity.userChanged(target.user_id)
-    await app.audit(request, { action: 'user.unlocked', target_type: 'user', target_id: target.user_id })
-    return toUser(user)
-  })
+  app.delete(
+    '/:user_id',
+    {
+      ...authed,
+      schema: {
+        tags,
+        errors: [403],
+        summary: 'Soft-delete a user (self or admin); revokes every session and key',
+        params: UserIdParamsSchema,
+        response: withErrors({ 204: Type.Null() })
+      }
+    },
+    async (request, reply) => {
+      const target = await visibleUser(request, request.params.user_id)
+      mayManageOrThrow(request, target)
+      await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')
+      await revokeEverything(request, target.user_id, 'user_deleted')
+      return reply.code(204).send(null)
+    }
+  )
+
+  app.post(
+    '/:user_id/purge',
+    {
+      onRequest: [app.authenticate, app.requireRole('super_admin')],
+      schema: {
+        tags,
+        summary:
+          'Erase a user and all their data on request (privacy; super_admin, confirm=true). Leaves only an audit entry',
+        params: UserIdParamsSchema,
+        querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: withErrors({
+          200: Type.Object({ user_id: Type.String(), sessions: Type.Integer(), chunks: Type.Integer() })
+        })
+      }
+    },
+    async (request) => {
+      requireConfirm(request)
+      const target = await app.repos.users.findById(request.params.user_id)
+      if (target === null) throw new LucidError('NOT_FOUND', 'User not found')
+      if (target.user_id === request.user!.id)
+        throw new LucidError('INVALID_REQUEST', 'A super_admin cannot purge their own account')
+      return app.services.users.purge(target.user_id, {
+        actor_id: request.user!.id,
+        actor_role: request.user!.role,
+        ip: request.ip,
+        request_id: request.id,
+        action: 'user.purged',
+        target_type: 'user',
+        target_id: target.user_id
+      })
+    }
+  )
+
+  app.post(
+    '/:user_id/restore',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        summary: 'Restore a soft-deleted or suspended user (admin)',
+        params: UserIdParamsSchema,
+        response: withErrors({ 200: UserSchema })
+      }
+    },
+    async (request) => {
+      const target = await visibleUser(request, request.params.user_id)
+      mayManageOrThrow(request, target)
+      return toUser(await update(request, target.user_id, { status: 'active' }, 'user.restored'))
+    }
+  )
+
+  app.post(
+    '/:user_id/unlock',
+    {
+      ...adminOnly,
+      schema: {
+        tags,
+        summary: 'Clear a TOTP lockout (admin)',
+        params: UserIdParamsSchema,
+        response: withErrors({ 200: UserSchema })
+      }
+    },
+    async (request) => {
+      const target = await visibleUser(request, request.params.user_id)
+      mayManageOrThrow(request, target)
+      const user = (await app.repos.users.unlock(target.user_id)) as UserRow
+      await app.identity.userChanged(target.user_id)
+      await app.audit(request, { action: 'user.unlocked', target_type: 'user', target_id: target.user_id })
+      return toUser(user)
+    }
+  )
 
   async function revokeEverything(request: FastifyRequest, userId: string, reason: string): Promise<void> {
     const ids = await app.repos.authSessions.revokeAllForUser(userId, reason)
     await app.repos.apiKeys.revokeAllForUser(userId)
     for (const id of ids) await app.identity.sessionChanged(id)
-    await app.audit(request, { action: 'auth.sessions_revoked', target_type: 'user', target_id: userId, details: { reason, sessions: ids.length } })
+    await app.audit(request, {
+      action: 'auth.sessions_revoked',
+      target_type: 'user',
+      target_id: userId,
+      details: { reason, sessions: ids.length }
+    })
   }
 }

@@ -3,19 +3,46 @@ import { Type } from '@sinclair/typebox'
 import { MAX_PAGE, PaginationSchema } from '../../schemas/common.js'
 
 export {
-  RoleSchema, WalletTypeSchema, UserStatusSchema, TronAddressSchema, EmailSchema, UsernameSchema, UserSchema, toUser, type User
+  RoleSchema,
+  WalletTypeSchema,
+  UserStatusSchema,
+  TronAddressSchema,
+  EmailSchema,
+  UsernameSchema,
+  UserSchema,
+  toUser,
+  type User
 } from '../shared/schema.js'
-import { EmailSchema, RoleSchema, TronAddressSchema, UserSchema, UsernameSchema, UserStatusSchema, WalletTypeSchema } from '../shared/schema.js'
+import {
+  EmailSchema,
+  RoleSchema,
+  TronAddressSchema,
+  UserSchema,
+  UsernameSchema,
+  UserStatusSchema,
+  WalletTypeSchema
+} from '../shared/schema.js'
 
 const NameSchema = Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()])
 const MetadataSchema = Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })
 
 export const UpdateMeSchema = Type.Object(
-  { username: Type.Optional(Type.Union([UsernameSchema, Type.Null()])), first_name: Type.Optional(NameSchema), last_name: Type.Optional(NameSchema), metadata: Type.Optional(MetadataSchema) },
+  {
+    username: Type.Optional(Type.Union([UsernameSchema, Type.Null()])),
+    first_name: Type.Optional(NameSchema),
+    last_name: Type.Optional(NameSchema),
+    metadata: Type.Optional(MetadataSchema)
+  },
   { additionalProperties: false, minProperties: 1 }
 )
 export const AdminUpdateUserSchema = Type.Object(
-  { username: Type.Optional(Type.Union([UsernameSchema, Type.Null()])), first_name: Type.Optional(NameSchema), last_name: Type.Optional(NameSchema), metadata: Type.Optional(MetadataSchema), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])) },
+  {
+    username: Type.Optional(Type.Union([UsernameSchema, Type.Null()])),
+    first_name: Type.Optional(NameSchema),
+    last_name: Type.Optional(NameSchema),
+    metadata: Type.Optional(MetadataSchema),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')]))
+  },
   { additionalProperties: false, minProperties: 1 }
 )
 export const RoleChangeSchema = Type.Object({ role: RoleSchema }, { additionalProperties: false })
@@ -33,13 +60,22 @@ export const UserListQuerySchema = Type.Object(
 export const UserListSchema = Type.Object({ users: Type.Array(UserSchema), pagination: PaginationSchema })
 
 export const LinkWalletSchema = Type.Object(
-  { tron_address: TronAddressSchema, signature: Type.String({ maxLength: 200 }), nonce: Type.String({ maxLength: 128 }), wallet_type: Type.Optional(WalletTypeSchema) },
+  {
+    tron_address: TronAddressSchema,
+    signature: Type.String({ maxLength: 200 }),
+    nonce: Type.String({ maxLength: 128 }),
+    wallet_type: Type.Optional(WalletTypeSchema)
+  },
   { additionalProperties: false }
 )
 export const LinkEmailSchema = Type.Object({ email: EmailSchema }, { additionalProperties: false })
 
 export const ApiKeyCreateSchema = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), role: Type.Optional(RoleSchema), expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    role: Type.Optional(RoleSchema),
+    expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 }))
+  },
   { additionalProperties: false }
 )
 export const ApiKeySchema = Type.Object({
@@ -51,7 +87,10 @@ export const ApiKeySchema = Type.Object({
   expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
-export const ApiKeyCreatedSchema = Type.Intersect([ApiKeySchema, Type.Object({ key: Type.String({ description: 'shown once; send as X-API-Key' }) })])
+export const ApiKeyCreatedSchema = Type.Intersect([
+  ApiKeySchema,
+  Type.Object({ key: Type.String({ description: 'shown once; send as X-API-Key' }) })
+])
 export const ApiKeyParamsSchema = Type.Object({ key_id: Type.String({ format: 'uuid' }) })
 
 export const toApiKey = (k: ApiKeyRow) => ({

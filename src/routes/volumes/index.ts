@@ -8,7 +8,21 @@ import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
 import type { VolumeRow, VolumeService } from '../../volumes/volumes.js'
 import { auditReads } from '../shared/audit-reads.js'
-import { CleanupSchema, Confirm, CreateVolumeBody, NameParams, Periods, ResizeBody, StatusBody, UsageQuerystring, UsageSchema, VolumeHealthSchema, VolumeSchema, VolumesSchema, NoContent } from './schema.js'
+import {
+  CleanupSchema,
+  Confirm,
+  CreateVolumeBody,
+  NameParams,
+  Periods,
+  ResizeBody,
+  StatusBody,
+  UsageQuerystring,
+  UsageSchema,
+  VolumeHealthSchema,
+  VolumeSchema,
+  VolumesSchema,
+  NoContent
+} from './schema.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,50 +39,188 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   const view = async (v: VolumeRow) => {
     const u = await volumes.usage(v.name)
-    return { name: v.name, path: volumes.dirOf(v.name), quota_bytes: v.quota_bytes, status: v.status, system: v.system, used_bytes: u.used_bytes, files: u.files, used_ratio: Math.round((u.used_bytes / v.quota_bytes) * 1e6) / 1e6, created_at: new Date(v.created_at).toISOString(), updated_at: new Date(v.updated_at).toISOString() }
+    return {
+      name: v.name,
+      path: volumes.dirOf(v.name),
+      quota_bytes: v.quota_bytes,
+      status: v.status,
+      system: v.system,
+      used_bytes: u.used_bytes,
+      files: u.files,
+      used_ratio: Math.round((u.used_bytes / v.quota_bytes) * 1e6) / 1e6,
+      created_at: new Date(v.created_at).toISOString(),
+      updated_at: new Date(v.updated_at).toISOString()
+    }
   }
 
-  app.get('/', { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: VolumesSchema }) } }, async () => ({ volumes: await Promise.all((await volumes.list()).map(view)) }))
+  app.get(
+    '/',
+    { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: VolumesSchema }) } },
+    async () => ({ volumes: await Promise.all((await volumes.list()).map(view)) })
+  )
 
-  app.post('/', { ...superAdmin, schema: { tags, errors: [409], summary: 'Create a volume under VOLUMES_ROOT (super_admin)', body: CreateVolumeBody, response: withErrors({ 201: VolumeSchema }) } }, async (request, reply) => {
-    const v = await volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
-    await app.audit(request, { action: 'volume.created', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
-    return reply.code(201).send(await view(v))
-  })
+  app.post(
+    '/',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        errors: [409],
+        summary: 'Create a volume under VOLUMES_ROOT (super_admin)',
+        body: CreateVolumeBody,
+        response: withErrors({ 201: VolumeSchema })
+      }
+    },
+    async (request, reply) => {
+      const v = await volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
+      await app.audit(request, {
+        action: 'volume.created',
+        target_type: 'volume',
+        target_id: v.name,
+        details: { quota_bytes: v.quota_bytes }
+      })
+      return reply.code(201).send(await view(v))
+    }
+  )
 
-  app.get('/:name', { ...admin, schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) } }, async (request) => view(await volumes.get(request.params.name)))
+  app.get(
+    '/:name',
+    {
+      ...admin,
+      schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) }
+    },
+    async (request) => view(await volumes.get(request.params.name))
+  )
 
-  app.put('/:name', { ...superAdmin, schema: { tags, summary: 'Change a volume\'s status (super_admin)', params: NameParams, body: StatusBody, response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
-    const v = await volumes.update(request.params.name, { status: request.body.status })
-    await app.audit(request, { action: 'volume.status_changed', target_type: 'volume', target_id: v.name, details: { status: v.status } })
-    return view(v)
-  })
+  app.put(
+    '/:name',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: "Change a volume's status (super_admin)",
+        params: NameParams,
+        body: StatusBody,
+        response: withErrors({ 200: VolumeSchema })
+      }
+    },
+    async (request) => {
+      const v = await volumes.update(request.params.name, { status: request.body.status })
+      await app.audit(request, {
+        action: 'volume.status_changed',
+        target_type: 'volume',
+        target_id: v.name,
+        details: { status: v.status }
+      })
+      return view(v)
+    }
+  )
 
-  app.post('/:name/resize', { ...superAdmin, schema: { tags, summary: 'Change the quota; never below what is in use (super_admin)', params: NameParams, body: ResizeBody, response: withErrors({ 200: VolumeSchema }) } }, async (request) => {
-    const v = await volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes })
-    await app.audit(request, { action: 'volume.resized', target_type: 'volume', target_id: v.name, details: { quota_bytes: v.quota_bytes } })
-    return view(v)
-  })
+  app.post(
+    '/:name/resize',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Change the quota; never below what is in use (super_admin)',
+        params: NameParams,
+        body: ResizeBody,
+        response: withErrors({ 200: VolumeSchema })
+      }
+    },
+    async (request) => {
+      const v = await volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes })
+      await app.audit(request, {
+        action: 'volume.resized',
+        target_type: 'volume',
+        target_id: v.name,
+        details: { quota_bytes: v.quota_bytes }
+      })
+      return view(v)
+    }
+  )
 
-  app.delete('/:name', { ...superAdmin, schema: { tags, errors: [409], summary: 'Delete an empty, non-system volume (super_admin, confirm=true)', params: NameParams, querystring: Confirm, response: withErrors({ 204: NoContent }) } }, async (request, reply) => {
-    requireConfirm(request)
-    await volumes.remove(request.params.name)
-    await app.audit(request, { action: 'volume.deleted', target_type: 'volume', target_id: request.params.name })
-    return reply.code(204).send(null)
-  })
+  app.delete(
+    '/:name',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        errors: [409],
+        summary: 'Delete an empty, non-system volume (super_admin, confirm=true)',
+        params: NameParams,
+        querystring: Confirm,
+        response: withErrors({ 204: NoContent })
+      }
+    },
+    async (request, reply) => {
+      requireConfirm(request)
+      await volumes.remove(request.params.name)
+      await app.audit(request, { action: 'volume.deleted', target_type: 'volume', target_id: request.params.name })
+      return reply.code(204).send(null)
+    }
+  )
 
-  app.get('/:name/usage', { ...admin, schema: { tags, summary: 'Current usage and sampled history', params: NameParams, querystring: UsageQuerystring, response: withErrors({ 200: UsageSchema }) } }, async (request) => {
-    const v = await volumes.get(request.params.name)
-    const current = await volumes.usage(v.name)
-    const history = await volumes.history(v.name, Periods[request.query.period])
-    return { name: v.name, period: request.query.period, quota_bytes: v.quota_bytes, current, history: history.map((h) => ({ ...h, sampled_at: new Date(h.sampled_at).toISOString() })) }
-  })
+  app.get(
+    '/:name/usage',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Current usage and sampled history',
+        params: NameParams,
+        querystring: UsageQuerystring,
+        response: withErrors({ 200: UsageSchema })
+      }
+    },
+    async (request) => {
+      const v = await volumes.get(request.params.name)
+      const current = await volumes.usage(v.name)
+      const history = await volumes.history(v.name, Periods[request.query.period])
+      return {
+        name: v.name,
+        period: request.query.period,
+        quota_bytes: v.quota_bytes,
+        current,
+        history: history.map((h) => ({ ...h, sampled_at: new Date(h.sampled_at).toISOString() }))
+      }
+    }
+  )
 
-  app.get('/:name/health', { ...admin, schema: { tags, summary: 'Free space and a write test', params: NameParams, response: withErrors({ 200: VolumeHealthSchema }) } }, async (request) => ({ name: request.params.name, ...(await volumes.health(request.params.name)) }))
+  app.get(
+    '/:name/health',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Free space and a write test',
+        params: NameParams,
+        response: withErrors({ 200: VolumeHealthSchema })
+      }
+    },
+    async (request) => ({ name: request.params.name, ...(await volumes.health(request.params.name)) })
+  )
 
-  app.post('/:name/cleanup', { ...superAdmin, schema: { tags, summary: 'Remove orphaned and stale temporary files (super_admin)', params: NameParams, response: withErrors({ 200: CleanupSchema }) } }, async (request) => {
-    const r = await volumes.cleanup(request.params.name)
-    await app.audit(request, { action: 'volume.cleaned', target_type: 'volume', target_id: request.params.name, details: r })
-    return r
-  })
+  app.post(
+    '/:name/cleanup',
+    {
+      ...superAdmin,
+      schema: {
+        tags,
+        summary: 'Remove orphaned and stale temporary files (super_admin)',
+        params: NameParams,
+        response: withErrors({ 200: CleanupSchema })
+      }
+    },
+    async (request) => {
+      const r = await volumes.cleanup(request.params.name)
+      await app.audit(request, {
+        action: 'volume.cleaned',
+        target_type: 'volume',
+        target_id: request.params.name,
+        details: r
+      })
+      return r
+    }
+  )
 }

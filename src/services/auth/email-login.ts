@@ -8,8 +8,17 @@ import { deriveKey } from '../../crypto/secret-box.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import { clientKey } from '../../admission/client-key.js'
 import {
-  EMAIL_CODE_TTL_MS, EMAIL_LIMITS, EMAIL_SENT, LINK_NOTICE, sameHash, sha256hex,
-  type AuthServiceDeps, type ClientInfo, type EmailCodeRecord, type EmailSent, type LoginSteps
+  EMAIL_CODE_TTL_MS,
+  EMAIL_LIMITS,
+  EMAIL_SENT,
+  LINK_NOTICE,
+  sameHash,
+  sha256hex,
+  type AuthServiceDeps,
+  type ClientInfo,
+  type EmailCodeRecord,
+  type EmailSent,
+  type LoginSteps
 } from './common.js'
 
 export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
@@ -27,7 +36,12 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
       headers: retryAfter(ttlMs)
     })
 
-  async function sendEmailCode(email: string, purpose: 'login' | 'link', client: ClientInfo, userId?: string): Promise<{ message: string; expires_in: number }> {
+  async function sendEmailCode(
+    email: string,
+    purpose: 'login' | 'link',
+    client: ClientInfo,
+    userId?: string
+  ): Promise<{ message: string; expires_in: number }> {
     const normalized = email.trim().toLowerCase()
     await countSend(normalized, client)
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0')
@@ -42,7 +56,9 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
     // A new code replaces the previous one (and its link); the guess budgets are not reset.
     await d.store.set(`email-code:${normalized}`, JSON.stringify(record), { ttlMs: EMAIL_CODE_TTL_MS })
     await d.store.set(`magic:${record.token_hash}`, normalized, { ttlMs: EMAIL_CODE_TTL_MS })
-    const base = d.config.magicLinkUrl ?? `${d.config.publicUrl ?? `http://localhost:${d.config.httpPort}`}/api/v1/auth/magic?token={token}`
+    const base =
+      d.config.magicLinkUrl ??
+      `${d.config.publicUrl ?? `http://localhost:${d.config.httpPort}`}/api/v1/auth/magic?token={token}`
     const link = base.replace('{token}', encodeURIComponent(token))
     const what = purpose === 'link' ? 'confirm this email address for your Lucid account' : 'sign in to Lucid'
     await d.mailer.send({
@@ -51,7 +67,15 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
       text: `Use this link to ${what}:\n\n${link}\n\nOr enter this code: ${code}\n\nThe link and code expire in 5 minutes and work once. If you did not ask for this, ignore this message.`,
       html: `<p>Use this link to ${what}:</p><p><a href="${link}">${link}</a></p><p>Or enter this code: <strong>${code}</strong></p><p>The link and code expire in 5 minutes and work once.</p>`
     })
-    await d.audit({ actor_id: userId ?? null, action: purpose === 'link' ? 'auth.email_link_sent' : 'auth.magic_link_sent', target_type: 'email', target_id: sha256hex(normalized).slice(0, 16) }, client)
+    await d.audit(
+      {
+        actor_id: userId ?? null,
+        action: purpose === 'link' ? 'auth.email_link_sent' : 'auth.magic_link_sent',
+        target_type: 'email',
+        target_id: sha256hex(normalized).slice(0, 16)
+      },
+      client
+    )
     return EMAIL_SENT
   }
 
@@ -95,7 +119,10 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
     return sameHash(record.token_hash, sha256hex(token)) && Date.parse(record.expires_at) > d.now()
   }
 
-  async function verifyEmail(input: { email?: string; code?: string; token?: string; totp_code?: string }, client: ClientInfo) {
+  async function verifyEmail(
+    input: { email?: string; code?: string; token?: string; totp_code?: string },
+    client: ClientInfo
+  ) {
     let email: string | null
     if (input.token !== undefined) {
       email = await d.store.get(`magic:${sha256hex(input.token)}`)
@@ -124,7 +151,8 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
       user = await d.users.findById(record.user_id as string)
       if (user === null) throw new LucidError('CODE_EXPIRED')
       const other = await d.users.findByEmail(email)
-      if (other !== null && other.user_id !== user.user_id) throw new LucidError('ALREADY_EXISTS', 'Email is already used by another account')
+      if (other !== null && other.user_id !== user.user_id)
+        throw new LucidError('ALREADY_EXISTS', 'Email is already used by another account')
     } else {
       ;({ user, created } = await d.users.createOrGet({ email, role: 'user' }))
     }
@@ -133,7 +161,17 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
     if ((await d.store.take(`email-code:${email}`)) === null) throw new LucidError('CODE_EXPIRED')
     await d.store.del(`magic:${record.token_hash}`)
     if (record.purpose === 'link') user = await linkEmail(user.user_id, email, client)
-    if (created) await d.audit({ actor_id: user.user_id, action: 'user.created', target_type: 'user', target_id: user.user_id, details: { via: 'email' } }, client)
+    if (created)
+      await d.audit(
+        {
+          actor_id: user.user_id,
+          action: 'user.created',
+          target_type: 'user',
+          target_id: user.user_id,
+          details: { via: 'email' }
+        },
+        client
+      )
     return issueSession(user, 'email', client)
   }
 
@@ -163,7 +201,8 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
 
   async function linkEmail(userId: string, email: string, client: ClientInfo): Promise<UserRow> {
     const other = await d.users.findByEmail(email)
-    if (other !== null && other.user_id !== userId) throw new LucidError('ALREADY_EXISTS', 'Email is already used by another account')
+    if (other !== null && other.user_id !== userId)
+      throw new LucidError('ALREADY_EXISTS', 'Email is already used by another account')
     const user = await d.users.update(userId, { email })
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     await d.identity.userChanged(userId)

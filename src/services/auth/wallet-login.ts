@@ -39,32 +39,54 @@ export function createWalletLogin(d: AuthServiceDeps, steps: LoginSteps) {
   }
 
   /** Checks a signed challenge without consuming it; returns the proven address. */
-  async function proveAddress(input: { tron_address: string; signature: string; nonce: string }, purpose: 'login' | 'link', client: ClientInfo): Promise<() => Promise<void>> {
+  async function proveAddress(
+    input: { tron_address: string; signature: string; nonce: string },
+    purpose: 'login' | 'link',
+    client: ClientInfo
+  ): Promise<() => Promise<void>> {
     const raw = /^[0-9a-f]{32}$/.test(input.nonce) ? await d.store.get(`challenge:${input.nonce}`) : null
     const record = raw === null ? null : (JSON.parse(raw) as ChallengeRecord)
     if (record === null || Date.parse(record.expires_at) <= d.now()) throw new LucidError('NONCE_INVALID')
-    if (record.address !== input.tron_address || record.purpose !== purpose) throw new LucidError('NONCE_INVALID', 'Challenge nonce was issued for another address or purpose')
+    if (record.address !== input.tron_address || record.purpose !== purpose)
+      throw new LucidError('NONCE_INVALID', 'Challenge nonce was issued for another address or purpose')
     let signer: string | null
     try {
       signer = recoverSigner(record.message, input.signature, input.tron_address)
     } catch (err) {
-      if (err instanceof SignatureFormatError) throw new LucidError('SIGNATURE_INVALID', `Malformed signature: ${err.message}`)
+      if (err instanceof SignatureFormatError)
+        throw new LucidError('SIGNATURE_INVALID', `Malformed signature: ${err.message}`)
       throw err
     }
     if (signer !== input.tron_address) {
       // Logged and limited per IP by the caller; never counted against the (public) address.
-      await d.audit({ action: 'auth.signature_failure', outcome: 'failure', target_type: 'tron_address', target_id: input.tron_address }, client)
+      await d.audit(
+        {
+          action: 'auth.signature_failure',
+          outcome: 'failure',
+          target_type: 'tron_address',
+          target_id: input.tron_address
+        },
+        client
+      )
       throw new LucidError('SIGNATURE_INVALID')
     }
     return async () => {
-      if ((await d.store.take(`challenge:${input.nonce}`)) === null) throw new LucidError('NONCE_INVALID', 'Challenge nonce was already used')
+      if ((await d.store.take(`challenge:${input.nonce}`)) === null)
+        throw new LucidError('NONCE_INVALID', 'Challenge nonce was already used')
     }
   }
 
-  async function walletLogin(input: { tron_address: string; signature: string; nonce: string; wallet_type?: WalletType; totp_code?: string }, client: ClientInfo) {
+  async function walletLogin(
+    input: { tron_address: string; signature: string; nonce: string; wallet_type?: WalletType; totp_code?: string },
+    client: ClientInfo
+  ) {
     const consume = await proveAddress(input, 'login', client)
     const role: Role = bootstrap.has(input.tron_address) ? 'super_admin' : 'user'
-    const res = await d.users.createOrGet({ tron_address: input.tron_address, wallet_type: input.wallet_type ?? 'software', role })
+    const res = await d.users.createOrGet({
+      tron_address: input.tron_address,
+      wallet_type: input.wallet_type ?? 'software',
+      role
+    })
     const created = res.created
     let user = res.user
     assertMayLogin(user)
@@ -73,19 +95,46 @@ export function createWalletLogin(d: AuthServiceDeps, steps: LoginSteps) {
     if (!created && input.wallet_type !== undefined && input.wallet_type !== user.wallet_type) {
       user = (await d.users.update(user.user_id, { wallet_type: input.wallet_type })) as UserRow
     }
-    if (created) await d.audit({ actor_id: user.user_id, action: 'user.created', target_type: 'user', target_id: user.user_id, details: { via: 'wallet', role } }, client)
+    if (created)
+      await d.audit(
+        {
+          actor_id: user.user_id,
+          action: 'user.created',
+          target_type: 'user',
+          target_id: user.user_id,
+          details: { via: 'wallet', role }
+        },
+        client
+      )
     return issueSession(user, 'wallet', client)
   }
 
-  async function linkWallet(userId: string, input: { tron_address: string; signature: string; nonce: string; wallet_type?: WalletType }, client: ClientInfo): Promise<UserRow> {
+  async function linkWallet(
+    userId: string,
+    input: { tron_address: string; signature: string; nonce: string; wallet_type?: WalletType },
+    client: ClientInfo
+  ): Promise<UserRow> {
     const consume = await proveAddress(input, 'link', client)
     const other = await d.users.findByAddress(input.tron_address)
-    if (other !== null && other.user_id !== userId) throw new LucidError('ALREADY_EXISTS', 'Address is already used by another account')
+    if (other !== null && other.user_id !== userId)
+      throw new LucidError('ALREADY_EXISTS', 'Address is already used by another account')
     await consume()
-    const user = await d.users.update(userId, { tron_address: input.tron_address, wallet_type: input.wallet_type ?? 'software' })
+    const user = await d.users.update(userId, {
+      tron_address: input.tron_address,
+      wallet_type: input.wallet_type ?? 'software'
+    })
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     await d.identity.userChanged(userId)
-    await d.audit({ actor_id: userId, action: 'user.wallet_linked', target_type: 'user', target_id: userId, details: { tron_address: input.tron_address } }, client)
+    await d.audit(
+      {
+        actor_id: userId,
+        action: 'user.wallet_linked',
+        target_type: 'user',
+        target_id: userId,
+        details: { tron_address: input.tron_address }
+      },
+      client
+    )
     return user
   }
 

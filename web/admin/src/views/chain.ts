@@ -55,7 +55,7 @@ export const chainView: ViewDef = {
             c.anchors.pending === 0
               ? 'No manifest is waiting to be anchored.'
               : `The oldest anchor was requested ${ago(c.anchors.oldest_requested_at)}; ` +
-                'the anchor job retries until lucid_blocks confirms it.'
+                  'the anchor job retries until lucid_blocks confirms it.'
           ),
           c.anchors.last_error
             ? h('p', { class: 'status error' }, `Last submission error: ${c.anchors.last_error}`)

@@ -4,7 +4,10 @@
  */
 import type { Static } from '@sinclair/typebox'
 import type {
-  BreakersSchema, ChainStatusSchema, LimitsSchema, TrafficSchema
+  BreakersSchema,
+  ChainStatusSchema,
+  LimitsSchema,
+  TrafficSchema
 } from '../../../../src/routes/operator/schema.js'
 
 export type Traffic = Static<typeof TrafficSchema>

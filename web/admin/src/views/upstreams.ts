@@ -48,39 +48,26 @@ export const upstreamsView: ViewDef = {
                   h('span', { 'data-breaker': `${u.name} ${host.host}` }, badge(host.state, toneOf(host.state))),
                   num(host.requests),
                   num(host.failures),
-                  host.last_check === null
-                    ? 'not checked yet'
-                    : checkText(host.last_check),
+                  host.last_check === null ? 'not checked yet' : checkText(host.last_check),
                   h(
                     'span',
                     {
                       class: 'checks',
                       'aria-label': `${host.checks.filter((c) => c.ok).length} of ${host.checks.length} checks passed`
                     },
-                    host.checks
-                      .slice(0, 10)
-                      .map((c) =>
-                        h('span', {
-                          class: `tick ${c.ok ? 'ok' : 'bad'}`,
-                          title: `${time(c.at)} ${c.ok ? 'ok' : (c.error ?? 'failed')}`
-                        })
-                      )
+                    host.checks.slice(0, 10).map((c) =>
+                      h('span', {
+                        class: `tick ${c.ok ? 'ok' : 'bad'}`,
+                        title: `${time(c.at)} ${c.ok ? 'ok' : (c.error ?? 'failed')}`
+                      })
+                    )
                   )
                 ])
               ),
               h(
                 'div',
                 { class: 'grid-3' },
-                h(
-                  'div',
-                  {},
-                  h('h3', {}, 'Retry budget'),
-                  h(
-                    'p',
-                    {},
-                    budgetText(u.retry_budget)
-                  )
-                ),
+                h('div', {}, h('h3', {}, 'Retry budget'), h('p', {}, budgetText(u.retry_budget))),
                 h(
                   'div',
                   {},
