@@ -6,27 +6,15 @@
 import { LucidError } from '../errors.js'
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js'
 import { RetryBudget, type RetryBudgetSnapshot } from './retry-budget.js'
 import type { UpstreamService } from './route-table.js'
 import type { Tracing } from '../tracing/provider.js'
 import { startAttempt } from '../tracing/upstream.js'
+import { UpstreamError, classify } from './upstream-error.js'
 
-export type UpstreamFailure = 'unavailable' | 'timeout' | 'bad_response' | 'circuit_open'
-
-export class UpstreamError extends Error {
-  constructor(
-    readonly kind: UpstreamFailure,
-    readonly upstream: string,
-    message: string,
-    readonly retryAfterMs = 0,
-    options?: { cause?: unknown }
-  ) {
-    super(message, options)
-    this.name = 'UpstreamError'
-  }
-}
+export { UpstreamError, classify, type UpstreamFailure } from './upstream-error.js'
 
 export interface UpstreamRequest {
   method: string
@@ -78,47 +66,6 @@ interface Host {
 
 const RETRY_STATUSES = new Set([502, 503, 504])
 const MAX_RETRIES = 2
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'ENETUNREACH'
-])
-
-export function classify(err: unknown): UpstreamFailure {
-  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code
-  if (
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError
-  )
-    return 'timeout'
-  if (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'ETIMEDOUT'
-  )
-    return 'timeout'
-  if (code !== undefined && CONNECT_ERRORS.has(code)) return 'unavailable'
-  // Bytes that are not HTTP (undici's parser error often carries no code): the upstream answered,
-  // badly. A bad response, not an outage, so it is never retried (issue 13).
-  if (err instanceof undiciErrors.HTTPParserError || err instanceof undiciErrors.HeadersOverflowError)
-    return 'bad_response'
-  if (
-    code?.startsWith('HPE_') ||
-    err instanceof undiciErrors.ResponseContentLengthMismatchError ||
-    code === 'UND_ERR_INFO'
-  )
-    return 'bad_response'
-  return 'unavailable'
-}
-
 export interface UpstreamClientOptions {
   breaker?: Omit<BreakerOptions, 'onStateChange' | 'now'>
   now?: () => number

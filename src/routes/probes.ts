@@ -38,7 +38,7 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     async (_request, reply) => {
       const start = performance.now()
       try {
-        const latency = await app.db.ping()
+        const latency = await app.repos.database.ping()
         return {
           status: 'ready' as const,
           database: { status: 'healthy', latency_ms: Math.round(latency * 100) / 100 }

@@ -25,7 +25,9 @@ export function createRepositories(db: Db, log: { warn(obj: object, msg: string)
     /** The database admin API's catalogue queries and DDL (routes/database). */
     databaseCatalog: createDatabaseCatalogRepository(db, { log }),
     /** Full-text search over the searchable tables (routes/search). */
-    search: createSearchRepository(db)
+    search: createSearchRepository(db),
+    /** The handle's round trip (ms), which the readiness probe times. */
+    database: { ping: () => db.ping() }
   }
 }
 
