@@ -8,19 +8,13 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rm, rmdir, stat, statfs } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../data/db.js'
+import { createVolumesRepository, type VolumeRow } from '../data/repositories/volumes.js'
 
 export const VOLUME_NAME = '^[a-z0-9][a-z0-9_-]{0,62}$'
 const NAME_RE = new RegExp(VOLUME_NAME)
 const TEMP_AGE_MS = 3_600_000
 
-export interface VolumeRow {
-  name: string
-  quota_bytes: number
-  status: 'active' | 'readonly' | 'maintenance'
-  system: boolean
-  created_at: Date
-  updated_at: Date
-}
+export type { VolumeRow } from '../data/repositories/volumes.js'
 
 export interface Usage {
   used_bytes: number
@@ -65,7 +59,7 @@ export function createVolumeService(opts: {
   now: () => number
   sessionExists: (id: string) => Promise<boolean>
 }) {
-  const { db } = opts
+  const repo = createVolumesRepository(opts.db)
   const root = path.resolve(opts.root)
 
   function dirOf(name: string): string {
@@ -88,9 +82,9 @@ export function createVolumeService(opts: {
   }
 
   async function row(name: string): Promise<VolumeRow> {
-    const { rows } = await db.query<VolumeRow>('SELECT * FROM volumes WHERE name = $1', [name])
-    if (rows[0] === undefined) throw new VolumeError('NOT_FOUND', `volume ${name} not found`)
-    return { ...rows[0], quota_bytes: Number(rows[0].quota_bytes) }
+    const found = await repo.find(name)
+    if (found === null) throw new VolumeError('NOT_FOUND', `volume ${name} not found`)
+    return found
   }
 
   return {
@@ -104,30 +98,21 @@ export function createVolumeService(opts: {
       for (const [name, dir] of Object.entries(opts.systemDirs)) {
         await mkdir(dir, { recursive: true, mode: 0o700 })
         const fs = await statfs(dir)
-        await db.query(
-          'INSERT INTO volumes (name, quota_bytes, system) VALUES ($1, $2, true) ON CONFLICT (name) DO NOTHING',
-          [name, Math.max(1, fs.blocks * fs.bsize)]
-        )
+        await repo.ensureSystem(name, Math.max(1, fs.blocks * fs.bsize))
       }
     },
 
     async list(): Promise<VolumeRow[]> {
-      return (await db.query<VolumeRow>('SELECT * FROM volumes ORDER BY system DESC, name')).rows.map((r) => ({
-        ...r,
-        quota_bytes: Number(r.quota_bytes)
-      }))
+      return repo.list()
     },
 
     async create(name: string, quotaBytes: number, actor: string | null): Promise<VolumeRow> {
       const dir = dirOf(name)
       if (opts.systemDirs[name] !== undefined) throw new VolumeError('EXISTS', `${name} is a system volume`)
-      const { rows } = await db.query<VolumeRow>(
-        'INSERT INTO volumes (name, quota_bytes, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING *',
-        [name, quotaBytes, actor]
-      )
-      if (rows[0] === undefined) throw new VolumeError('EXISTS', `volume ${name} exists`)
+      const created = await repo.insert(name, quotaBytes, actor)
+      if (created === null) throw new VolumeError('EXISTS', `volume ${name} exists`)
       await mkdir(dir, { recursive: true, mode: 0o700 })
-      return { ...rows[0], quota_bytes: Number(rows[0].quota_bytes) }
+      return created
     },
 
     async update(name: string, patch: { status?: VolumeRow['status']; quota_bytes?: number }): Promise<VolumeRow> {
@@ -137,11 +122,9 @@ export function createVolumeService(opts: {
         if (patch.quota_bytes < u.used_bytes)
           throw new VolumeError('INVALID', `quota ${patch.quota_bytes} is below the ${u.used_bytes} bytes in use`)
       }
-      const { rows } = await db.query<VolumeRow>(
-        'UPDATE volumes SET status = $2, quota_bytes = $3, updated_at = now() WHERE name = $1 RETURNING *',
-        [name, patch.status ?? current.status, patch.quota_bytes ?? current.quota_bytes]
-      )
-      return { ...rows[0], quota_bytes: Number(rows[0].quota_bytes) }
+      const updated = await repo.update(name, patch.status ?? current.status, patch.quota_bytes ?? current.quota_bytes)
+      if (updated === null) throw new VolumeError('NOT_FOUND', `volume ${name} not found`)
+      return updated
     },
 
     async remove(name: string): Promise<void> {
@@ -150,16 +133,12 @@ export function createVolumeService(opts: {
       const u = await usage(name)
       if (u.files > 0)
         throw new VolumeError('IN_USE', `${name} holds ${u.files} files (${u.used_bytes} bytes): empty it first`)
-      await db.query('DELETE FROM volumes WHERE name = $1', [name])
-      await db.query('DELETE FROM volume_usage WHERE name = $1', [name])
+      await repo.remove(name)
       await rm(dirOf(name), { recursive: true, force: true })
     },
 
     async history(name: string, sinceMs: number): Promise<{ sampled_at: Date; used_bytes: number; files: number }[]> {
-      const { rows } = await db.query<{ sampled_at: Date; used_bytes: number; files: number }>(
-        'SELECT sampled_at, used_bytes, files FROM volume_usage WHERE name = $1 AND sampled_at >= $2 ORDER BY sampled_at',
-        [name, new Date(opts.now() - sinceMs)]
-      )
+      const rows = await repo.usageSince(name, new Date(opts.now() - sinceMs))
       return rows.map((r) => ({ sampled_at: r.sampled_at, used_bytes: Number(r.used_bytes), files: Number(r.files) }))
     },
 
@@ -169,12 +148,9 @@ export function createVolumeService(opts: {
       const vols = await this.list()
       for (const v of vols) {
         const u = await usage(v.name)
-        await db.query(
-          'INSERT INTO volume_usage (name, sampled_at, used_bytes, files) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-          [v.name, at, u.used_bytes, u.files]
-        )
+        await repo.recordUsage(v.name, at, u.used_bytes, u.files)
       }
-      await db.query('DELETE FROM volume_usage WHERE sampled_at < $1', [new Date(opts.now() - 31 * 86_400_000)])
+      await repo.pruneUsage(new Date(opts.now() - 31 * 86_400_000))
       return vols.length
     },
 
