@@ -10,6 +10,7 @@ import { openDb } from '../data/open-db.js'
 import { embeddedLockHolder } from '../data/embedded-lock.js'
 import { loadMigrations, schemaVersion } from '../data/migrate.js'
 import { checkDisk, checkRedis, checkTls, checkUpstreams, type CheckResult } from './doctor-checks.js'
+import { createDatabaseInfo } from '../data/repositories/database-info.js'
 
 export type { CheckResult, CheckStatus } from './doctor-checks.js'
 
@@ -98,11 +99,9 @@ async function checkDatabase(config: Readonly<Config>): Promise<CheckResult[]> {
             }
     )
     const t0 = Date.now()
-    const { rows } = await db.query<{ ms: number }>(
-      'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms'
-    )
+    const serverMs = await createDatabaseInfo(db).serverTimeMs()
     const t1 = Date.now()
-    const skew = Number(rows[0].ms) - (t0 + t1) / 2
+    const skew = serverMs - (t0 + t1) / 2
     const abs = Math.abs(skew)
     out.push({
       check: 'clock skew',

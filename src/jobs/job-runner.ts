@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { CronExpressionParser } from 'cron-parser'
 import type { Db } from '../data/db.js'
+import { createJobRunsRepository } from '../data/repositories/job-runs.js'
 import type { Tracing } from '../tracing/provider.js'
 import { inRootSpan } from '../tracing/spans.js'
 
@@ -108,6 +109,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       'background job still failing'
     )
   }
+  const jobRuns = createJobRunsRepository(opts.db)
   const running = new Map<string, Promise<void>>()
   const abort = new AbortController()
   let timer: NodeJS.Timeout | undefined
@@ -115,17 +117,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 
   async function claim(job: JobDefinition, slot: number): Promise<boolean> {
     const lease = job.leaseMs ?? 600_000
-    const { rows } = await opts.db.query(
-      `INSERT INTO job_runs (name, last_slot, locked_by, locked_until, last_started_at)
-       VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), to_timestamp($5 / 1000.0))
-       ON CONFLICT (name) DO UPDATE SET last_slot = EXCLUDED.last_slot, locked_by = EXCLUDED.locked_by,
-         locked_until = EXCLUDED.locked_until, last_started_at = EXCLUDED.last_started_at
-       WHERE job_runs.last_slot < EXCLUDED.last_slot
-         AND (job_runs.locked_until IS NULL OR job_runs.locked_until < EXCLUDED.last_started_at)
-       RETURNING name`,
-      [job.name, slot, instanceId, now() + lease, now()]
-    )
-    return rows.length === 1
+    return jobRuns.claim(job.name, slot, instanceId, now() + lease, now())
   }
 
   async function execute(job: JobDefinition): Promise<void> {
@@ -145,13 +137,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const durationS = (performance.now() - started) / 1000
     opts.onResult?.(job.name, error === null ? 'success' : 'failure', durationS)
     if (job.perInstance === true) return
-    await opts.db
-      .query(
-        `UPDATE job_runs SET locked_until = NULL, last_finished_at = now(), last_error = $2,
-           run_count = run_count + 1, failure_count = failure_count + $3
-         WHERE name = $1 AND locked_by = $4`,
-        [job.name, error, error === null ? 0 : 1, instanceId]
-      )
+    await jobRuns
+      .finish(job.name, error, instanceId)
       .catch((err) => opts.logger.error({ job: job.name, err }, 'could not record job result'))
   }
 

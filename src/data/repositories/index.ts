@@ -12,6 +12,7 @@ import { createTrustPoliciesRepository } from './trust-policies.js'
 import { createBackupsRepository } from './backups.js'
 import { createDatabaseCatalogRepository } from './database-catalog.js'
 import { createSearchRepository } from './search.js'
+import { createDatabaseInfo } from './database-info.js'
 
 export function createRepositories(db: Db, log: { warn(obj: object, msg: string): void }) {
   return {
@@ -27,7 +28,7 @@ export function createRepositories(db: Db, log: { warn(obj: object, msg: string)
     /** Full-text search over the searchable tables (routes/search). */
     search: createSearchRepository(db),
     /** The handle's round trip (ms), which the readiness probe times. */
-    database: { ping: () => db.ping() }
+    database: createDatabaseInfo(db)
   }
 }
 
