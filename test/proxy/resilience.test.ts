@@ -31,7 +31,10 @@ test('breaker per host: open → fast 503/5007 without touching the upstream →
   assert.equal(open.json().error.code, 'LUCID_ERR_5007')
   assert.equal(open.json().error.details.upstream, 'node_management')
   assert.equal(open.headers['retry-after'], '30')
-  assert.ok(ms < 50, `answered in ${ms.toFixed(1)} ms`)
+  // The proof of "fast" is that the upstream was not touched (below); the time bound is only a
+  // generous guard against waiting on an upstream deadline (30 s), since a busy 2-core CI machine
+  // can delay any single request by tens of milliseconds.
+  assert.ok(ms < 2_000, `answered in ${ms.toFixed(1)} ms`)
   assert.equal(up.requests.length, hits, 'the upstream was not touched')
   assert.match(
     (await gw.app.inject({ url: '/metrics' })).body,
