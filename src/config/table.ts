@@ -176,6 +176,7 @@ const rateLimits = section('Rate limits (per minute)', {
      * beyond the limit per outage); last-known: from the TAT this instance last got from Redis.
      */
     degradedStart: oneOf('RATE_LIMIT_DEGRADED_START', ['minimal', 'last-known'], 'minimal', "minimal|last-known: where a key's local share starts when Redis fails (minimal: ≤ 1 request per instance over)"),
+    denialCacheMs: int('RATE_LIMIT_DENIAL_CACHE_MS', 1_000, 0, 60_000, "longest a Redis refusal is repeated locally without asking Redis again (never beyond its Retry-After; 0: off). Bounds how long another instance's admin reset takes to be seen"),
     instanceCount: optionalInt('RATE_LIMIT_INSTANCE_COUNT', 1, 10_000, 'fixed instance count for the degraded share (default: learnt from heartbeats)', { unit: 'instances' }),
     escalation: bool('RATE_LIMIT_ESCALATION', false, '3 limit hits in 10 min → half limits for 1 h (users only)'),
     rules: custom('RATE_LIMIT_RULES', 'json array or file path', [], (v, _name, problems) => parseRules(v, problems), 'extra rules: JSON array or file path, e.g.\n  [{"name":"search","path":"/api/v1/search/*","methods":["POST"],"key":"user","limit":30,"period_s":60,"burst":5}]')

@@ -100,6 +100,11 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     labelNames: ['policy', 'result'],
     registers: [app.metrics.registry]
   })
+  const cachedDenials = new client.Counter({
+    name: 'rate_limit_cached_denials_total',
+    help: 'Refusals repeated from the local denial cache without a Redis call (also in rate_limit_decisions_total)',
+    registers: [app.metrics.registry]
+  })
   const degradedGauge = new client.Gauge({
     name: 'rate_limit_degraded',
     help: '1 while the limiter runs on its local share because Redis is unavailable',
@@ -111,6 +116,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     deadlineMs: cfg.redisTimeoutMs,
     failureMode: cfg.failureMode,
     degradedStart: cfg.degradedStart,
+    denialCacheMs: cfg.denialCacheMs,
     instanceCount: cfg.instanceCount,
     log: app.log,
     onModeChange: (mode) => degradedGauge.set(mode === 'degraded' ? 1 : 0)
@@ -175,6 +181,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     if (results.some((d) => d.bypass === 'closed')) {
       return { headers: {}, error: new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable') }
     }
+    for (const d of results) if (d.cached === true) cachedDenials.inc()
     const outcomes = results.flatMap((d) => d.outcomes)
     if (outcomes.length === 0) return { headers: {} }
     const denied = outcomes.filter((o) => !o.allowed && o.retryAfterMs > 0)

@@ -11,6 +11,8 @@ export interface Decision {
   mode: LimiterMode
   /** Set when the failure mode decided instead of the limiter ('open' or 'closed'). */
   bypass?: 'open' | 'closed'
+  /** A refusal repeated from the local denial cache, without a Redis call (denial-cache.ts). */
+  cached?: true
 }
 
 export interface LimiterOptions {
@@ -28,6 +30,8 @@ export interface LimiterOptions {
   instanceCount?: number
   /** Microsecond clock; undefined means Redis server time (exact across instances). */
   nowUs?: () => number
+  /** Longest a Redis refusal is repeated locally (RATE_LIMIT_DENIAL_CACHE_MS); 0 or unset: off. */
+  denialCacheMs?: number
   log: { warn(o: object, m: string): void; info(o: object, m: string): void }
   onModeChange?: (mode: LimiterMode) => void
 }

@@ -18,7 +18,8 @@ import { MemoryGcra, intervalUs, outcome, toleranceUs, type RuleCheck } from './
 import { ABANDONED, createRedisWatch, type FailureReason } from './redis-watch.js'
 import { DegradedLedger, defineMerge, shareOf } from './degraded-ledger.js'
 import { createInstanceTracker } from './instances.js'
-import { GCRA_LUA, ownConnection, withTimeout, type GcraRedis } from './redis-gcra.js'
+import { GCRA_LUA, gcraArgs, identityOfKey, ownConnection, scanIdentities, untilReady } from './redis-gcra.js'
+import { DenialCache } from './denial-cache.js'
 import type { Decision, Limiter, LimiterMode, LimiterOptions } from './limiter-types.js'
 export type { Decision, FailureMode, Limiter, LimiterMode, LimiterOptions } from './limiter-types.js'
 
@@ -41,6 +42,9 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   const key = (identity: string, rule: string) => `${opts.prefix}rl:{${identity}}:${rule}`
   const localNowUs = () => (opts.nowUs ?? (() => Date.now() * 1000))()
   const epochKey = `${opts.prefix}rl-epoch`
+  // Refusals repeat without a Redis call until they can end (denial-cache.ts says why it is exact).
+  const denials = new DenialCache(opts.denialCacheMs ?? 0)
+  const monoUs = opts.nowUs ?? (() => performance.now() * 1000)
 
   const watch = createRedisWatch({
     overdueMs: opts.deadlineMs,
@@ -107,6 +111,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     await mergeLedger(false)
     if (lost) epoch = await claimEpoch()
     mode = 'redis'
+    denials.clear() // Redis may have lost its state (TATs reset): no refusal learnt before holds
     opts.log.info({ merged_lost_state: lost }, 'rate limiter: Redis is back, limits are shared again')
     opts.onModeChange?.(mode)
     void tracker?.beat()
@@ -162,13 +167,6 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     return { outcomes, allowed, mode }
   }
 
-  function gcraArgs(identity: string, checks: RuleCheck[], kind: 'decide' | 'shape'): (string | number)[] {
-    const args: (string | number)[] = checks.map((c) => key(identity, c.rule.name))
-    args.push(opts.nowUs === undefined ? 0 : Math.round(opts.nowUs()), kind)
-    for (const c of checks) args.push(intervalUs(c.rule, c.penalty), toleranceUs(c.rule), c.cost)
-    return args
-  }
-
   /** One GCRA call; undefined when it must be decided locally (failure mode, or this call failed). */
   async function viaRedis(
     identity: string,
@@ -183,7 +181,10 @@ export function createLimiter(opts: LimiterOptions): Limiter {
         checks.forEach((c) => ledger.add(key(identity, c.rule.name), -intervalUs(c.rule, c.penalty) * c.cost))
     }
     try {
-      const rel = await watch.call(redis.lucidGcra(checks.length, ...gcraArgs(identity, checks, kind)), late)
+      const rel = await watch.call(
+        redis.lucidGcra(checks.length, ...gcraArgs(checks, (c) => key(identity, c.rule.name), kind, opts.nowUs)),
+        late
+      )
       if (rel === ABANDONED) return undefined
       const admitted = kind === 'shape' || rel[checks.length] === 1
       const nowUs = localNowUs()
@@ -206,9 +207,15 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     },
     instances: liveInstances,
     async decide(identity, checks) {
+      if (denials.size > 0 && mode === 'redis') {
+        const outcomes = denials.lookup(DenialCache.signature(identity, checks), checks, monoUs())
+        if (outcomes !== undefined) return { outcomes, allowed: false, mode, cached: true }
+      }
+      const sentUs = monoUs()
       const rel = await viaRedis(identity, checks, 'decide')
       if (rel === undefined) return decideLocally(identity, checks)
       const all = rel[checks.length] === 1
+      if (!all) denials.remember(DenialCache.signature(identity, checks), checks, rel, sentUs)
       const outcomes = checks.map((c, i) => ({
         ...outcome(c, rel[i], 0).out,
         key: key(identity, c.rule.name),
@@ -253,6 +260,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       return out
     },
     async clear(identity, ruleNames) {
+      denials.forget(identity)
       let n = local.clear(`${opts.prefix}rl:{${identity}}:`)
       mirror.clear(`${opts.prefix}rl:{${identity}}:`)
       if (redis !== undefined) n += await redis.del(...ruleNames.map((r) => key(identity, r)))
@@ -260,48 +268,17 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     },
     async identities(max) {
       const out = new Set<string>()
-      const parse = (k: string) => /rl:\{([^}]+)\}:/.exec(k)?.[1]
       for (const k of [...local.keys(), ...mirror.keys()]) {
-        const id = parse(k)
+        const id = identityOfKey(k)
         if (id !== undefined) out.add(id)
         if (out.size >= max) return [...out]
       }
-      if (redis !== undefined) {
-        const nodes = (redis as unknown as { nodes?: (role: string) => GcraRedis[] }).nodes?.('master') ?? [redis]
-        for (const node of nodes) {
-          let cursor = '0'
-          do {
-            const [next, keys] = (await withTimeout(
-              (node as unknown as { scan(...a: (string | number)[]): Promise<[string, string[]]> }).scan(
-                cursor,
-                'MATCH',
-                `${opts.prefix.replace(/[*?[\]\\]/g, '\\$&')}rl:{*`,
-                'COUNT',
-                500
-              ),
-              Math.max(1_000, opts.deadlineMs * 4)
-            )) as [string, string[]]
-            for (const k of keys) {
-              const id = parse(k)
-              if (id !== undefined) out.add(id)
-            }
-            cursor = next
-          } while (cursor !== '0' && out.size < max)
-        }
-      }
+      if (redis !== undefined) await scanIdentities(redis, opts.prefix, out, max, Math.max(1_000, opts.deadlineMs * 4))
       return [...out].slice(0, max)
     },
     async start() {
       if (redis === undefined) return
-      if (redis.status !== 'ready') {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 5_000)
-          redis.once('ready', () => {
-            clearTimeout(timer)
-            resolve()
-          })
-        })
-      }
+      await untilReady(redis, 5_000)
       started = true
       if (redis.status === 'ready') {
         epoch = await claimEpoch().catch(() => null)

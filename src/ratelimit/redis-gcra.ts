@@ -3,6 +3,7 @@
  * the limiter's own connection (limiter.ts says why it has one).
  */
 import { Cluster, type Redis } from 'ioredis'
+import { intervalUs, toleranceUs, type RuleCheck } from './gcra.js'
 
 /** Reconnect interval of the limiter's own connection: instances come back within this of each other. */
 const RECONNECT_MS = 100
@@ -40,6 +41,19 @@ end
 rel[n + 1] = all
 return rel`
 
+/** KEYS then ARGV of one GCRA call: `now` (0: Redis TIME), the kind, then T, burst·T and cost per rule. */
+export function gcraArgs(
+  checks: RuleCheck[],
+  keyOf: (c: RuleCheck) => string,
+  kind: 'decide' | 'shape',
+  nowUs: (() => number) | undefined
+): (string | number)[] {
+  const args: (string | number)[] = checks.map(keyOf)
+  args.push(nowUs === undefined ? 0 : Math.round(nowUs()), kind)
+  for (const c of checks) args.push(intervalUs(c.rule, c.penalty), toleranceUs(c.rule), c.cost)
+  return args
+}
+
 export type GcraRedis = (Redis | Cluster) & {
   lucidGcra(numKeys: number, ...args: (string | number)[]): Promise<number[]>
 }
@@ -69,4 +83,46 @@ export function ownConnection(client: Redis | Cluster): GcraRedis {
         })
   conn.on('error', () => undefined) // reported through the limiter's mode, not as unhandled events
   return conn as GcraRedis
+}
+
+/** The identity inside a limiter key (`<prefix>rl:{<identity>}:<rule>`), or undefined. */
+export const identityOfKey = (k: string): string | undefined => /rl:\{([^}]+)\}:/.exec(k)?.[1]
+
+/** Adds the identities with limiter keys in Redis (SCAN on every master) to `out`, up to `max` in all. */
+export async function scanIdentities(
+  redis: GcraRedis,
+  prefix: string,
+  out: Set<string>,
+  max: number,
+  timeoutMs: number
+): Promise<void> {
+  type Scanning = { scan(...a: (string | number)[]): Promise<[string, string[]]> }
+  const nodes = (redis as unknown as { nodes?: (role: string) => GcraRedis[] }).nodes?.('master') ?? [redis]
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}rl:{*`
+  for (const node of nodes) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await withTimeout(
+        (node as unknown as Scanning).scan(cursor, 'MATCH', pattern, 'COUNT', 500),
+        timeoutMs
+      )
+      for (const k of keys) {
+        const id = identityOfKey(k)
+        if (id !== undefined) out.add(id)
+      }
+      cursor = next
+    } while (cursor !== '0' && out.size < max)
+  }
+}
+
+/** Resolves once the connection is ready, or after `ms` (the caller then reads its status). */
+export async function untilReady(redis: GcraRedis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    redis.once('ready', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
 }

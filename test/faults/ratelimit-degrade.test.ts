@@ -136,7 +136,9 @@ for (const start of ['minimal', 'last-known'] as const) {
     const started = Date.now()
     let admitted = 0
     for (let n = 0; n < 15; n++) for (const i of [1, 2, 0]) admitted += Number((await send(i)) === 200)
-    for (const gw of gws) assert.equal(gw.app.rateLimit.limiter.mode, 'degraded')
+    // B and C asked Redis and found it hung. A may not have asked at all: its refusal of this
+    // client is repeated from the denial cache (RATE_LIMIT_DENIAL_CACHE_MS) until it can end.
+    for (const gw of gws.slice(1)) assert.equal(gw.app.rateLimit.limiter.mode, 'degraded')
     // What refilled meanwhile: one request per 2 s for the whole limit (30/min), each instance a third.
     const refill = Math.floor((Date.now() - started) / 2_000) + 1
     const fresh = await gws[1].app.inject({ url: '/api/v1/meta/version', remoteAddress: '198.51.100.51' })
