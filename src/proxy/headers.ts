@@ -27,8 +27,13 @@ const RESPONSE_DROP = new Set([
   'via'
 ])
 
-function connectionListed(headers: Record<string, unknown>): Set<string> {
+const NONE: ReadonlySet<string> = new Set()
+
+/** Header names the Connection header lists (hop-by-hop by that listing). */
+function connectionListed(headers: Record<string, unknown>): ReadonlySet<string> {
   const c = headers.connection
+  // The usual values name no header that is not hop-by-hop already: no set to build (issue 15).
+  if (c === undefined || c === 'keep-alive' || c === 'close') return NONE
   const list = Array.isArray(c) ? c.join(',') : typeof c === 'string' ? c : ''
   return new Set(
     list
@@ -58,7 +63,9 @@ export function upstreamRequestHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionListed(incoming)
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(incoming)) {
+  // for…in rather than Object.entries: no array of pairs per request (both are own keys here).
+  for (const name in incoming) {
+    const value = incoming[name]
     if (value === undefined) continue
     const n = name.toLowerCase()
     if (HOP_BY_HOP.has(n) || listed.has(n) || n === 'host') continue
@@ -131,7 +138,8 @@ export function clientResponseHeaders(
   const out: Record<string, string | string[]> = {}
   const { status } = policy
   const retryAfterMeant = status === 429 || status === 503 || (status >= 300 && status < 400)
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name]
     if (value === undefined) continue
     const n = name.toLowerCase()
     if (HOP_BY_HOP.has(n) || listed.has(n) || RESPONSE_DROP.has(n) || gatewayOwned(n)) continue
