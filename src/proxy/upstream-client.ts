@@ -7,6 +7,7 @@ import { LucidError } from '../errors.js'
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, type Dispatcher } from 'undici'
+import type { UpstreamSignal } from './cancel.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js'
 import { RetryBudget, type RetryBudgetSnapshot } from './retry-budget.js'
 import type { UpstreamService } from './route-table.js'
@@ -24,7 +25,7 @@ export interface UpstreamRequest {
   headers: Record<string, string | string[]>
   /** A Buffer (replayable) or a stream (sent once, never retried). */
   body?: Buffer | Readable
-  signal?: AbortSignal
+  signal?: UpstreamSignal
   /** May be retried: idempotent method or an Idempotency-Key, and a replayable body. */
   retryable: boolean
   timeoutMs?: number

@@ -8,6 +8,7 @@ import { Transform, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LucidError } from '../../errors.js'
 import { roleAtLeast } from '../../plugins/auth.js'
+import { CancelSignal } from '../../proxy/cancel.js'
 import { checkProxyPath } from '../../proxy/path-safety.js'
 import { upstreamRequestHeaders, clientResponseHeaders } from '../../proxy/headers.js'
 import { createIdempotencyStore, fingerprint, MAX_STORED_RESPONSE_BYTES } from '../../proxy/idempotency.js'
@@ -93,7 +94,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
       identity: { userId: user.id, role: user.role, token: await app.identityToken(user, route.upstream) },
       forwardAuthorization: route.forwardAuthorization
     })
-    const abort = new AbortController()
+    const abort = new CancelSignal()
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort()
     })
@@ -134,7 +135,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
           path: upstreamPath,
           headers,
           body,
-          signal: abort.signal,
+          signal: abort,
           retryable: true,
           timeoutMs: route.timeoutMs
         }
@@ -177,7 +178,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
           path: upstreamPath,
           headers,
           body,
-          signal: abort.signal,
+          signal: abort,
           retryable: body === undefined && IDEMPOTENT_METHODS.has(request.method),
           timeoutMs: route.timeoutMs
         })
@@ -187,7 +188,7 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
       return reply.send(res.body)
     } catch (err) {
       if (tooLarge) throw new LucidError('REQUEST_TOO_LARGE')
-      if (abort.signal.aborted) {
+      if (abort.aborted) {
         request.log.info({ upstream: route.upstream }, 'client went away; upstream request cancelled')
         return reply
       }
