@@ -1,7 +1,7 @@
 /**
  * The backup format (see backup.ts): constants, manifest and option types, the error, the key
- * derivation, the table list in foreign-key order and the manifest on disk. Shared by create.ts
- * and restore.ts.
+ * derivation, which tables a backup covers and the manifest on disk. Shared by create.ts and
+ * restore.ts; the rows themselves move through src/data/repositories/table-data.ts.
  */
 import { hkdfSync } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
