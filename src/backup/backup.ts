@@ -13,7 +13,7 @@
  * pg_dump would need the server's binaries in the gateway's image (and does not exist for
  * PGlite); a JSON-lines dump through SQL works the same on both adapters.
  *
- * This module is the entry point; the code is in format.ts (types, manifest, table order),
+ * This module is the entry point; the code is in format.ts (types, manifest, tables covered),
  * create.ts (writing) and restore.ts (verifying and restoring).
  */
 export {

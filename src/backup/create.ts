@@ -9,9 +9,7 @@ import path from 'node:path'
 import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
-import { quoteQualified as qualified } from '../data/identifiers.js'
-import type { Db } from '../data/db.js'
-import { schemaVersion } from '../data/migrate.js'
+import type { TableDataRepository } from '../data/repositories/table-data.js'
 import { fsyncPath } from '../fsync.js'
 import {
   BackupError,
@@ -59,7 +57,7 @@ function encryptor(key: Buffer): Transform {
   })
 }
 
-export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupManifest> {
+export async function createBackup(data: TableDataRepository, opts: BackupOptions): Promise<BackupManifest> {
   const encryption = opts.encryption ?? true
   const compression = opts.compression ?? true
   if (encryption && opts.key === undefined) {
@@ -83,11 +81,10 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
   let size = 0
   let version = 0
   try {
-    await db.transaction(async (tx) => {
+    await data.readSnapshot(async (snap) => {
       // One consistent snapshot for every table.
-      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
-      version = await schemaVersion(tx)
-      const names = resolveTables(await listTables(tx), opts.tables)
+      version = await snap.schemaVersion()
+      const names = resolveTables(await listTables(snap), opts.tables)
       async function* lines(): AsyncGenerator<string> {
         yield (
           JSON.stringify({
@@ -99,28 +96,19 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
           }) + '\n'
         )
         for (const [i, t] of names.entries()) {
-          const total = Number(
-            (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified(t)}`)).rows[0].n
-          )
+          const total = await snap.count(t)
           const h = createHash('sha256')
           let n = 0
-          const cursor = `lucid_backup_${i}`
-          await tx.query(
-            `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT row_to_json(x)::text AS r FROM ${qualified(t)} x`
-          )
-          for (;;) {
-            const { rows } = await tx.query<{ r: string }>(`FETCH ${FETCH_ROWS} FROM ${cursor}`)
-            if (rows.length === 0) break
+          for await (const rows of snap.rows(t, FETCH_ROWS)) {
             let chunk = ''
-            for (const row of rows) {
-              h.update(row.r).update('\n')
-              chunk += `{"t":${JSON.stringify(t)},"r":${row.r}}\n`
+            for (const r of rows) {
+              h.update(r).update('\n')
+              chunk += `{"t":${JSON.stringify(t)},"r":${r}}\n`
             }
             n += rows.length
             opts.onProgress?.({ table: t, rows: n, totalRows: total, tableIndex: i, tableCount: names.length })
             yield chunk
           }
-          await tx.query(`CLOSE ${cursor}`)
           if (n === 0) opts.onProgress?.({ table: t, rows: 0, totalRows: 0, tableIndex: i, tableCount: names.length })
           tables[t] = { rows: n, sha256: h.digest('hex') }
         }
@@ -166,7 +154,7 @@ export async function createBackup(db: Db, opts: BackupOptions): Promise<BackupM
       created_at: createdAt.toISOString(),
       completed_at: new Date().toISOString(),
       schema_version: version,
-      database: db.kind,
+      database: data.kind,
       compression,
       encryption,
       retention_days: opts.retentionDays ?? 30,

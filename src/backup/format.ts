@@ -1,12 +1,12 @@
 /**
  * The backup format (see backup.ts): constants, manifest and option types, the error, the key
- * derivation, the table list in foreign-key order and the manifest on disk. Shared by create.ts
- * and restore.ts.
+ * derivation, which tables a backup covers and the manifest on disk. Shared by create.ts and
+ * restore.ts; the rows themselves move through src/data/repositories/table-data.ts.
  */
 import { hkdfSync } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
-import type { Queryable } from '../data/db.js'
+import type { TableCatalog } from '../data/repositories/table-data.js'
 
 export const MAGIC = Buffer.from('LUCIDBK1')
 export const IV_BYTES = 12
@@ -92,34 +92,9 @@ export function backupKey(key: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'lucid-backup-v1', 32))
 }
 
-/** Every base table of the gateway's schemas, `schema.table`, in an order that respects foreign keys. */
-export async function listTables(q: Queryable): Promise<string[]> {
-  const { rows } = await q.query<{ name: string }>(
-    `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables
-      WHERE table_type = 'BASE TABLE' AND table_schema = ANY($1) ORDER BY 1`,
-    [SCHEMAS]
-  )
-  const tables = rows.map((r) => r.name).filter((n) => !EXCLUDED.has(n))
-  const { rows: fks } = await q.query<{ child: string; parent: string }>(
-    `SELECT cn.nspname || '.' || c.relname AS child, pn.nspname || '.' || p.relname AS parent
-       FROM pg_constraint k
-       JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
-       JOIN pg_class p ON p.oid = k.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
-      WHERE k.contype = 'f'`
-  )
-  // Topological order: parents before children (self-references ignored).
-  const ordered: string[] = []
-  const seen = new Set<string>()
-  const visit = (t: string, stack: Set<string>) => {
-    if (seen.has(t) || stack.has(t)) return
-    stack.add(t)
-    for (const fk of fks) if (fk.child === t && fk.parent !== t && tables.includes(fk.parent)) visit(fk.parent, stack)
-    stack.delete(t)
-    seen.add(t)
-    ordered.push(t)
-  }
-  for (const t of tables) visit(t, new Set())
-  return ordered
+/** Every table a backup covers, `schema.table`, in an order that respects foreign keys. */
+export async function listTables(db: TableCatalog): Promise<string[]> {
+  return (await db.tables(SCHEMAS)).filter((n) => !EXCLUDED.has(n))
 }
 
 const ID_RE = /^[0-9a-f-]{36}$/

@@ -10,9 +10,8 @@ import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { createInterface } from 'node:readline'
-import { quoteIdent, quoteQualified as qualified } from '../data/identifiers.js'
-import type { Db } from '../data/db.js'
-import { loadMigrations, schemaVersion } from '../data/migrate.js'
+import { loadMigrations } from '../data/migrate.js'
+import type { TableDataRepository } from '../data/repositories/table-data.js'
 import { reapplyCredentials, snapshotCredentials } from './revocations.js'
 import {
   BackupError,
@@ -20,7 +19,6 @@ import {
   IV_BYTES,
   MAGIC,
   NEVER_RESTORED,
-  SCHEMAS,
   STATE_TABLE,
   TAG_BYTES,
   backupKey,
@@ -168,7 +166,7 @@ export interface RestoreOptions {
 }
 
 export async function restoreBackup(
-  db: Db,
+  data: TableDataRepository,
   dir: string,
   id: string,
   key: Buffer | undefined,
@@ -190,8 +188,8 @@ export async function restoreBackup(
   let inserted = 0
   let restoredTables = 0
   const stateEntries: StateEntry[] = []
-  await db.transaction(async (tx) => {
-    const current = await schemaVersion(tx)
+  await data.write(async (tx) => {
+    const current = await tx.schemaVersion()
     if (current !== m.schema_version)
       throw new BackupError(
         'SCHEMA_MISMATCH',
@@ -221,7 +219,7 @@ export async function restoreBackup(
     // are added and existing ones (same key) are kept.
     if (opts.dropExisting && tables.length > 0) {
       try {
-        await tx.query(`TRUNCATE ${tables.map(qualified).join(', ')}`)
+        await tx.truncate(tables)
       } catch (err) {
         // No CASCADE: emptying tables the restore does not refill would lose their rows.
         if ((err as { code?: string }).code === '0A000')
@@ -232,27 +230,11 @@ export async function restoreBackup(
         throw err
       }
     }
-    // Generated columns are recomputed, identity columns keep their backed-up values.
-    const { rows: cols } = await tx.query<{ tbl: string; col: string }>(
-      `SELECT table_schema || '.' || table_name AS tbl, column_name AS col FROM information_schema.columns
-        WHERE table_schema = ANY($1) AND is_generated = 'NEVER' ORDER BY ordinal_position`,
-      [SCHEMAS]
-    )
-    const columnList = (t: string) =>
-      cols
-        .filter((c) => c.tbl === t)
-        .map((c) => quoteIdent(c.col))
-        .join(', ')
     let batch: Record<string, unknown>[] = []
     let batchTable = ''
     const flush = async () => {
       if (batch.length === 0) return
-      const list = columnList(batchTable)
-      const r = await tx.query(
-        `INSERT INTO ${qualified(batchTable)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${qualified(batchTable)}, $1::json)${opts.dropExisting ? '' : ' ON CONFLICT DO NOTHING'}`,
-        [JSON.stringify(batch)]
-      )
-      inserted += r.rowCount
+      inserted += await tx.insertRows(batchTable, batch, { skipExisting: !opts.dropExisting })
       total += batch.length
       onProgress?.({
         table: batchTable,
@@ -275,20 +257,7 @@ export async function restoreBackup(
     }
     await flush()
     // Sequences continue after the restored rows.
-    const { rows: seqs } = await tx.query<{ tbl: string; col: string; seq: string }>(
-      `SELECT c.table_schema || '.' || c.table_name AS tbl, c.column_name AS col,
-              pg_get_serial_sequence(quote_ident(c.table_schema) || '.' || quote_ident(c.table_name), c.column_name) AS seq
-         FROM information_schema.columns c
-        WHERE c.table_schema = ANY($1) AND (c.column_default LIKE 'nextval(%' OR c.is_identity = 'YES')`,
-      [SCHEMAS]
-    )
-    for (const s of seqs) {
-      if (s.seq === null || !tables.includes(s.tbl)) continue
-      await tx.query(
-        `SELECT setval($1::regclass, GREATEST(COALESCE((SELECT max(${quoteIdent(s.col)}) FROM ${qualified(s.tbl)}), 0), 1), (SELECT count(*) > 0 FROM ${qualified(s.tbl)}))`,
-        [s.seq]
-      )
-    }
+    await tx.resetSequences(tables)
     await reapplyCredentials(tx, credentials)
   })
   const stateKeys = opts.state !== undefined && stateEntries.length > 0 ? await opts.state.restore(stateEntries) : 0

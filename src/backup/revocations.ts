@@ -10,7 +10,7 @@
  *    nothing to compare against.
  * Runs inside the restore's transaction, so the restore and this step commit together.
  */
-import type { Queryable } from '../data/db.js'
+import type { TableWriter } from '../data/repositories/table-data.js'
 
 interface CredentialTable {
   table: string
@@ -30,49 +30,37 @@ const CREDENTIALS: CredentialTable[] = [
   { table: 'public.api_keys', id: 'key_id', present: ['revoked_at', 'expires_at'] }
 ]
 
+const RESTORED_REASON = 'restored: not present before the restore'
+
 export interface CredentialSnapshot {
   spec: CredentialTable
   rows: Record<string, unknown>[]
 }
 
-const qualified = (t: string) =>
-  t
-    .split('.')
-    .map((p) => `"${p}"`)
-    .join('.')
-
 /** Reads the present credentials of the tables this restore will write. */
-export async function snapshotCredentials(tx: Queryable, restoredTables: string[]): Promise<CredentialSnapshot[]> {
+export async function snapshotCredentials(tx: TableWriter, restoredTables: string[]): Promise<CredentialSnapshot[]> {
   const out: CredentialSnapshot[] = []
   for (const spec of CREDENTIALS) {
     if (!restoredTables.includes(spec.table)) continue
-    const columns = [spec.id, ...spec.present].join(', ')
-    const { rows } = await tx.query<Record<string, unknown>>(`SELECT ${columns} FROM ${qualified(spec.table)}`)
-    out.push({ spec, rows })
+    out.push({ spec, rows: await tx.selectColumns(spec.table, [spec.id, ...spec.present]) })
   }
   return out
 }
 
 /** Re-applies the snapshot after the restored rows are in; returns how many credentials were revoked by it. */
-export async function reapplyCredentials(tx: Queryable, snapshots: CredentialSnapshot[]): Promise<number> {
+export async function reapplyCredentials(tx: TableWriter, snapshots: CredentialSnapshot[]): Promise<number> {
   let revoked = 0
   for (const { spec, rows } of snapshots) {
-    const t = qualified(spec.table)
     if (rows.length === 0) continue
-    const set = spec.present
-      .map((c) => (c === 'revoked_at' ? `revoked_at = COALESCE(p.revoked_at, t.revoked_at)` : `${c} = p.${c}`))
-      .join(', ')
-    await tx.query(
-      `UPDATE ${t} AS t SET ${set} FROM json_populate_recordset(NULL::${t}, $1::json) AS p
-        WHERE t.${spec.id} = p.${spec.id}`,
-      [JSON.stringify(rows)]
+    // A revocation on either side stands; every other present column replaces the restored one.
+    await tx.overwriteColumns(spec.table, spec.id, rows, spec.present, ['revoked_at'])
+    const reason = spec.reason === undefined ? undefined : { column: spec.reason, text: RESTORED_REASON }
+    revoked += await tx.revokeAllExcept(
+      spec.table,
+      spec.id,
+      rows.map((row) => row[spec.id]),
+      reason
     )
-    const reason = spec.reason !== undefined ? `, ${spec.reason} = 'restored: not present before the restore'` : ''
-    const r = await tx.query(
-      `UPDATE ${t} SET revoked_at = now()${reason} WHERE revoked_at IS NULL AND NOT (${spec.id} = ANY($1::uuid[]))`,
-      [rows.map((row) => row[spec.id])]
-    )
-    revoked += r.rowCount
   }
   return revoked
 }

@@ -3,9 +3,10 @@
  * 202; this instance runs it and records the outcome in the database, so any instance answers its
  * status. Scheduled backups are in schedules.ts, the row types in rows.ts.
  */
-import { randomUUID } from 'node:crypto'
-import type { Db } from '../data/db.js'
 import type { AuditEntry } from '../data/repositories/audit.js'
+import type { BackupFilter, BackupRow, BackupsRepository, RestoreRow } from '../data/repositories/backups.js'
+import type { BackupSchedulesRepository } from '../data/repositories/backup-schedules.js'
+import type { TableDataRepository } from '../data/repositories/table-data.js'
 import type { StateStore } from '../stores/state-store.js'
 import {
   BackupError,
@@ -15,14 +16,20 @@ import {
   type BackupManifest,
   type BackupOptions
 } from './backup.js'
-import type { BackupRequest, BackupRow, RestoreRow } from './rows.js'
+import type { BackupRequest } from './rows.js'
 import { createBackupSchedules } from './schedules.js'
 import { stateStoreSource } from './state-source.js'
 
-export type { BackupRequest, BackupRow, RestoreRow, ScheduleRow } from './rows.js'
+export type { BackupRequest } from './rows.js'
+export type { BackupRow, RestoreRow } from '../data/repositories/backups.js'
+export type { ScheduleRow } from '../data/repositories/backup-schedules.js'
 
 export interface BackupServiceOptions {
-  db: Db
+  /** The catalogue: backups and restores (tables backups, backup_restores). */
+  backups: BackupsRepository
+  schedules: BackupSchedulesRepository
+  /** What a backup reads and a restore writes: every table, in one transaction each. */
+  tableData: TableDataRepository
   /** The state store whose string keys full backups include and restores bring back (unprotected only). */
   stateStore?: StateStore
   dir: string
@@ -33,7 +40,7 @@ export interface BackupServiceOptions {
 }
 
 export function createBackupService(opts: BackupServiceOptions) {
-  const { db } = opts
+  const { backups: catalogue, tableData } = opts
   const inFlight = new Set<Promise<void>>()
   const state = opts.stateStore === undefined ? undefined : stateStoreSource(opts.stateStore)
   const track = (p: Promise<void>) => {
@@ -42,9 +49,9 @@ export function createBackupService(opts: BackupServiceOptions) {
   }
 
   async function execute(row: BackupRow, onProgress?: BackupOptions['onProgress']): Promise<void> {
-    await db.query("UPDATE backups SET status = 'running', started_at = now() WHERE backup_id = $1", [row.backup_id])
+    await catalogue.markRunning(row.backup_id)
     try {
-      const m: BackupManifest = await createBackup(db, {
+      const m: BackupManifest = await createBackup(tableData, {
         dir: opts.dir,
         id: row.backup_id,
         name: row.name,
@@ -63,18 +70,15 @@ export function createBackupService(opts: BackupServiceOptions) {
         target_id: row.backup_id,
         details: { size_bytes: m.size_bytes, tables: Object.keys(m.tables).length }
       })
-      await db.query(
-        "UPDATE backups SET status = 'completed', completed_at = now(), size_bytes = $2, sha256 = $3, schema_version = $4, row_counts = $5::jsonb WHERE backup_id = $1",
-        [row.backup_id, m.size_bytes, m.sha256, m.schema_version, JSON.stringify(counts)]
-      )
+      await catalogue.markCompleted(row.backup_id, {
+        size_bytes: m.size_bytes,
+        sha256: m.sha256,
+        schema_version: m.schema_version,
+        row_counts: counts
+      })
     } catch (err) {
       opts.log.error({ err, backup_id: row.backup_id }, 'backup failed')
-      await db
-        .query("UPDATE backups SET status = 'failed', completed_at = now(), error = $2 WHERE backup_id = $1", [
-          row.backup_id,
-          (err as Error).message
-        ])
-        .catch(() => undefined)
+      await catalogue.markFailed(row.backup_id, (err as Error).message).catch(() => undefined)
       await opts
         .audit({
           action: 'backup.failed',
@@ -93,22 +97,16 @@ export function createBackupService(opts: BackupServiceOptions) {
         'NO_KEY',
         'encryption was requested but DATA_ENCRYPTION_KEY is not configured; set it, or ask for encryption=false'
       )
-    const { rows } = await db.query<BackupRow>(
-      `INSERT INTO backups (backup_id, name, type, tables, compression, encryption, retention_days, schedule_id, created_by, expires_at)
-       VALUES ($1, $2, 'full', $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [
-        randomUUID(),
-        req.name,
-        req.tables ?? null,
-        req.compression,
-        req.encryption,
-        req.retention_days,
-        req.schedule_id ?? null,
-        actor,
-        new Date(opts.now() + req.retention_days * 86_400_000)
-      ]
-    )
-    return rows[0]
+    return catalogue.create({
+      name: req.name,
+      tables: req.tables ?? null,
+      compression: req.compression,
+      encryption: req.encryption,
+      retention_days: req.retention_days,
+      schedule_id: req.schedule_id ?? null,
+      created_by: actor,
+      expires_at: new Date(opts.now() + req.retention_days * 86_400_000)
+    })
   }
 
   /** Records a pending backup and starts it in the background. */
@@ -117,7 +115,7 @@ export function createBackupService(opts: BackupServiceOptions) {
     track(execute(row))
     return row
   }
-  const schedules = createBackupSchedules({ db, now: opts.now, start })
+  const schedules = createBackupSchedules({ schedules: opts.schedules, now: opts.now, start })
 
   return {
     start,
@@ -129,40 +127,12 @@ export function createBackupService(opts: BackupServiceOptions) {
       return (await this.get(row.backup_id)) as BackupRow
     },
 
-    async get(id: string): Promise<BackupRow | null> {
-      const { rows } = await db.query<BackupRow>("SELECT * FROM backups WHERE backup_id = $1 AND status <> 'deleted'", [
-        id
-      ])
-      return rows[0] ?? null
-    },
+    get: (id: string): Promise<BackupRow | null> => catalogue.get(id),
 
-    async list(f: {
-      page: number
-      limit: number
-      status?: string
-      type?: string
-    }): Promise<{ rows: BackupRow[]; total: number }> {
-      const where = ["status <> 'deleted'"]
-      const params: unknown[] = []
-      if (f.status !== undefined) where.push(`status = $${params.push(f.status)}`)
-      if (f.type !== undefined) where.push(`type = $${params.push(f.type)}`)
-      const w = where.join(' AND ')
-      const [r, c] = await Promise.all([
-        db.query<BackupRow>(
-          `SELECT * FROM backups WHERE ${w} ORDER BY created_at DESC LIMIT ${f.limit} OFFSET ${(f.page - 1) * f.limit}`,
-          params
-        ),
-        db.query<{ n: number }>(`SELECT count(*)::int AS n FROM backups WHERE ${w}`, params)
-      ])
-      return { rows: r.rows, total: Number(c.rows[0].n) }
-    },
+    list: (f: BackupFilter): Promise<{ rows: BackupRow[]; total: number }> => catalogue.list(f),
 
     async remove(id: string): Promise<boolean> {
-      const { rows } = await db.query<{ backup_id: string }>(
-        "UPDATE backups SET status = 'deleted' WHERE backup_id = $1 AND status IN ('completed', 'failed') RETURNING backup_id",
-        [id]
-      )
-      if (rows.length === 0) return false
+      if (!(await catalogue.softDelete(id))) return false
       await deleteBackup(opts.dir, id).catch((err: unknown) => {
         if (!(err instanceof BackupError && err.code === 'NOT_FOUND')) throw err
       })
@@ -171,12 +141,8 @@ export function createBackupService(opts: BackupServiceOptions) {
 
     /** Deletes every completed backup past its retention; returns how many. */
     async cleanup(): Promise<number> {
-      const { rows } = await db.query<{ backup_id: string }>(
-        "SELECT backup_id FROM backups WHERE status IN ('completed', 'failed') AND expires_at < $1",
-        [new Date(opts.now())]
-      )
       let n = 0
-      for (const r of rows) if (await this.remove(r.backup_id)) n++
+      for (const id of await catalogue.expiredIds(new Date(opts.now()))) if (await this.remove(id)) n++
       if (n > 0)
         await opts.audit({ action: 'backup.retention_cleanup', target_type: 'backup', details: { deleted: n } })
       return n
@@ -187,16 +153,17 @@ export function createBackupService(opts: BackupServiceOptions) {
       req: { tables?: string[]; drop_existing: boolean },
       actor: string | null
     ): Promise<RestoreRow> {
-      const { rows } = await db.query<RestoreRow>(
-        'INSERT INTO backup_restores (restore_id, backup_id, tables, drop_existing, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-        [randomUUID(), backupId, req.tables ?? null, req.drop_existing, actor]
-      )
-      const row = rows[0]
+      const row = await catalogue.createRestore({
+        backup_id: backupId,
+        tables: req.tables ?? null,
+        drop_existing: req.drop_existing,
+        created_by: actor
+      })
       track(
         (async () => {
-          await db.query("UPDATE backup_restores SET status = 'running' WHERE restore_id = $1", [row.restore_id])
+          await catalogue.markRestoreRunning(row.restore_id)
           try {
-            const r = await restoreBackup(db, opts.dir, backupId, opts.key, {
+            const r = await restoreBackup(tableData, opts.dir, backupId, opts.key, {
               tables: req.tables,
               dropExisting: req.drop_existing,
               state
@@ -215,18 +182,10 @@ export function createBackupService(opts: BackupServiceOptions) {
                 drop_existing: req.drop_existing
               }
             })
-            await db.query(
-              "UPDATE backup_restores SET status = 'completed', completed_at = now(), rows_restored = $2 WHERE restore_id = $1",
-              [row.restore_id, r.inserted]
-            )
+            await catalogue.markRestoreCompleted(row.restore_id, r.inserted)
           } catch (err) {
             opts.log.error({ err, restore_id: row.restore_id }, 'restore failed; nothing was changed')
-            await db
-              .query(
-                "UPDATE backup_restores SET status = 'failed', completed_at = now(), error = $2 WHERE restore_id = $1",
-                [row.restore_id, (err as Error).message]
-              )
-              .catch(() => undefined)
+            await catalogue.markRestoreFailed(row.restore_id, (err as Error).message).catch(() => undefined)
             await opts
               .audit({
                 actor_id: actor,
@@ -243,10 +202,7 @@ export function createBackupService(opts: BackupServiceOptions) {
       return row
     },
 
-    async getRestore(id: string): Promise<RestoreRow | null> {
-      const { rows } = await db.query<RestoreRow>('SELECT * FROM backup_restores WHERE restore_id = $1', [id])
-      return rows[0] ?? null
-    },
+    getRestore: (id: string): Promise<RestoreRow | null> => catalogue.getRestore(id),
 
     ...schedules,
 

@@ -7,6 +7,9 @@ import { freezeConfig, type Config } from '../config.js'
 import { ensureEmbeddedSecrets } from '../secrets.js'
 import type { Db } from '../data/db.js'
 import { createAuditRepository } from '../data/repositories/audit.js'
+import { createBackupsRepository } from '../data/repositories/backups.js'
+import { createBackupSchedulesRepository } from '../data/repositories/backup-schedules.js'
+import { createTableDataRepository } from '../data/repositories/table-data.js'
 import { restoreBackup, verifyBackup } from '../backup/backup.js'
 import { createBackupService } from '../backup/service.js'
 import { ACTOR, UsageError, config, withDb } from './context.js'
@@ -19,7 +22,9 @@ function keyOf(cfg: Readonly<Config>): Buffer | undefined {
 function backupService(db: Db, cfg: Readonly<Config>) {
   const audit = createAuditRepository(db)
   return createBackupService({
-    db,
+    backups: createBackupsRepository(db),
+    schedules: createBackupSchedulesRepository(db),
+    tableData: createTableDataRepository(db),
     dir: cfg.backupDir,
     key: keyOf(cfg),
     now: Date.now,
@@ -96,7 +101,7 @@ export async function cmdBackup(sub: string | undefined, args: string[]): Promis
       throw new UsageError('restore replaces the content of every backed-up table: add --confirm')
     await withDb(async (db) => {
       const bar = progress('restore')
-      const r = await restoreBackup(db, cfg.backupDir, id, keyOf(cfg), {
+      const r = await restoreBackup(createTableDataRepository(db), cfg.backupDir, id, keyOf(cfg), {
         onProgress: (p) => bar.update(p.rows, p.totalRows, p.table)
       })
       await createAuditRepository(db).append({

@@ -7,3 +7,6 @@ export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`
 
 /** `schema.table` with each part quoted. */
 export const quoteQualified = (name: string): string => name.split('.').map(quoteIdent).join('.')
+
+/** `schema.table` from its two parts, each quoted (a dot inside a part stays part of the name). */
+export const quoteTable = (schema: string, table: string): string => `${quoteIdent(schema)}.${quoteIdent(table)}`

@@ -33,12 +33,10 @@ const IDENTITY_REUSE_MS = 30_000
 async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
   const table = loadProxyTable(app.config)
   const registry = app.metrics.registry
-  const requests = new client.Counter({
-    name: 'upstream_requests_total',
-    help: 'Upstream requests by outcome',
-    labelNames: ['upstream', 'outcome'],
-    registers: [registry]
-  })
+  // The upstream counters, each labelled by upstream, in the app's registry.
+  const counter = (name: string, help: string, labelNames = ['upstream']) =>
+    new client.Counter({ name, help, labelNames, registers: [registry] })
+  const requests = counter('upstream_requests_total', 'Upstream requests by outcome', ['upstream', 'outcome'])
   const duration = new client.Histogram({
     name: 'upstream_request_duration_seconds',
     help: 'Time to upstream response headers',
@@ -52,18 +50,8 @@ async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
     labelNames: ['upstream', 'host'],
     registers: [registry]
   })
-  const retries = new client.Counter({
-    name: 'upstream_retries_total',
-    help: 'Retried upstream requests',
-    labelNames: ['upstream'],
-    registers: [registry]
-  })
-  const replays = new client.Counter({
-    name: 'upstream_idempotent_replays_total',
-    help: 'Responses replayed from the idempotency store',
-    labelNames: ['upstream'],
-    registers: [registry]
-  })
+  const retries = counter('upstream_retries_total', 'Retried upstream requests')
+  const replays = counter('upstream_idempotent_replays_total', 'Responses replayed from the idempotency store')
 
   const clients = new Map<string, UpstreamClient>()
   const history = createUpstreamHistory({ now: app.now })

@@ -25,6 +25,8 @@ import type { AuthSessionsRepository } from '../data/repositories/auth-sessions.
 import type { AuditRepository } from '../data/repositories/audit.js'
 import type { SessionsRepository } from '../data/repositories/sessions.js'
 import type { BackupsRepository } from '../data/repositories/backups.js'
+import type { BackupSchedulesRepository } from '../data/repositories/backup-schedules.js'
+import type { TableDataRepository } from '../data/repositories/table-data.js'
 import { createChainRepository, type ChainRepository } from '../data/repositories/chain.js'
 import type { JobDefinition } from '../jobs/job-runner.js'
 import type { UpstreamClient } from '../proxy/upstream-client.js'
@@ -52,6 +54,8 @@ export interface ServiceDeps {
     audit: AuditRepository
     sessions: SessionsRepository
     backups: BackupsRepository
+    backupSchedules: BackupSchedulesRepository
+    tableData: TableDataRepository
   }
   tokens: TokenService
   identity: IdentityState
@@ -125,7 +129,9 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
   })
   const anchors = createAnchorService({ sessions: repos.sessions, chainClient, log })
   const backups = createBackupService({
-    db,
+    backups: repos.backups,
+    schedules: repos.backupSchedules,
+    tableData: repos.tableData,
     stateStore: deps.stateStore,
     dir: config.backupDir,
     key: config.dataEncryptionKey,

@@ -1,5 +1,5 @@
 /**
- * The repositories that took over SQL from routes and plugins (issue 16): each method on both
+ * The repositories that took over SQL from routes, plugins and src/backup (issue 16): each method on both
  * adapters, against a migrated database, checked by the rows it leaves behind.
  */
 import { describe, test, before, after } from 'node:test'
@@ -12,6 +12,8 @@ import { createAuthSessionsRepository } from '../../src/data/repositories/auth-s
 import { createSessionsRepository } from '../../src/data/repositories/sessions.js'
 import { createAuditRepository } from '../../src/data/repositories/audit.js'
 import { createBackupsRepository } from '../../src/data/repositories/backups.js'
+import { createBackupSchedulesRepository } from '../../src/data/repositories/backup-schedules.js'
+import { createTableDataRepository } from '../../src/data/repositories/table-data.js'
 import { quoteIdent, quoteQualified } from '../../src/data/identifiers.js'
 import { createTestDb, dbKinds, type TestDb } from '../helpers/stores.js'
 
@@ -179,6 +181,165 @@ for (const kind of dbKinds()) {
       await restore('running', null)
       assert.equal(await repo.purgeFinishedRestores(new Date('2025-01-01T00:00:00Z')), 2)
       assert.equal(await count(t, 'SELECT count(*)::int AS n FROM backup_restores'), 2)
+    })
+
+    test('backups: the catalogue records, pages, filters and soft-deletes', async () => {
+      const repo = createBackupsRepository(t.db)
+      const name = `cat-${randomUUID().slice(0, 8)}`
+      const b = (n: string, expires: string) =>
+        repo.create({
+          name: `${name}-${n}`,
+          tables: n === 'a' ? ['public.users'] : null,
+          compression: true,
+          encryption: false,
+          retention_days: 7,
+          schedule_id: null,
+          created_by: null,
+          expires_at: new Date(expires)
+        })
+      const a = await b('a', '2020-01-01T00:00:00Z')
+      const c = await b('c', '2999-01-01T00:00:00Z')
+      assert.equal(a.status, 'pending')
+      assert.deepEqual(a.tables, ['public.users'])
+      await repo.markRunning(a.backup_id)
+      assert.equal((await repo.get(a.backup_id))?.status, 'running')
+      await repo.markCompleted(a.backup_id, { size_bytes: 42, sha256: 'ab', schema_version: 3, row_counts: { x: 1 } })
+      const done = await repo.get(a.backup_id)
+      assert.equal(done?.status, 'completed')
+      assert.equal(Number(done?.size_bytes), 42)
+      assert.deepEqual(done?.row_counts, { x: 1 })
+      await repo.markFailed(c.backup_id, 'disk full')
+      assert.equal((await repo.get(c.backup_id))?.error, 'disk full')
+
+      const failed = await repo.list({ page: 1, limit: 100, status: 'failed' })
+      assert.ok(failed.rows.every((r) => r.status === 'failed'))
+      assert.ok(failed.rows.some((r) => r.backup_id === c.backup_id))
+      const all = await repo.list({ page: 1, limit: 1, type: 'full' })
+      assert.equal(all.rows.length, 1)
+      assert.ok(all.total >= 2)
+      const page2 = await repo.list({ page: 2, limit: 1, type: 'full' })
+      assert.notEqual(page2.rows[0].backup_id, all.rows[0].backup_id)
+      // A filter value is a parameter, never SQL.
+      assert.equal((await repo.list({ page: 1, limit: 10, status: "x' OR '1'='1" })).total, 0)
+
+      const expired = await repo.expiredIds(new Date('2026-01-01T00:00:00Z'))
+      assert.ok(expired.includes(a.backup_id) && !expired.includes(c.backup_id))
+      assert.equal(await repo.softDelete(a.backup_id), true)
+      assert.equal(await repo.softDelete(a.backup_id), false)
+      assert.equal(await repo.get(a.backup_id), null)
+      assert.ok(!(await repo.expiredIds(new Date('2026-01-01T00:00:00Z'))).includes(a.backup_id))
+
+      const r = await repo.createRestore({
+        backup_id: c.backup_id,
+        tables: null,
+        drop_existing: true,
+        created_by: null
+      })
+      assert.equal(r.status, 'pending')
+      await repo.markRestoreRunning(r.restore_id)
+      assert.equal((await repo.getRestore(r.restore_id))?.status, 'running')
+      await repo.markRestoreCompleted(r.restore_id, 12)
+      const restored = await repo.getRestore(r.restore_id)
+      assert.equal(restored?.status, 'completed')
+      assert.equal(Number(restored?.rows_restored), 12)
+      const r2 = await repo.createRestore({
+        backup_id: c.backup_id,
+        tables: ['t'],
+        drop_existing: false,
+        created_by: null
+      })
+      await repo.markRestoreFailed(r2.restore_id, 'corrupt')
+      assert.equal((await repo.getRestore(r2.restore_id))?.error, 'corrupt')
+      assert.equal(await repo.getRestore(randomUUID()), null)
+    })
+
+    test('backup schedules: create, list, claim each slot once, delete', async () => {
+      const repo = createBackupSchedulesRepository(t.db)
+      const s = await repo.create({
+        name: `s-${randomUUID().slice(0, 8)}`,
+        cron: '0 * * * *',
+        tables: null,
+        compression: true,
+        encryption: false,
+        retention_days: 3,
+        enabled: true,
+        last_run_at: new Date('2026-01-01T00:00:00Z'),
+        created_by: null
+      })
+      assert.ok((await repo.list()).some((x) => x.schedule_id === s.schedule_id))
+      assert.equal(await repo.claimSlot(s.schedule_id, new Date('2026-01-01T00:00:00Z')), false)
+      assert.equal(await repo.claimSlot(s.schedule_id, new Date('2026-01-01T01:00:00Z')), true)
+      assert.equal(await repo.claimSlot(s.schedule_id, new Date('2026-01-01T01:00:00Z')), false)
+      assert.equal(await repo.delete(s.schedule_id), true)
+      assert.equal(await repo.delete(s.schedule_id), false)
+    })
+
+    test('table data: a snapshot streams rows; a write truncates, inserts, resets sequences, keeps revocations', async () => {
+      const data = createTableDataRepository(t.db)
+      const table = `user_data.td_${randomUUID().slice(0, 8)}`
+      await t.db.exec(`CREATE SCHEMA IF NOT EXISTS user_data;
+        CREATE TABLE ${quoteQualified(table)} (id uuid PRIMARY KEY, n serial, revoked_at timestamptz, note text,
+          twice int GENERATED ALWAYS AS (n * 2) STORED)`)
+      const ids = [randomUUID(), randomUUID(), randomUUID()]
+      for (const id of ids) await t.db.query(`INSERT INTO ${quoteQualified(table)} (id, note) VALUES ($1, 'x')`, [id])
+
+      const dumped = await data.readSnapshot(async (s) => {
+        assert.ok((await s.schemaVersion()) > 0)
+        assert.ok((await s.tables(['user_data'])).includes(table))
+        assert.equal(await s.count(table), 3)
+        const batches: string[][] = []
+        for await (const b of s.rows(table, 2)) batches.push(b)
+        return batches
+      })
+      assert.deepEqual(
+        dumped.map((b) => b.length),
+        [2, 1]
+      )
+      const rows = dumped.flat().map((r) => JSON.parse(r) as Record<string, unknown>)
+      assert.equal(rows[0].twice, Number(rows[0].n) * 2)
+
+      // The present: the first row revoked, the third deleted.
+      await t.db.query(`UPDATE ${quoteQualified(table)} SET revoked_at = now() WHERE id = $1`, [ids[0]])
+      await t.db.query(`DELETE FROM ${quoteQualified(table)} WHERE id = $1`, [ids[2]])
+      const revoked = await data.write(async (w) => {
+        const present = await w.selectColumns(table, ['id', 'revoked_at'])
+        assert.equal(present.length, 2)
+        await w.truncate([table])
+        assert.equal(await w.insertRows(table, rows, { skipExisting: false }), 3)
+        assert.equal(await w.insertRows(table, rows, { skipExisting: true }), 0)
+        await w.resetSequences([table])
+        await w.overwriteColumns(table, 'id', present, ['revoked_at'], ['revoked_at'])
+        return w.revokeAllExcept(
+          table,
+          'id',
+          present.map((p) => p.id)
+        )
+      })
+      assert.equal(revoked, 1)
+      const after = await t.db.query<{ id: string; revoked: boolean; twice: number; n: number }>(
+        `SELECT id, revoked_at IS NOT NULL AS revoked, twice, n FROM ${quoteQualified(table)} ORDER BY n`
+      )
+      assert.deepEqual(
+        after.rows.map((r) => [r.id, r.revoked]),
+        [
+          [ids[0], true],
+          [ids[1], false],
+          [ids[2], true]
+        ]
+      )
+      // The sequence continues after the restored values.
+      await t.db.query(`INSERT INTO ${quoteQualified(table)} (id) VALUES ($1)`, [randomUUID()])
+      assert.equal(await count(t, `SELECT max(n)::int AS n FROM ${quoteQualified(table)}`), 4)
+      // A failed write changes nothing.
+      await assert.rejects(
+        data.write(async (w) => {
+          await w.truncate([table])
+          throw new Error('boom')
+        }),
+        /boom/
+      )
+      assert.equal(await count(t, `SELECT count(*)::int AS n FROM ${quoteQualified(table)}`), 4)
+      await t.db.exec(`DROP TABLE ${quoteQualified(table)}`)
     })
   })
 }

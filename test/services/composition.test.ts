@@ -16,6 +16,8 @@ import { createAuthSessionsRepository } from '../../src/data/repositories/auth-s
 import { createAuditRepository } from '../../src/data/repositories/audit.js'
 import { createSessionsRepository } from '../../src/data/repositories/sessions.js'
 import { createBackupsRepository } from '../../src/data/repositories/backups.js'
+import { createBackupSchedulesRepository } from '../../src/data/repositories/backup-schedules.js'
+import { createTableDataRepository } from '../../src/data/repositories/table-data.js'
 import { createTokenService } from '../../src/crypto/tokens.js'
 import { createLimiter } from '../../src/ratelimit/limiter.js'
 import { createMemoryStateStore } from '../../src/stores/memory-state-store.js'
@@ -54,7 +56,9 @@ async function fixture(env: Record<string, string> = {}): Promise<Fixture & { t:
     authSessions: createAuthSessionsRepository(t.db),
     audit: createAuditRepository(t.db),
     sessions: createSessionsRepository(t.db),
-    backups: createBackupsRepository(t.db)
+    backups: createBackupsRepository(t.db),
+    backupSchedules: createBackupSchedulesRepository(t.db),
+    tableData: createTableDataRepository(t.db)
   }
   const sent: MailMessage[] = []
   const warnings: string[] = []

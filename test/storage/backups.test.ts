@@ -9,6 +9,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { createTestDb, dbKinds } from '../helpers/stores.js'
 import { login, type LoggedIn } from '../helpers/identity.js'
 import { restoreBackup } from '../../src/backup/backup.js'
+import { createTableDataRepository } from '../../src/data/repositories/table-data.js'
 import { migrate } from '../../src/data/migrate.js'
 import { isProtectedKey } from '../../src/stores/protected-keys.js'
 
@@ -347,7 +348,12 @@ for (const [from, to] of [
       )
       await source.app.services.backups.idle()
       await migrate(target.db)
-      const r = await restoreBackup(target.db, backupDir, row.backup_id, source.config.dataEncryptionKey)
+      const r = await restoreBackup(
+        createTableDataRepository(target.db),
+        backupDir,
+        row.backup_id,
+        source.config.dataEncryptionKey
+      )
       assert.ok(r.rows > 0)
       const q =
         'SELECT s.name, s.description, s.created_at, u.tron_address, u.role FROM sessions s JOIN users u USING (user_id) ORDER BY s.name'

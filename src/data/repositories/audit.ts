@@ -32,26 +32,8 @@ export function canonicalJson(value: unknown): string {
     .join(',')}}`
 }
 
-export function auditHash(
-  prevHash: string,
-  row: {
-    audit_id: number
-    occurred_at: string
-    actor_id: string | null
-    actor_role: string | null
-    action: string
-    target_type: string | null
-    target_id: string | null
-    outcome: string
-    ip: string | null
-    request_id: string | null
-    details: unknown
-  }
-): string {
-  return createHash('sha256').update(prevHash).update(canonicalJson(row)).digest('hex')
-}
-
-export interface AuditLogRow {
+/** An entry's content as it is hashed (everything but the two hashes). */
+export interface AuditContent {
   audit_id: number
   occurred_at: string
   actor_id: string | null
@@ -63,6 +45,13 @@ export interface AuditLogRow {
   ip: string | null
   request_id: string | null
   details: unknown
+}
+
+export function auditHash(prevHash: string, row: AuditContent): string {
+  return createHash('sha256').update(prevHash).update(canonicalJson(row)).digest('hex')
+}
+
+export interface AuditLogRow extends AuditContent {
   prev_hash: string
   hash: string
 }
@@ -81,6 +70,9 @@ export interface AuditListFilter {
 }
 
 const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
+/** An entry's columns as they are hashed: the time in ISO UTC with microseconds, the actor as text. */
+const ENTRY_COLUMNS = `audit_id, to_char(occurred_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS occurred_at, actor_id::text AS actor_id,
+  actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash`
 
 export function createAuditRepository(db: Db) {
   async function appendIn(tx: Queryable, e: AuditEntry): Promise<void> {
@@ -147,9 +139,7 @@ export function createAuditRepository(db: Db) {
       const w = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
       const [rows, count] = await Promise.all([
         db.query<AuditLogRow>(
-          `SELECT audit_id, to_char(occurred_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS occurred_at, actor_id::text AS actor_id,
-                  actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash
-             FROM audit_log ${w} ORDER BY audit_id DESC LIMIT ${Number(f.limit)} OFFSET ${(Number(f.page) - 1) * Number(f.limit)}`,
+          `SELECT ${ENTRY_COLUMNS} FROM audit_log ${w} ORDER BY audit_id DESC LIMIT ${Number(f.limit)} OFFSET ${(Number(f.page) - 1) * Number(f.limit)}`,
           params
         ),
         db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log ${w}`, params)
@@ -191,23 +181,8 @@ export async function verifyAuditChain(
   let lastId = 0
   let entries = 0
   for (;;) {
-    const { rows } = await q.query<{
-      audit_id: number
-      occurred_at: string
-      actor_id: string | null
-      actor_role: string | null
-      action: string
-      target_type: string | null
-      target_id: string | null
-      outcome: string
-      ip: string | null
-      request_id: string | null
-      details: unknown
-      prev_hash: string
-      hash: string
-    }>(
-      `SELECT audit_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at, actor_id::text AS actor_id,
-              actor_role, action, target_type, target_id, outcome, ip, request_id, details, prev_hash, hash
+    const { rows } = await q.query<AuditLogRow>(
+      `SELECT ${ENTRY_COLUMNS}
          FROM audit_log WHERE audit_id > $1 ORDER BY audit_id LIMIT 1000`,
       [lastId]
     )

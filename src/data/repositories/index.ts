@@ -10,6 +10,8 @@ import { createAuditRepository } from './audit.js'
 import { createSessionsRepository } from './sessions.js'
 import { createTrustPoliciesRepository } from './trust-policies.js'
 import { createBackupsRepository } from './backups.js'
+import { createBackupSchedulesRepository } from './backup-schedules.js'
+import { createTableDataRepository } from './table-data.js'
 import { createDatabaseCatalogRepository } from './database-catalog.js'
 import { createSearchRepository } from './search.js'
 import { createDatabaseInfo } from './database-info.js'
@@ -22,7 +24,11 @@ export function createRepositories(db: Db, log: { warn(obj: object, msg: string)
     audit: createAuditRepository(db),
     sessions: createSessionsRepository(db),
     trustPolicies: createTrustPoliciesRepository(db),
+    /** The backup catalogue: backups and restores. */
     backups: createBackupsRepository(db),
+    backupSchedules: createBackupSchedulesRepository(db),
+    /** Whole tables read in a snapshot and written back, for backups and restores (src/backup). */
+    tableData: createTableDataRepository(db),
     /** The database admin API's catalogue queries and DDL (routes/database). */
     databaseCatalog: createDatabaseCatalogRepository(db, { log }),
     /** Full-text search over the searchable tables (routes/search). */

@@ -2,14 +2,14 @@
  * /api/v1/backups (issue 7): admins create, list, inspect and verify backups; super_admins
  * delete, restore and clean up, each with `confirm=true`. Every action is audited.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { BackupError, readManifest, verifyBackup } from '../../backup/backup.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { requireConfirm } from '../shared/request.js'
+import { confirmedDeleteSchema } from '../shared/schema.js'
 import {
   BackupAcceptedSchema,
   BackupListQuerySchema,
@@ -38,6 +38,9 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
   const tags = ['backups']
   const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
+  // A backup or restore accepted as background work (202) is audited with what was asked.
+  const auditAccepted = (request: FastifyRequest, action: string, backupId: string, details: Record<string, unknown>) =>
+    app.audit(request, { action, target_type: 'backup', target_id: backupId, details })
 
   app.post(
     '/',
@@ -55,11 +58,10 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
       // No body means every default (issue 13), like the CLI's `backup create`.
       const name = request.body.name ?? `backup-${new Date(app.now()).toISOString().replace(/[:.]/g, '-')}`
       const row = await app.services.backups.start({ ...request.body, name }, request.user!.id)
-      await app.audit(request, {
-        action: 'backup.requested',
-        target_type: 'backup',
-        target_id: row.backup_id,
-        details: { name: row.name, tables: row.tables, encryption: row.encryption }
+      await auditAccepted(request, 'backup.requested', row.backup_id, {
+        name: row.name,
+        tables: row.tables,
+        encryption: row.encryption
       })
       return reply.code(202).send({ backup_id: row.backup_id, status: row.status })
     }
@@ -121,13 +123,7 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
     '/:backup_id',
     {
       ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Delete a backup and its files (super_admin, confirm=true)',
-        params: IdParamsSchema,
-        querystring: ConfirmSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
+      schema: confirmedDeleteSchema(tags, 'Delete a backup and its files (super_admin, confirm=true)', IdParamsSchema)
     },
     async (request, reply) => {
       requireConfirm(request)
@@ -202,11 +198,10 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
         { tables: request.body?.tables, drop_existing: request.body?.drop_existing ?? false },
         request.user!.id
       )
-      await app.audit(request, {
-        action: 'backup.restore_requested',
-        target_type: 'backup',
-        target_id: b.backup_id,
-        details: { restore_id: r.restore_id, drop_existing: r.drop_existing, tables: r.tables }
+      await auditAccepted(request, 'backup.restore_requested', b.backup_id, {
+        restore_id: r.restore_id,
+        drop_existing: r.drop_existing,
+        tables: r.tables
       })
       return reply.code(202).send({ restore_id: r.restore_id, status: r.status })
     }

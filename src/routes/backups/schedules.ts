@@ -1,20 +1,13 @@
 /** Backup schedules: /api/v1/backup-schedules, and the deprecated /api/v1/backups/schedules (index.ts). */
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
 import { validateCron } from '../../jobs/job-runner.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { requireConfirm } from '../shared/request.js'
-import {
-  ConfirmSchema,
-  CreateScheduleSchema,
-  ScheduleListSchema,
-  ScheduleParamsSchema,
-  ScheduleSchema,
-  toSchedule
-} from './schema.js'
+import { confirmedDeleteSchema } from '../shared/schema.js'
+import { CreateScheduleSchema, ScheduleListSchema, ScheduleParamsSchema, ScheduleSchema, toSchedule } from './schema.js'
 
 /**
  * /api/v1/backup-schedules (issue 13): its own top-level path, because
@@ -83,13 +76,7 @@ export async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecate
     '/:schedule_id',
     {
       ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Delete a schedule (super_admin, confirm=true)',
-        params: ScheduleParamsSchema,
-        querystring: ConfirmSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
+      schema: confirmedDeleteSchema(tags, 'Delete a schedule (super_admin, confirm=true)', ScheduleParamsSchema)
     },
     async (request, reply) => {
       requireConfirm(request)

@@ -17,7 +17,7 @@ export const RestoreParamsSchema = Type.Object({
   restore_id: Type.String({ format: 'uuid' })
 })
 export const ScheduleParamsSchema = Type.Object({ schedule_id: Type.String({ format: 'uuid' }) })
-export const ConfirmSchema = Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false })
+export { ConfirmQuerySchema as ConfirmSchema } from '../shared/schema.js'
 
 export const BackupSchema = Type.Object({
   backup_id: Type.String(),

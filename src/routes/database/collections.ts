@@ -11,9 +11,9 @@ import { withErrors } from '../../schemas/common.js'
 import { DEFAULT_COLUMNS, identifier } from '../../data/ddl.js'
 import { USER_SCHEMA, type DatabaseCatalogRepository } from '../../data/repositories/database-catalog.js'
 import { requireConfirm } from '../shared/request.js'
+import { confirmedDeleteSchema } from '../shared/schema.js'
 import {
   CollectionSchema,
-  Confirm,
   CountSchema,
   CreateCollectionBody,
   CreateIndexBody,
@@ -141,13 +141,7 @@ export default async function collectionRoutes(
     '/collections/:name',
     {
       ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Drop a user_data table (super_admin, confirm=true)',
-        params: NameParams,
-        querystring: Confirm,
-        response: withErrors({ 204: Type.Null() })
-      }
+      schema: confirmedDeleteSchema(tags, 'Drop a user_data table (super_admin, confirm=true)', NameParams)
     },
     async (request, reply) => {
       requireConfirm(request)
@@ -255,13 +249,7 @@ export default async function collectionRoutes(
     '/collections/:name/indexes/:index_name',
     {
       ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Drop an index of a user_data table (super_admin, confirm=true)',
-        params: IndexParams,
-        querystring: Confirm,
-        response: withErrors({ 204: Type.Null() })
-      }
+      schema: confirmedDeleteSchema(tags, 'Drop an index of a user_data table (super_admin, confirm=true)', IndexParams)
     },
     async (request, reply) => {
       requireConfirm(request)

@@ -26,7 +26,7 @@ export const IndexParams = Type.Object({
   name: Type.String({ pattern: IDENT }),
   index_name: Type.String({ pattern: IDENT })
 })
-export const Confirm = Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false })
+export { ConfirmQuerySchema as Confirm } from '../shared/schema.js'
 
 export const CreateCollectionBody = Type.Object(
   {

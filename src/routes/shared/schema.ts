@@ -1,10 +1,12 @@
 /**
  * Schemas more than one route group answers with (users and auth: the User; users and auth: the
- * wallet challenge and magic-link replies; sessions and manifests: the Manifest). A group's own
+ * wallet challenge and magic-link replies; sessions and manifests: the Manifest; backups, database,
+ * volumes: the confirm=true of a destructive operation). A group's own
  * schemas stay in its schema.ts, which re-exports these where it used to define them.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { UserRow } from '../../data/repositories/users.js'
+import { withErrors } from '../../schemas/common.js'
 import type { ChunkRow, ManifestRow } from '../../data/repositories/sessions.js'
 
 export const RoleSchema = Type.Union([
@@ -152,4 +154,19 @@ export const StoreStatsSchema = Type.Object({
   hit_rate: nullable(Type.Number()),
   evicted_keys: nullable(Type.Integer()),
   uptime_s: nullable(Type.Integer())
+})
+
+/** `?confirm=true`, which destructive operations demand (requireConfirm in shared/request.ts). */
+export const ConfirmQuerySchema = Type.Object(
+  { confirm: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false }
+)
+
+/** The schema of a delete that demands confirm=true and answers 204 with no body. */
+export const confirmedDeleteSchema = <P extends TSchema>(tags: string[], summary: string, params: P) => ({
+  tags,
+  summary,
+  params,
+  querystring: ConfirmQuerySchema,
+  response: withErrors({ 204: Type.Null() })
 })

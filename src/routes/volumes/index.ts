@@ -2,8 +2,8 @@
  * /api/v1/volumes (issue 7), addressed by name: admins read (usage, history, health), super_admins
  * create, change status, resize, clean up and delete (confirm=true; refused while in use).
  */
-import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { TSchema, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
 import type { VolumeRow, VolumeService } from '../../volumes/volumes.js'
@@ -92,52 +92,32 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
     async (request) => view(await volumes.get(request.params.name))
   )
 
-  app.put(
-    '/:name',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: "Change a volume's status (super_admin)",
-        params: NameParams,
-        body: StatusBody,
-        response: withErrors({ 200: VolumeSchema })
-      }
-    },
-    async (request) => {
-      const v = await volumes.update(request.params.name, { status: request.body.status })
-      await app.audit(request, {
-        action: 'volume.status_changed',
-        target_type: 'volume',
-        target_id: v.name,
-        details: { status: v.status }
-      })
-      return view(v)
-    }
+  // Status and quota changes: one field updated, then audited with the value it now has.
+  const change = <B extends TSchema>(summary: string, body: B) => ({
+    ...superAdmin,
+    schema: { tags, summary, params: NameParams, body, response: withErrors({ 200: VolumeSchema }) }
+  })
+  const changeOne = async <K extends 'status' | 'quota_bytes'>(
+    request: FastifyRequest,
+    name: string,
+    action: string,
+    field: K,
+    value: VolumeRow[K]
+  ) => {
+    const v = await volumes.update(name, { [field]: value } as Partial<Pick<VolumeRow, K>>)
+    await app.audit(request, { action, target_type: 'volume', target_id: v.name, details: { [field]: v[field] } })
+    return view(v)
+  }
+
+  app.put('/:name', change("Change a volume's status (super_admin)", StatusBody), async (request) =>
+    changeOne(request, request.params.name, 'volume.status_changed', 'status', request.body.status)
   )
 
   app.post(
     '/:name/resize',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Change the quota; never below what is in use (super_admin)',
-        params: NameParams,
-        body: ResizeBody,
-        response: withErrors({ 200: VolumeSchema })
-      }
-    },
-    async (request) => {
-      const v = await volumes.update(request.params.name, { quota_bytes: request.body.quota_bytes })
-      await app.audit(request, {
-        action: 'volume.resized',
-        target_type: 'volume',
-        target_id: v.name,
-        details: { quota_bytes: v.quota_bytes }
-      })
-      return view(v)
-    }
+    change('Change the quota; never below what is in use (super_admin)', ResizeBody),
+    async (request) =>
+      changeOne(request, request.params.name, 'volume.resized', 'quota_bytes', request.body.quota_bytes)
   )
 
   app.delete(

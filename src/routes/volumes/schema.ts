@@ -62,7 +62,7 @@ export const CreateVolumeBody = Type.Object(
 )
 export const StatusBody = Type.Object({ status: Status }, { additionalProperties: false })
 export const ResizeBody = Type.Object({ quota_bytes: Quota }, { additionalProperties: false })
-export const Confirm = Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false })
+export { ConfirmQuerySchema as Confirm } from '../shared/schema.js'
 export const CleanupSchema = Type.Object({ removed_files: Type.Integer(), freed_bytes: Type.Integer() })
 export const VolumesSchema = Type.Object({ volumes: Type.Array(VolumeSchema) })
 export const NoContent = Type.Null()
