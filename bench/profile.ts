@@ -10,7 +10,8 @@
  * DATABASE_URL + REDIS_URL (production configuration; embedded defaults otherwise), PROFILE_ENV
  * (extra gateway env as JSON, e.g. '{"OTEL_EXPORTER_OTLP_ENDPOINT":"…"}'), PROFILE_TARGET=bare (profile
  * bench/bare-fastify.mjs, Fastify + reply-from, instead: the same table for the baseline), PROFILE_KEEP
- * (a path to keep the .cpuprofile at, for Chrome DevTools). Needs wrk and dist/.
+ * (a path to keep the .cpuprofile at, for Chrome DevTools), PROFILE_DETAIL (part of a stage's name, e.g.
+ * `Fastify`: that stage's time by innermost frame). Needs wrk and dist/.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -55,7 +56,7 @@ const STAGES: { stage: string; frames: RegExp }[] = [
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string }
+  callFrame: { functionName: string; url: string; lineNumber?: number }
   children?: number[]
 }
 interface Profile {
@@ -113,7 +114,12 @@ const pinned = (core: string, cmd: string, args: string[]): [string, string[]] =
   spawnSync('which', ['taskset']).status === 0 ? ['taskset', ['-c', core, cmd, ...args]] : [cmd, args]
 
 /** Charges every sample in [fromUs, toUs] (profile clock) to a stage; returns µs per stage. */
-export function attribute(p: Profile, fromUs: number, toUs: number): { byStage: Map<string, number>; idleUs: number } {
+export function attribute(
+  p: Profile,
+  fromUs: number,
+  toUs: number,
+  detail?: string
+): { byStage: Map<string, number>; idleUs: number; frames: Map<string, number> } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
   const parent = new Map<number, number>()
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
@@ -148,6 +154,17 @@ export function attribute(p: Profile, fromUs: number, toUs: number): { byStage: 
     stageOf.set(id, stage)
     return stage
   }
+  // PROFILE_DETAIL: within one stage, the time of each of its innermost frames (function, file:line).
+  const detailed = detail === undefined ? undefined : STAGES.find((st) => st.stage.includes(detail))
+  const frameOf = (id: number): string => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame
+      if (f.url !== '' && detailed!.frames.test(f.url))
+        return `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${byId.get(cur)!.callFrame.lineNumber ?? ''}`
+    }
+    return '(native, called from elsewhere)'
+  }
+  const frames = new Map<string, number>()
   const byStage = new Map<string, number>()
   let idleUs = 0
   let t = p.startTime
@@ -158,8 +175,12 @@ export function attribute(p: Profile, fromUs: number, toUs: number): { byStage: 
     const stage = resolve(p.samples[i])
     if (stage === '(idle)') idleUs += dt
     else byStage.set(stage, (byStage.get(stage) ?? 0) + dt)
+    if (detailed !== undefined && stage === detailed.stage) {
+      const f = frameOf(p.samples[i])
+      frames.set(f, (frames.get(f) ?? 0) + dt)
+    }
   }
-  return { byStage, idleUs }
+  return { byStage, idleUs, frames }
 }
 
 async function main(): Promise<void> {
@@ -228,7 +249,7 @@ async function main(): Promise<void> {
     // The window: the DURATION seconds that ended when wrk did (the profile ends at exit).
     const toUs = p.endTime - exitedAfterMs * 1000 - 50_000
     const fromUs = toUs - DURATION * 1e6 + 100_000
-    const { byStage, idleUs } = attribute(p, fromUs, toUs)
+    const { byStage, idleUs, frames } = attribute(p, fromUs, toUs, process.env.PROFILE_DETAIL)
     const busy = [...byStage.values()].reduce((a, b) => a + b, 0)
     const perReq = (us: number) => (us / requests).toFixed(1)
     console.log(
@@ -245,6 +266,13 @@ async function main(): Promise<void> {
       const us = byStage.get(stage)
       if (us === undefined) continue
       console.log(`| ${stage} | ${perReq(us)} | ${((100 * us) / busy).toFixed(1)}% |`)
+    }
+    if (frames.size > 0) {
+      console.log(`\nPROFILE_DETAIL=${process.env.PROFILE_DETAIL}: innermost frames of that stage\n`)
+      console.log('| frame | µs per request |')
+      console.log('|---|---:|')
+      for (const [f, us] of [...frames].sort((a, b) => b[1] - a[1]).slice(0, 20))
+        console.log(`| ${f} | ${perReq(us)} |`)
     }
   } finally {
     for (const c of children) c.kill('SIGKILL')
