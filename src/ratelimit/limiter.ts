@@ -18,7 +18,8 @@ import { MemoryGcra, intervalUs, outcome, toleranceUs, type RuleCheck } from './
 import { ABANDONED, createRedisWatch, type FailureReason } from './redis-watch.js'
 import { DegradedLedger, defineMerge, shareOf } from './degraded-ledger.js'
 import { createInstanceTracker } from './instances.js'
-import { GCRA_LUA, gcraArgs, identityOfKey, ownConnection, scanIdentities, untilReady } from './redis-gcra.js'
+import { GCRA_LUA, gcraArgs, ownConnection, untilReady } from './redis-gcra.js'
+import { identityOfKey, readTatAhead, scanIdentities } from './redis-inspect.js'
 import { DenialCache } from './denial-cache.js'
 import type { Decision, Limiter, LimiterMode, LimiterOptions } from './limiter-types.js'
 export type { Decision, FailureMode, Limiter, LimiterMode, LimiterOptions } from './limiter-types.js'
@@ -242,12 +243,8 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       const k = key(identity, ruleName)
       if (redis !== undefined && mode === 'redis') {
         try {
-          const r = await watch.call(Promise.all([redis.get(k), redis.time()]))
-          if (r !== ABANDONED) {
-            const [v, t] = r
-            const nowUs = opts.nowUs?.() ?? Number(t[0]) * 1e6 + Number(t[1])
-            return v === null ? 0 : Math.max(0, (Number(v) - nowUs) / 1000)
-          }
+          const r = await watch.call(readTatAhead(redis, k, opts.nowUs))
+          if (r !== ABANDONED) return Math.max(0, r / 1000)
         } catch {
           // decided from local state below
         }
@@ -255,9 +252,8 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       return Math.max(0, ((local.peek(k) ?? mirror.peek(k) ?? 0) - localNowUs()) / 1000)
     },
     async inspect(identity, ruleNames) {
-      const out: { rule: string; tat_ahead_ms: number }[] = []
-      for (const r of ruleNames) out.push({ rule: r, tat_ahead_ms: Math.round(await this.debtMs(identity, r)) })
-      return out
+      const ahead = await Promise.all(ruleNames.map((r) => this.debtMs(identity, r)))
+      return ruleNames.map((rule, i) => ({ rule, tat_ahead_ms: Math.round(ahead[i]) }))
     },
     async clear(identity, ruleNames) {
       denials.forget(identity)

@@ -85,36 +85,6 @@ export function ownConnection(client: Redis | Cluster): GcraRedis {
   return conn as GcraRedis
 }
 
-/** The identity inside a limiter key (`<prefix>rl:{<identity>}:<rule>`), or undefined. */
-export const identityOfKey = (k: string): string | undefined => /rl:\{([^}]+)\}:/.exec(k)?.[1]
-
-/** Adds the identities with limiter keys in Redis (SCAN on every master) to `out`, up to `max` in all. */
-export async function scanIdentities(
-  redis: GcraRedis,
-  prefix: string,
-  out: Set<string>,
-  max: number,
-  timeoutMs: number
-): Promise<void> {
-  type Scanning = { scan(...a: (string | number)[]): Promise<[string, string[]]> }
-  const nodes = (redis as unknown as { nodes?: (role: string) => GcraRedis[] }).nodes?.('master') ?? [redis]
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}rl:{*`
-  for (const node of nodes) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await withTimeout(
-        (node as unknown as Scanning).scan(cursor, 'MATCH', pattern, 'COUNT', 500),
-        timeoutMs
-      )
-      for (const k of keys) {
-        const id = identityOfKey(k)
-        if (id !== undefined) out.add(id)
-      }
-      cursor = next
-    } while (cursor !== '0' && out.size < max)
-  }
-}
-
 /** Resolves once the connection is ready, or after `ms` (the caller then reads its status). */
 export async function untilReady(redis: GcraRedis, ms: number): Promise<void> {
   if (redis.status === 'ready') return
