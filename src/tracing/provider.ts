@@ -1,16 +1,18 @@
 /**
  * The tracing runtime of one gateway instance (issue 17): a tracer provider of its own (never the
  * global one, so several apps in one process — tests — keep their exporters apart), the sampler
- * named by OTEL_TRACES_SAMPLER, W3C Trace Context propagation, and an OTLP/HTTP exporter behind a
- * bounded batch queue. A collector that is down or hung costs requests nothing: spans wait in the
- * queue (never a request), overflow and failed exports are dropped and counted.
+ * named by OTEL_TRACES_SAMPLER, W3C Trace Context propagation, and an OTLP/HTTP exporter (protobuf
+ * or JSON bodies, OTEL_EXPORTER_OTLP_PROTOCOL) behind a bounded batch queue. A collector that is
+ * down or hung costs requests nothing: spans wait in the queue (never a request), overflow and
+ * failed exports are dropped and counted.
  * Framework-free: no Fastify import.
  */
 import { randomUUID } from 'node:crypto'
 import { context, type Tracer } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources'
 import {
   AlwaysOffSampler,
@@ -162,7 +164,9 @@ class AdmittingProcessor implements SpanProcessor {
 export function createTracing(settings: TracingSettings, opts: TracingOptions): Tracing | undefined {
   if (settings.tracesUrl === undefined) return undefined
   installContextManager()
-  const exporter = new OTLPTraceExporter({
+  // Same transport and options; only the body encoding (and its content type) differs.
+  const Exporter = settings.protocol === 'http/json' ? JsonTraceExporter : ProtobufTraceExporter
+  const exporter = new Exporter({
     url: settings.tracesUrl,
     headers: settings.headers,
     timeoutMillis: settings.exportTimeoutMs

@@ -5,6 +5,11 @@
  *
  * Only what a client cannot abuse goes on a span: the path without its query (tokens travel in
  * queries, e.g. WebSocket `access_token`), the user id the gateway verified, never a credential.
+ *
+ * Every attribute is paid for twice per request — copied into the span, then encoded character by
+ * character at export (tracing-cost bench: export is most of a traced request's CPU) — so the
+ * SERVER span carries what a trace is searched and read for (method, route, status, path, client,
+ * user, request id, stage times), not the user agent, the scheme or the role.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import {
@@ -14,6 +19,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  type Attributes,
   type Context,
   type Span,
   type Tracer
@@ -25,9 +31,7 @@ import {
   ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
-  ATTR_URL_PATH,
-  ATTR_URL_SCHEME,
-  ATTR_USER_AGENT_ORIGINAL
+  ATTR_URL_PATH
 } from '@opentelemetry/semantic-conventions'
 import type { Tracing } from './provider.js'
 import { endLazySpan, withLazySpan, type LazySpan } from './spans.js'
@@ -44,6 +48,31 @@ const SPANNED: Record<Stage, boolean> = { auth: true, limit: true, upstream: fal
  */
 export const STAGE_SPAN_MIN_MS = 1
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'])
+// Attribute keys built once, not per request.
+const STAGE_KEYS: Record<Stage, string> = {
+  auth: 'lucid.stage.auth_ms',
+  limit: 'lucid.stage.limit_ms',
+  upstream: 'lucid.stage.upstream_ms'
+}
+/**
+ * `GET /api/v1/users/:id` per method and route template, so the final span name is one flat
+ * string shared by every request of the route instead of a concatenation per request (which the
+ * exporter would flatten again). Bounded: route templates are few; beyond the bound it concatenates.
+ */
+const spanNames = new Map<string, Map<string, string>>()
+function spanNameOf(method: string, route: string): string {
+  let byRoute = spanNames.get(method)
+  if (byRoute === undefined) {
+    byRoute = new Map()
+    if (spanNames.size < 16) spanNames.set(method, byRoute)
+  }
+  let name = byRoute.get(route)
+  if (name === undefined) {
+    name = `${method} ${route}`
+    if (byRoute.size < 2_000) byRoute.set(route, name)
+  }
+  return name
+}
 
 export interface RequestTrace {
   /** The SERVER span; undefined when only Server-Timing is measured (tracing off). */
@@ -69,6 +98,7 @@ export interface RequestInfo {
   method: string
   /** Path without the query. */
   path: string
+  /** Not put on the span (see the header comment), like the user agent in `headers`. */
   scheme: string
   clientAddress: string
   requestId: string
@@ -80,6 +110,7 @@ export interface RequestOutcome {
   /** Route template (`/api/v1/users/:id`); undefined when no route matched. */
   route?: string
   userId?: string
+  /** Not put on the span (the user id names the user; see the header comment). */
   role?: string
   /** The envelope code of an error response. */
   errorCode?: string
@@ -109,24 +140,16 @@ export function startRequestTrace(tracing: Tracing | undefined, info: RequestInf
     }
   }
   const known = KNOWN_METHODS.has(info.method)
-  const ua = info.headers['user-agent']
   const spanName = known ? info.method : 'HTTP'
-  const span = tracing.tracer.startSpan(
-    spanName,
-    {
-      kind: SpanKind.SERVER,
-      attributes: {
-        [ATTR_HTTP_REQUEST_METHOD]: known ? info.method : '_OTHER',
-        ...(known ? {} : { [ATTR_HTTP_REQUEST_METHOD_ORIGINAL]: info.method.slice(0, 32) }),
-        [ATTR_URL_PATH]: info.path,
-        [ATTR_URL_SCHEME]: info.scheme,
-        [ATTR_CLIENT_ADDRESS]: info.clientAddress,
-        ...(typeof ua === 'string' ? { [ATTR_USER_AGENT_ORIGINAL]: ua.slice(0, 512) } : {}),
-        'lucid.request_id': info.requestId
-      }
-    },
-    incomingContext(tracing, info.headers)
-  )
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: known ? info.method : '_OTHER',
+    [ATTR_URL_PATH]: info.path,
+    [ATTR_CLIENT_ADDRESS]: info.clientAddress,
+    'lucid.request_id': info.requestId
+  }
+  if (!known) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = info.method.slice(0, 32)
+  const parent = info.headers.traceparent === undefined ? ROOT_CONTEXT : incomingContext(tracing, info.headers)
+  const span = tracing.tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes }, parent)
   const sc = span.spanContext()
   const ctx = trace.setSpan(ROOT_CONTEXT, span)
   return {
@@ -181,16 +204,15 @@ export function endRequestTrace(rt: RequestTrace, outcome: RequestOutcome): void
   rt.ended = true
   if (outcome.route !== undefined) {
     span.setAttribute(ATTR_HTTP_ROUTE, outcome.route)
-    span.updateName(`${rt.spanName} ${outcome.route}`)
+    span.updateName(spanNameOf(rt.spanName, outcome.route))
   }
   if (outcome.userId !== undefined) span.setAttribute('user.id', outcome.userId)
-  if (outcome.role !== undefined) span.setAttribute('user.roles', [outcome.role])
   if (outcome.errorCode !== undefined) span.setAttribute('lucid.error.code', outcome.errorCode)
   // Every stage's time, also of those too quick to be spans of their own.
-  for (const s of STAGES) {
-    const ms = rt.stages[s]
-    if (ms !== undefined) span.setAttribute(`lucid.stage.${s}_ms`, Math.round(ms * 1000) / 1000)
-  }
+  const stages = rt.stages
+  if (stages.auth !== undefined) span.setAttribute(STAGE_KEYS.auth, Math.round(stages.auth * 1000) / 1000)
+  if (stages.limit !== undefined) span.setAttribute(STAGE_KEYS.limit, Math.round(stages.limit * 1000) / 1000)
+  if (stages.upstream !== undefined) span.setAttribute(STAGE_KEYS.upstream, Math.round(stages.upstream * 1000) / 1000)
   if (outcome.aborted === true) span.setAttribute('lucid.client_aborted', true)
   else {
     span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, outcome.status)

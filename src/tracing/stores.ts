@@ -6,7 +6,7 @@
  * A query's text is parameterised SQL (values travel as parameters, STYLE.md), so it may go on the
  * span; Redis keys may not (they hold nonces, idempotency keys and user ids), only the command.
  */
-import { SpanKind } from '@opentelemetry/api'
+import { SpanKind, type Attributes } from '@opentelemetry/api'
 import {
   ATTR_DB_OPERATION_NAME,
   ATTR_DB_QUERY_TEXT,
@@ -25,20 +25,33 @@ function operationOf(sql: string): string {
   return m === null ? 'SQL' : m[1].toUpperCase()
 }
 
-function traceQueryable(q: Queryable, tracing: Tracing): Queryable {
-  const span = <T>(sql: string, fn: () => Promise<T>) => {
+/**
+ * The span attributes of one SQL text, computed once: repositories send a fixed set of
+ * parameterised statements, so a bounded cache turns the per-query regex and whitespace folding
+ * into a lookup (and every span of a statement shares one attribute object the SDK copies from).
+ */
+const queryAttributes = new Map<string, { op: string; attributes: Attributes }>()
+function attributesOf(sql: string): { op: string; attributes: Attributes } {
+  let a = queryAttributes.get(sql)
+  if (a === undefined) {
     const op = operationOf(sql)
-    return inChildSpan(
-      tracing,
+    a = {
       op,
-      SpanKind.CLIENT,
-      {
+      attributes: {
         [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
         [ATTR_DB_OPERATION_NAME]: op,
         [ATTR_DB_QUERY_TEXT]: sql.replace(/\s+/g, ' ').trim().slice(0, MAX_QUERY_TEXT)
-      },
-      fn
-    )
+      }
+    }
+    if (queryAttributes.size < 5_000) queryAttributes.set(sql, a)
+  }
+  return a
+}
+
+function traceQueryable(q: Queryable, tracing: Tracing): Queryable {
+  const span = <T>(sql: string, fn: () => Promise<T>) => {
+    const { op, attributes } = attributesOf(sql)
+    return inChildSpan(tracing, op, SpanKind.CLIENT, attributes, fn)
   }
   return {
     query: (text, params) => span(text, () => q.query(text, params)),
@@ -46,18 +59,16 @@ function traceQueryable(q: Queryable, tracing: Tracing): Queryable {
   }
 }
 
+const TRANSACTION_ATTRIBUTES: Attributes = { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL }
+
 /** The same Db, its queries and transactions traced; every other member is the original's. */
 export function traceDb(db: Db, tracing: Tracing): Db {
   return {
     ...db,
     ...traceQueryable(db, tracing),
     transaction: (fn) =>
-      inChildSpan(
-        tracing,
-        'transaction',
-        SpanKind.INTERNAL,
-        { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL },
-        () => db.transaction((tx) => fn(traceQueryable(tx, tracing)))
+      inChildSpan(tracing, 'transaction', SpanKind.INTERNAL, TRANSACTION_ATTRIBUTES, () =>
+        db.transaction((tx) => fn(traceQueryable(tx, tracing)))
       )
   }
 }
@@ -83,14 +94,9 @@ export function traceStateStore<S extends StateStore>(store: S, tracing: Tracing
   const out = { ...store } as Record<string, unknown>
   for (const [method, command] of Object.entries(COMMANDS)) {
     const original = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[method]
+    const attributes: Attributes = { [ATTR_DB_SYSTEM_NAME]: 'redis', [ATTR_DB_OPERATION_NAME]: command }
     out[method] = (...args: unknown[]) =>
-      inChildSpan(
-        tracing,
-        command,
-        SpanKind.CLIENT,
-        { [ATTR_DB_SYSTEM_NAME]: 'redis', [ATTR_DB_OPERATION_NAME]: command },
-        () => original.apply(store, args)
-      )
+      inChildSpan(tracing, command, SpanKind.CLIENT, attributes, () => original.apply(store, args))
   }
   return out as S
 }

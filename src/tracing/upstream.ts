@@ -13,6 +13,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  type Attributes,
   type Context,
   type Span
 } from '@opentelemetry/api'
@@ -22,8 +23,7 @@ import {
   ATTR_HTTP_REQUEST_RESEND_COUNT,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-  ATTR_URL_FULL
+  ATTR_SERVER_PORT
 } from '@opentelemetry/semantic-conventions'
 import type { Tracing } from './provider.js'
 
@@ -35,7 +35,7 @@ export interface AttemptInfo {
   /** `http://host:port` of the chosen host. */
   origin: string
   method: string
-  /** Path and query; the query is left off the span. */
+  /** Path and query (not put on the span). */
   path: string
   /** 1 for the first try. */
   attempt: number
@@ -75,17 +75,62 @@ function serverOf(origin: string): { address: string; port: number } {
   return s
 }
 
-function end(span: Span, outcome: string, statusCode?: number): void {
-  span.setAttribute('lucid.upstream.outcome', outcome)
-  if (statusCode !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode)
-  if (outcome !== 'success') {
-    span.setAttribute(ATTR_ERROR_TYPE, statusCode !== undefined ? String(statusCode) : outcome)
-    span.setStatus({ code: SpanStatusCode.ERROR, message: outcome })
+/**
+ * One attempt's span: a class rather than closures, so an attempt costs one object; the body's
+ * end is watched with a single 'close' listener that reads `body.errored` (Node sets it before
+ * 'close'), not an 'error' and a 'close' listener each.
+ */
+class Attempt implements AttemptSpan {
+  private done = false
+  private statusCode = 0
+  private body: Readable | undefined
+
+  constructor(
+    private readonly span: Span,
+    readonly headers: Headers
+  ) {}
+
+  responded(statusCode: number, body?: Readable): void {
+    if (this.done) return
+    this.statusCode = statusCode
+    if (body === undefined || body.closed) return this.end(statusCode >= 500 ? `http_${statusCode}` : 'success')
+    this.body = body
+    body.once('close', this.onClose)
   }
-  span.end()
+
+  failed(outcome: string): void {
+    if (!this.done) this.end(outcome)
+  }
+
+  // An arrow property: the listener is bound to this attempt without a closure per call site.
+  private readonly onClose = (): void => {
+    if (this.done) return
+    const err = this.body?.errored as { code?: string } | null | undefined
+    const status = this.statusCode
+    if (err !== null && err !== undefined) this.end(err.code === 'UND_ERR_ABORTED' ? 'cancelled' : 'bad_response')
+    else this.end(status >= 500 ? `http_${status}` : 'success')
+  }
+
+  private end(outcome: string): void {
+    this.done = true
+    const span = this.span
+    const statusCode = this.statusCode === 0 ? undefined : this.statusCode
+    span.setAttribute('lucid.upstream.outcome', outcome)
+    if (statusCode !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode)
+    if (outcome !== 'success') {
+      span.setAttribute(ATTR_ERROR_TYPE, statusCode !== undefined ? String(statusCode) : outcome)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome })
+    }
+    span.end()
+  }
 }
 
-/** Starts the attempt's span as a child of `parent` (default: the active context). */
+/**
+ * Starts the attempt's span as a child of `parent` (default: the active context). Its attributes
+ * are what an attempt is read for — which upstream and host, which try, the breaker's state, the
+ * outcome — with no string built per attempt: `url.full` (origin + path) is left off, the SERVER
+ * span has the path and this span the host.
+ */
 export function startAttempt(
   tracing: Tracing,
   info: AttemptInfo,
@@ -93,44 +138,15 @@ export function startAttempt(
   parent: Context = context.active()
 ): AttemptSpan {
   const server = serverOf(info.origin)
-  const q = info.path.indexOf('?')
-  const span = tracing.tracer.startSpan(
-    info.method,
-    {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        [ATTR_HTTP_REQUEST_METHOD]: info.method,
-        [ATTR_SERVER_ADDRESS]: server.address,
-        [ATTR_SERVER_PORT]: server.port,
-        [ATTR_URL_FULL]: info.origin + (q < 0 ? info.path : info.path.slice(0, q)),
-        ...(info.attempt > 1 ? { [ATTR_HTTP_REQUEST_RESEND_COUNT]: info.attempt - 1 } : {}),
-        'lucid.upstream.name': info.upstream,
-        'lucid.upstream.attempt': info.attempt,
-        'lucid.circuit_breaker.state': info.breaker
-      }
-    },
-    parent
-  )
-  let done = false
-  const once = (f: () => void) => {
-    if (done) return
-    done = true
-    f()
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: info.method,
+    [ATTR_SERVER_ADDRESS]: server.address,
+    [ATTR_SERVER_PORT]: server.port,
+    'lucid.upstream.name': info.upstream,
+    'lucid.upstream.attempt': info.attempt,
+    'lucid.circuit_breaker.state': info.breaker
   }
-  return {
-    headers: injectTraceContext(tracing, trace.setSpan(parent, span), headers),
-    responded(statusCode, body) {
-      const outcome = statusCode >= 500 ? `http_${statusCode}` : 'success'
-      if (body === undefined || body.closed) return once(() => end(span, outcome, statusCode))
-      body.once('error', (err) =>
-        once(() =>
-          end(span, (err as { code?: string }).code === 'UND_ERR_ABORTED' ? 'cancelled' : 'bad_response', statusCode)
-        )
-      )
-      body.once('close', () => once(() => end(span, outcome, statusCode)))
-    },
-    failed(outcome) {
-      once(() => end(span, outcome))
-    }
-  }
+  if (info.attempt > 1) attributes[ATTR_HTTP_REQUEST_RESEND_COUNT] = info.attempt - 1
+  const span = tracing.tracer.startSpan(info.method, { kind: SpanKind.CLIENT, attributes }, parent)
+  return new Attempt(span, injectTraceContext(tracing, trace.setSpan(parent, span), headers))
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { maskedConfig } from '../../src/cli/mask.js'
-import { SPAN_KIND } from '../helpers/otlp-receiver.js'
+import { SPAN_KIND, type ReceivedSpan } from '../helpers/otlp-receiver.js'
 import { tracedProxy } from './gateway.js'
 
 function problems(env: Record<string, string>): string {
@@ -29,7 +29,7 @@ test('the OTEL_* and SERVER_TIMING* settings are validated, every message naming
     SERVER_TIMING_HEADER: 'Authorization'
   })
   assert.match(text, /OTEL_EXPORTER_OTLP_ENDPOINT must use http: or https:/)
-  assert.match(text, /OTEL_EXPORTER_OTLP_PROTOCOL must be http\/json/)
+  assert.match(text, /OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf or http\/json .*got "grpc"/)
   assert.match(text, /OTEL_TRACES_SAMPLER_ARG must be a ratio between 0 and 1/)
   assert.match(text, /OTEL_RESOURCE_ATTRIBUTES entry "broken" must be key=value/)
   assert.match(text, /OTEL_BSP_MAX_QUEUE_SIZE must be an integer between 1 and/)
@@ -40,6 +40,22 @@ test('the OTEL_* and SERVER_TIMING* settings are validated, every message naming
     /OTEL_TRACES_SAMPLER must be one of always_on, .*parentbased_traceidratio, got "jaeger_remote"/
   )
   assert.match(problems({ SERVER_TIMING: 'sometimes' }), /SERVER_TIMING must be off, admin or header/)
+  assert.match(
+    problems({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/xml' }),
+    /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be http\/protobuf or http\/json/
+  )
+})
+
+test('the export protocol: http/protobuf by default (spec), the traces variable wins over the general one', () => {
+  const protocol = (env: Record<string, string>) =>
+    loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env }).tracing.protocol
+  assert.equal(protocol({}), 'http/protobuf')
+  assert.equal(protocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), 'http/json')
+  assert.equal(
+    protocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }),
+    'http/protobuf'
+  )
+  assert.equal(protocol({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }), 'http/json')
 })
 
 test('endpoints as the spec says: base + /v1/traces, the signal endpoint as given; off without one', () => {
@@ -119,4 +135,33 @@ test('parent-based sampling is honoured: an unsampled parent exports nothing and
     gw.lines.find((l) => l.request_id === 'sampling-u' && l.msg === 'request completed')?.trace_id,
     unsampled
   )
+})
+
+test('both OTLP/HTTP encodings reach a collector: protobuf by default, JSON on request', async (t) => {
+  for (const protocol of ['http/protobuf', 'http/json'] as const) {
+    const env: Record<string, string> = protocol === 'http/json' ? { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol } : {}
+    const { receiver, gw, li } = await tracedProxy(t, env)
+    const traceId = randomBytes(16).toString('hex')
+    const res = await request(`${gw.base}/api/v1/nodes/enc/status`, {
+      headers: { ...li.auth, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` }
+    })
+    assert.equal(res.statusCode, 200)
+    await res.body.dump()
+    const upstream = (x: ReceivedSpan) => x.traceId === traceId && x.attributes['lucid.upstream.name'] !== undefined
+    const spans = await receiver.waitFor(
+      (s) => s.some((x) => x.traceId === traceId && x.kind === SPAN_KIND.server) && s.some(upstream)
+    )
+    const wanted = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf'
+    assert.deepEqual(new Set(receiver.contentTypes), new Set([wanted]), `${protocol}: every export as ${wanted}`)
+    const server = spans.find((s) => s.traceId === traceId && s.kind === SPAN_KIND.server)!
+    const client = spans.find(upstream)!
+    assert.equal(client.kind, SPAN_KIND.client, protocol)
+    assert.equal(server.name, 'GET /api/v1/nodes/*', protocol)
+    assert.equal(server.attributes['http.response.status_code'], 200, protocol)
+    assert.equal(server.attributes['user.id'], li.userId, protocol)
+    assert.equal(server.resource['service.name'], 'gateway-under-test', protocol)
+    assert.equal(client.name, 'GET', protocol)
+    assert.equal(client.parentSpanId, server.spanId, protocol)
+    assert.equal(client.attributes['lucid.upstream.attempt'], 1, protocol)
+  }
 })
