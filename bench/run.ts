@@ -387,6 +387,12 @@ async function main(): Promise<void> {
   // a twin: the headline `gateway` also runs its background jobs.
   const twinOff = await twin('gateway-twin', {})
   const traced = await twin('gateway-trace', { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' })
+  // The same with the other OTLP encoding than the default, to price one against the other.
+  const tracedJson = await twin('gateway-trace-json', {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_TRACES_SAMPLER: 'always_on',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json'
+  })
   // Stage twins (issue 15): the gateway with one request-path stage switched off, so the stage's
   // cost is the difference. The tracing stage is priced against the tracing twin, with which its
   // own twin shares the OTLP settings.
@@ -589,6 +595,17 @@ backend be
             url: traced.url + path1,
             headers: auth,
             pid: traced.pid
+          }
+        ]
+      : []),
+    ...(tracedJson
+      ? [
+          {
+            id: 'gateway-trace-json',
+            label: 'gateway, tracing on as above, OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
+            url: tracedJson.url + path1,
+            headers: auth,
+            pid: tracedJson.pid
           }
         ]
       : []),
