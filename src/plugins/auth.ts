@@ -4,7 +4,6 @@
  * The role used for decisions is the user's current role from the database (through the identity
  * cache), so a demotion, lock or deletion applies on the next request, not at token expiry.
  */
-import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { LucidError } from '../errors.js'
@@ -20,6 +19,7 @@ import type { UserRow } from '../data/repositories/users.js'
 import type { AuditEntry } from '../data/repositories/audit.js'
 import { createRepositories, type Repositories } from '../data/repositories/index.js'
 import { lowerRole, roleAtLeast, userBlockReason } from '../auth/roles.js'
+import { hashApiKey } from '../auth/api-keys.js'
 import { createIdentityState, type IdentityState } from '../services/identity-state.js'
 import { inStage } from '../tracing/request.js'
 
@@ -62,10 +62,6 @@ export type Guard = { kind: 'authenticate' } | { kind: 'optional' } | { kind: 'r
 const guards = new WeakMap<object, Guard>()
 export const describeGuard = (hook: unknown): Guard | undefined =>
   typeof hook === 'function' ? guards.get(hook) : undefined
-
-// Role and account policy lives in src/auth/roles.ts; re-exported for existing importers.
-export { roleAtLeast, lowerRole, userBlockReason } from '../auth/roles.js'
-export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex')
 
 async function authPlugin(app: FastifyInstance): Promise<void> {
   const config = app.config

@@ -7,7 +7,7 @@
 import { Transform, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LucidError } from '../../errors.js'
-import { roleAtLeast } from '../../plugins/auth.js'
+import { roleAtLeast } from '../../auth/roles.js'
 import { CancelSignal } from '../../proxy/cancel.js'
 import { checkProxyPath } from '../../proxy/path-safety.js'
 import { upstreamRequestHeaders, clientResponseHeaders } from '../../proxy/headers.js'

@@ -1,10 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
-import { hashApiKey } from '../../plugins/auth.js'
+import { hashApiKey, newApiKey } from '../../auth/api-keys.js'
 import { roleAtLeast } from '../../auth/roles.js'
 import type { Role } from '../../crypto/tokens.js'
 import { isTronAddress } from '../../crypto/tron.js'
@@ -147,7 +147,7 @@ export default async function meRoutes(fastify: FastifyInstance): Promise<void> 
         throw new LucidError('FORBIDDEN', 'An API key cannot have a higher role than its owner')
       if ((await app.repos.apiKeys.countActive(request.user!.id)) >= MAX_API_KEYS)
         throw new LucidError('INVALID_REQUEST', `At most ${MAX_API_KEYS} active API keys`, { status: 409 })
-      const secret = `lucid_${randomBytes(32).toString('base64url')}`
+      const secret = newApiKey()
       const row = await app.repos.apiKeys.create({
         key_id: randomUUID(),
         user_id: request.user!.id,
