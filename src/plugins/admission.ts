@@ -10,11 +10,10 @@
  */
 import fp from 'fastify-plugin'
 import client from 'prom-client'
-import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
-import { LucidError, envelope } from '../errors.js'
+import { LucidError } from '../errors.js'
 import {
   AdmissionRefused,
   createAdmission,
@@ -25,7 +24,8 @@ import {
 import { createOverloadDetector } from '../admission/overload.js'
 import type { BodyDeadlineOptions } from '../admission/body-deadline.js'
 import { clientKey } from '../admission/client-key.js'
-import { API_RESPONSE_HEADERS, requestIdFrom } from '../http/security-headers.js'
+import { requestIdFrom } from '../http/security-headers.js'
+import { endWithError } from '../http/raw-answer.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -86,19 +86,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'LUCID_ERR_1001', 'Request headers too large']
         : [400, 'LUCID_ERR_1001', 'Malformed HTTP request']
-  const requestId = requestIdFrom(undefined)
-  const body = JSON.stringify(envelope(requestId, code, message))
-  const headers = {
-    ...API_RESPONSE_HEADERS,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'x-request-id': requestId,
-    connection: 'close'
-  }
-  const head = Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n')
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${head}\r\n\r\n${body}`)
+  endWithError(socket, { status, code, message }, requestIdFrom(undefined))
 }
 
 async function admissionPlugin(app: FastifyInstance, opts: { config: Readonly<Config> }): Promise<void> {

@@ -8,12 +8,13 @@ import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Config } from '../config.js'
 import { roleAtLeast } from '../auth/roles.js'
-import { LucidError, envelope } from '../errors.js'
+import { LucidError } from '../errors.js'
 import type { Role } from '../crypto/tokens.js'
 import type { AdmissionTicket } from '../admission/admission.js'
 import type { ProxyRoute } from './route-table.js'
 import type { Tracing } from '../tracing/provider.js'
 import { API_RESPONSE_HEADERS, requestIdFrom } from '../http/security-headers.js'
+import { endWithError } from '../http/raw-answer.js'
 import { normalisePath } from '../http/path.js'
 import { createHostCheck, hostnameOf } from '../http/hosts.js'
 import { stripSpoofable } from '../http/spoofable.js'
@@ -27,20 +28,8 @@ import { startAttempt } from '../tracing/upstream.js'
 
 /** An error answer on the raw socket, with the envelope, request id and security headers. */
 function refuse(socket: Duplex, err: LucidError, requestId: string, extra: Record<string, string> = {}): void {
-  const body = JSON.stringify(envelope(requestId, err.code, err.message, err.details))
-  const headers: Record<string, string> = {
-    ...API_RESPONSE_HEADERS,
-    ...extra,
-    ...err.headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'x-request-id': requestId,
-    connection: 'close'
-  }
-  const head = Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n')
-  socket.end(`HTTP/1.1 ${err.statusCode} ${http.STATUS_CODES[err.statusCode]}\r\n${head}\r\n\r\n${body}`)
+  const { statusCode: status, code, message, details } = err
+  endWithError(socket, { status, code, message, details, headers: { ...extra, ...err.headers } }, requestId)
 }
 
 /** An upstream failure as its envelope: the one mapping HTTP routes use too (src/errors/domain.ts). */

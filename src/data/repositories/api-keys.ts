@@ -16,15 +16,7 @@ export interface ApiKeyRow {
 
 export function createApiKeysRepository(db: Queryable) {
   return {
-    async create(k: {
-      key_id: string
-      user_id: string
-      name: string
-      prefix: string
-      key_hash: string
-      role: Role
-      expires_at: Date | null
-    }): Promise<ApiKeyRow> {
+    async create(k: Omit<ApiKeyRow, 'created_at' | 'last_used_at' | 'revoked_at'>): Promise<ApiKeyRow> {
       const { rows } = await db.query<ApiKeyRow>(
         'INSERT INTO api_keys (key_id, user_id, name, prefix, key_hash, role, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
         [k.key_id, k.user_id, k.name, k.prefix, k.key_hash, k.role, k.expires_at]

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
-import { toUser } from '../shared/schema.js'
+import { toAuthSession, toUser } from '../shared/schema.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import { clientInfo } from '../shared/request.js'
 import {
@@ -87,16 +87,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
     async (request) => {
       const rows = await app.repos.authSessions.listActiveForUser(request.user!.id)
       return {
-        sessions: rows.map((s) => ({
-          session_id: s.session_id,
-          method: s.method,
-          ip: s.ip,
-          user_agent: s.user_agent,
-          created_at: s.created_at.toISOString(),
-          last_used_at: s.last_used_at.toISOString(),
-          expires_at: s.expires_at.toISOString(),
-          current: s.session_id === request.user!.sid
-        }))
+        sessions: rows.map((s) => ({ ...toAuthSession(s), current: s.session_id === request.user!.sid }))
       }
     }
   )

@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { UserRow } from '../../data/repositories/users.js'
 import { withErrors } from '../../schemas/common.js'
 import type { ChunkRow, ManifestRow } from '../../data/repositories/sessions.js'
+import type { AuthSessionRow } from '../../data/repositories/auth-sessions.js'
 
 export const RoleSchema = Type.Union([
   Type.Literal('user'),
@@ -169,4 +170,15 @@ export const confirmedDeleteSchema = <P extends TSchema>(tags: string[], summary
   params,
   querystring: ConfirmQuerySchema,
   response: withErrors({ 204: Type.Null() })
+})
+
+/** A login session (auth_sessions row) as the auth and admin-identity routes list it. */
+export const toAuthSession = (s: AuthSessionRow) => ({
+  session_id: s.session_id,
+  method: s.method,
+  ip: s.ip,
+  user_agent: s.user_agent,
+  created_at: s.created_at.toISOString(),
+  last_used_at: s.last_used_at.toISOString(),
+  expires_at: s.expires_at.toISOString()
 })

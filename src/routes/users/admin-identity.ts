@@ -8,8 +8,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { withErrors } from '../../schemas/common.js'
-import type { AuthSessionRow } from '../../data/repositories/auth-sessions.js'
 import { auditReads } from '../shared/audit-reads.js'
+import { toAuthSession } from '../shared/schema.js'
 import { assertMayManage } from '../../auth/roles.js'
 import { ApiKeyParamsSchema, ApiKeySchema, UserIdParamsSchema } from './schema.js'
 import { toApiKey } from './schema.js'
@@ -26,16 +26,6 @@ const LoginSessionSchema = Type.Object({
 })
 const UserSessionParams = Type.Object({ ...UserIdParamsSchema.properties, session_id: Type.String({ format: 'uuid' }) })
 const UserKeyParams = Type.Object({ ...UserIdParamsSchema.properties, ...ApiKeyParamsSchema.properties })
-
-const toSession = (s: AuthSessionRow) => ({
-  session_id: s.session_id,
-  method: s.method,
-  ip: s.ip,
-  user_agent: s.user_agent,
-  created_at: s.created_at.toISOString(),
-  last_used_at: s.last_used_at.toISOString(),
-  expires_at: s.expires_at.toISOString()
-})
 
 export default async function adminIdentityRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -64,7 +54,7 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
     },
     async (request) => {
       await existing(request.params.user_id)
-      return { sessions: (await app.repos.authSessions.listActiveForUser(request.params.user_id)).map(toSession) }
+      return { sessions: (await app.repos.authSessions.listActiveForUser(request.params.user_id)).map(toAuthSession) }
     }
   )
 
