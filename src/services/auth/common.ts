@@ -66,6 +66,18 @@ export interface LoginSteps {
   issueSession(user: UserRow, method: 'wallet' | 'email', client: ClientInfo): Promise<TokenPair & { user: UserRow }>
 }
 
+/** The audit entry of an account its first login created (wallet or email). */
+export const auditUserCreated = (
+  d: AuthServiceDeps,
+  user: UserRow,
+  details: Record<string, unknown>,
+  client: ClientInfo
+): Promise<void> =>
+  d.audit(
+    { actor_id: user.user_id, action: 'user.created', target_type: 'user', target_id: user.user_id, details },
+    client
+  )
+
 export type EmailSent = { message: string; expires_in: number }
 /** The answer to every code request, sent or not (it never says whether the address exists). */
 export const EMAIL_SENT: EmailSent = {

@@ -11,6 +11,7 @@ import {
   EMAIL_CODE_TTL_MS,
   EMAIL_LIMITS,
   EMAIL_SENT,
+  auditUserCreated,
   LINK_NOTICE,
   sameHash,
   sha256hex,
@@ -161,17 +162,7 @@ export function createEmailLogin(d: AuthServiceDeps, steps: LoginSteps) {
     if ((await d.store.take(`email-code:${email}`)) === null) throw new LucidError('CODE_EXPIRED')
     await d.store.del(`magic:${record.token_hash}`)
     if (record.purpose === 'link') user = await linkEmail(user.user_id, email, client)
-    if (created)
-      await d.audit(
-        {
-          actor_id: user.user_id,
-          action: 'user.created',
-          target_type: 'user',
-          target_id: user.user_id,
-          details: { via: 'email' }
-        },
-        client
-      )
+    if (created) await auditUserCreated(d, user, { via: 'email' }, client)
     return issueSession(user, 'email', client)
   }
 

@@ -7,7 +7,7 @@ import { LucidError } from '../../errors.js'
 import type { Role } from '../../crypto/tokens.js'
 import { recoverSigner, SignatureFormatError } from '../../crypto/tron.js'
 import type { UserRow, WalletType } from '../../data/repositories/users.js'
-import { CHALLENGE_TTL_MS, type AuthServiceDeps, type ClientInfo, type LoginSteps } from './common.js'
+import { auditUserCreated, CHALLENGE_TTL_MS, type AuthServiceDeps, type ClientInfo, type LoginSteps } from './common.js'
 
 interface ChallengeRecord {
   address: string
@@ -95,17 +95,7 @@ export function createWalletLogin(d: AuthServiceDeps, steps: LoginSteps) {
     if (!created && input.wallet_type !== undefined && input.wallet_type !== user.wallet_type) {
       user = (await d.users.update(user.user_id, { wallet_type: input.wallet_type })) as UserRow
     }
-    if (created)
-      await d.audit(
-        {
-          actor_id: user.user_id,
-          action: 'user.created',
-          target_type: 'user',
-          target_id: user.user_id,
-          details: { via: 'wallet', role }
-        },
-        client
-      )
+    if (created) await auditUserCreated(d, user, { via: 'wallet', role }, client)
     return issueSession(user, 'wallet', client)
   }
 
