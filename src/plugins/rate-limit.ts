@@ -9,7 +9,6 @@ import client from 'prom-client'
 import { Transform, type Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Cluster, Redis } from 'ioredis'
 import { LucidError } from '../errors.js'
 import { createLimiter, type Decision, type Limiter } from '../ratelimit/limiter.js'
 import { defaultRules, matchingRules, tierRule, type RouteRule } from '../ratelimit/rules.js'
@@ -93,7 +92,8 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     burst: cfg.bandwidthBytesPerS
   }
   // The limiter shares the state store's connection and namespace.
-  const { client: redis, prefix } = app.stateStore as { client?: Redis | Cluster; prefix?: string }
+  const redis = app.stateStore.redis?.client
+  const prefix = app.stateStore.redis?.prefix
   const decisions = new client.Counter({
     name: 'rate_limit_decisions_total',
     help: 'Rate-limit decisions by policy and result',

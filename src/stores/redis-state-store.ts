@@ -105,6 +105,7 @@ export async function createRedisStateStore(
     kind: 'redis',
     client,
     prefix: opts.prefix,
+    redis: { client, prefix: opts.prefix },
     get: (key) => guard(() => client.get(k(key))),
     async set(key, value, o: SetOptions = {}) {
       return guard(async () => {

@@ -4,6 +4,8 @@
  * Both implementations pass the same contract suite (test/stores/state-store.test.ts).
  * Keys are given without the namespace prefix; each implementation adds its own.
  */
+import type { Cluster, Redis } from 'ioredis'
+
 export interface SetOptions {
   /** Expiry in milliseconds; omitted means the key never expires. */
   ttlMs?: number
@@ -62,8 +64,17 @@ export function redisGlobToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`, 's')
 }
 
+/** The Redis connection behind a Redis store, for what needs its own scripts (the rate limiter). */
+export interface RedisBacking {
+  client: Redis | Cluster
+  /** The store's key namespace (STATE_KEY_PREFIX). */
+  prefix: string
+}
+
 export interface StateStore {
   readonly kind: 'memory' | 'redis'
+  /** Set by the Redis store only. */
+  readonly redis?: RedisBacking
   get(key: string): Promise<string | null>
   /** Returns false only when `nx` was asked and the key already existed. */
   set(key: string, value: string, opts?: SetOptions): Promise<boolean>
