@@ -15,12 +15,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { addressFromPublicKey, signTip191 } from '../src/crypto/tron.js'
+import { freePort, waitHttp, walletToken } from './support.js'
 
 const DURATION = Number(process.env.PROFILE_DURATION_S ?? 10)
 const CONNS = Number(process.env.PROFILE_CONNECTIONS ?? 64)
@@ -65,49 +63,6 @@ interface Profile {
   endTime: number
   samples: number[]
   timeDeltas: number[]
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
-}
-
-async function waitHttp(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).status < 500) return
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`${url} did not come up`)
-}
-
-async function token(base: string): Promise<string> {
-  const priv = secp256k1.utils.randomSecretKey()
-  const address = addressFromPublicKey(secp256k1.getPublicKey(priv, false))
-  const post = async (p: string, body: object) =>
-    (await (
-      await fetch(`${base}${p}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body)
-      })
-    ).json()) as Record<string, string>
-  const c = await post('/api/v1/auth/challenge', { tron_address: address })
-  const l = await post('/api/v1/auth/login', {
-    tron_address: address,
-    nonce: c.nonce,
-    signature: signTip191(c.message, Buffer.from(priv).toString('hex'))
-  })
-  if (l.access_token === undefined) throw new Error(`login failed: ${JSON.stringify(l)}`)
-  return l.access_token
 }
 
 const pinned = (core: string, cmd: string, args: string[]): [string, string[]] =>
@@ -222,7 +177,7 @@ async function main(): Promise<void> {
     children.push(gw)
     const url = `http://127.0.0.1:${port}`
     await waitHttp(bare ? `${url}/__json` : `${url}/ready`)
-    const bearer = bare ? 'none' : await token(url)
+    const bearer = bare ? 'none' : await walletToken(url)
     // The profile's clock is the process's monotonic clock; mark the window by its own end.
     const [wc, wa] = pinned('0', 'wrk', [
       '-t1',

@@ -25,10 +25,10 @@ import {
 } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import path from 'node:path'
-import { createServer } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { addressFromPublicKey, signTip191 } from '../src/crypto/tron.js'
+import { freePort, waitHttp, walletToken } from './support.js'
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 10)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -40,31 +40,6 @@ const wanted = (id: string) => ONLY === undefined || ONLY.includes(id)
 const pin = (cores: number | string, cmd: string, args: string[]): [string, string[]] =>
   has('taskset') && cpus().length > 1 ? ['taskset', ['-c', String(cores), cmd, ...args]] : [cmd, args]
 const children: ChildProcess[] = []
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
-}
-
-async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(url)
-      await r.arrayBuffer()
-      if (r.status < 500) return
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`${url} did not come up`)
-}
 
 function start(name: string, cmd: string, args: string[], env: Record<string, string>, cores = '1'): ChildProcess {
   const [c, a] = pin(cores, cmd, args)
@@ -264,30 +239,6 @@ function buildBaseline(ref: string, dir: string): string {
   return sha
 }
 
-async function token(base: string): Promise<string> {
-  const priv = secp256k1.utils.randomSecretKey()
-  const address = addressFromPublicKey(secp256k1.getPublicKey(priv, false))
-  const c = (await (
-    await fetch(`${base}/api/v1/auth/challenge`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ tron_address: address })
-    })
-  ).json()) as { nonce: string; message: string }
-  const login = await fetch(`${base}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      tron_address: address,
-      nonce: c.nonce,
-      signature: signTip191(c.message, Buffer.from(priv).toString('hex'))
-    })
-  })
-  const body = (await login.json()) as { access_token?: string }
-  if (!body.access_token) throw new Error(`bench login failed: ${JSON.stringify(body)}`)
-  return body.access_token as string
-}
-
 /** Request-path stages a twin can switch off (src/pipeline/bench-switches.ts BENCH_STAGES). */
 const STAGE_TWINS = ['admission', 'identify', 'headers', 'metrics', 'log', 'tracing']
 
@@ -416,7 +367,7 @@ async function main(): Promise<void> {
     baselineSha = buildBaseline(baselineRef, dir)
     baseline = await twin('gateway-baseline', {}, '1', path.join(dir, 'dist/server.js'))
   }
-  const bearer = await token(gwUrl)
+  const bearer = await walletToken(gwUrl)
   const auth = { authorization: `Bearer ${bearer}` }
 
   const barePort = await freePort()
