@@ -17,12 +17,12 @@
  * Hand-written: no library keeps GCRA-aware refusals; a TTL cache (lru-cache) would still need the
  * per-rule times below, and the map is bounded here by insertion order.
  */
-import { intervalUs, outcome, toleranceUs, type RuleCheck, type RuleOutcome } from './gcra.js'
+import { intervalUs, toleranceUs, type RuleCheck } from './gcra.js'
 
 interface Entry {
   /** Monotonic µs until which the refusal certainly holds. */
   untilUs: number
-  /** Each rule's TAT on the same clock, to answer the same headers Redis's reply would give. */
+  /** Each rule's TAT on the same clock, so a repeat answers the headers Redis's reply would give. */
   tats: number[]
 }
 
@@ -40,28 +40,33 @@ export class DenialCache {
   }
 
   /** One request class: identity, rules, cost and penalty decide whether a refusal repeats. */
-  static signature(identity: string, checks: RuleCheck[]): string {
+  private static signature(identity: string, checks: RuleCheck[]): string {
     let s = identity + '\u0000'
     for (const c of checks) s += `${c.rule.name}:${c.cost}:${c.penalty ?? 1};`
     return s
   }
 
-  /** The refusal still in force for this request class at `nowUs`, as rule outcomes; else undefined. */
-  lookup(sig: string, checks: RuleCheck[], nowUs: number): RuleOutcome[] | undefined {
+  /**
+   * The refusal still in force for this request class at `nowUs`, as the GCRA script would report
+   * it (each rule's TAT relative to now); undefined when there is none.
+   */
+  lookup(identity: string, checks: RuleCheck[], nowUs: number): number[] | undefined {
+    if (this.entries.size === 0) return undefined // the usual case: no string to build
+    const sig = DenialCache.signature(identity, checks)
     const e = this.entries.get(sig)
     if (e === undefined) return undefined
     if (nowUs >= e.untilUs) {
       this.entries.delete(sig)
       return undefined
     }
-    return checks.map((c, i) => ({ ...outcome(c, Math.max(0, e.tats[i] - nowUs), 0).out, allowed: false }))
+    return e.tats.map((tat) => Math.max(0, tat - nowUs))
   }
 
   /**
    * Records Redis's refusal of a request sent at `sentUs`: `rel[i]` is rule i's TAT relative to
    * Redis's now, as the GCRA script returns it.
    */
-  remember(sig: string, checks: RuleCheck[], rel: number[], sentUs: number): void {
+  remember(identity: string, checks: RuleCheck[], rel: number[], sentUs: number): void {
     if (this.maxMs <= 0) return
     let holdsUs = 0
     for (let i = 0; i < checks.length; i++) {
@@ -69,6 +74,7 @@ export class DenialCache {
       holdsUs = Math.max(holdsUs, rel[i] + intervalUs(c.rule, c.penalty) * c.cost - toleranceUs(c.rule))
     }
     if (holdsUs <= 0) return
+    const sig = DenialCache.signature(identity, checks)
     if (this.entries.size >= this.maxEntries) this.evict(sentUs)
     this.entries.delete(sig) // re-inserted last: eviction order is insertion order
     this.entries.set(sig, {

@@ -208,21 +208,19 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     },
     instances: liveInstances,
     async decide(identity, checks) {
-      if (denials.size > 0 && mode === 'redis') {
-        const outcomes = denials.lookup(DenialCache.signature(identity, checks), checks, monoUs())
-        if (outcomes !== undefined) return { outcomes, allowed: false, mode, cached: true }
-      }
+      // A refusal still in force is repeated as Redis gave it, without asking again (denial-cache.ts).
       const sentUs = monoUs()
-      const rel = await viaRedis(identity, checks, 'decide')
+      const repeat = mode === 'redis' ? denials.lookup(identity, checks, sentUs) : undefined
+      const rel = repeat ?? (await viaRedis(identity, checks, 'decide'))
       if (rel === undefined) return decideLocally(identity, checks)
-      const all = rel[checks.length] === 1
-      if (!all) denials.remember(DenialCache.signature(identity, checks), checks, rel, sentUs)
+      const all = repeat === undefined && rel[checks.length] === 1
+      if (!all && repeat === undefined) denials.remember(identity, checks, rel, sentUs)
       const outcomes = checks.map((c, i) => ({
         ...outcome(c, rel[i], 0).out,
         key: key(identity, c.rule.name),
         allowed: all
       }))
-      return { outcomes, allowed: all, mode: 'redis' }
+      return { outcomes, allowed: all, mode: 'redis', ...(repeat !== undefined && { cached: true as const }) }
     },
     async shape(identity, check) {
       const rel = await viaRedis(identity, [check], 'shape')

@@ -51,9 +51,7 @@ function parseInfo(text: string): Record<string, string> {
 
 const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, '\\$&')
 
-export async function createRedisStateStore(
-  opts: RedisStateStoreOptions
-): Promise<StateStore & { client: Redis | Cluster; prefix: string }> {
+export async function createRedisStateStore(opts: RedisStateStoreOptions): Promise<StateStore> {
   const client = (
     opts.clusterNodes !== undefined && opts.clusterNodes.length > 0
       ? new Cluster(
@@ -103,8 +101,6 @@ export async function createRedisStateStore(
 
   return {
     kind: 'redis',
-    client,
-    prefix: opts.prefix,
     redis: { client, prefix: opts.prefix },
     get: (key) => guard(() => client.get(k(key))),
     async set(key, value, o: SetOptions = {}) {

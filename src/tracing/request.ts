@@ -54,26 +54,6 @@ const STAGE_KEYS: Record<Stage, string> = {
   limit: 'lucid.stage.limit_ms',
   upstream: 'lucid.stage.upstream_ms'
 }
-/**
- * `GET /api/v1/users/:id` per method and route template, so the final span name is one flat
- * string shared by every request of the route instead of a concatenation per request (which the
- * exporter would flatten again). Bounded: route templates are few; beyond the bound it concatenates.
- */
-const spanNames = new Map<string, Map<string, string>>()
-function spanNameOf(method: string, route: string): string {
-  let byRoute = spanNames.get(method)
-  if (byRoute === undefined) {
-    byRoute = new Map()
-    if (spanNames.size < 16) spanNames.set(method, byRoute)
-  }
-  let name = byRoute.get(route)
-  if (name === undefined) {
-    name = `${method} ${route}`
-    if (byRoute.size < 2_000) byRoute.set(route, name)
-  }
-  return name
-}
-
 export interface RequestTrace {
   /** The SERVER span; undefined when only Server-Timing is measured (tracing off). */
   readonly span: Span | undefined
@@ -204,7 +184,7 @@ export function endRequestTrace(rt: RequestTrace, outcome: RequestOutcome): void
   rt.ended = true
   if (outcome.route !== undefined) {
     span.setAttribute(ATTR_HTTP_ROUTE, outcome.route)
-    span.updateName(spanNameOf(rt.spanName, outcome.route))
+    span.updateName(`${rt.spanName} ${outcome.route}`)
   }
   if (outcome.userId !== undefined) span.setAttribute('user.id', outcome.userId)
   if (outcome.errorCode !== undefined) span.setAttribute('lucid.error.code', outcome.errorCode)

@@ -139,6 +139,13 @@ for (const start of ['minimal', 'last-known'] as const) {
     // B and C asked Redis and found it hung. A may not have asked at all: its refusal of this
     // client is repeated from the denial cache (RATE_LIMIT_DENIAL_CACHE_MS) until it can end.
     for (const gw of gws.slice(1)) assert.equal(gw.app.rateLimit.limiter.mode, 'degraded')
+    const cachedOnA = /^rate_limit_cached_denials_total (\d+)/m.exec(
+      (await gws[0].app.inject({ url: '/metrics' })).body
+    )
+    assert.ok(
+      gws[0].app.rateLimit.limiter.mode === 'degraded' || Number(cachedOnA?.[1]) > 0,
+      'A either found Redis hung or answered this client from its denial cache'
+    )
     // What refilled meanwhile: one request per 2 s for the whole limit (30/min), each instance a third.
     const refill = Math.floor((Date.now() - started) / 2_000) + 1
     const fresh = await gws[1].app.inject({ url: '/api/v1/meta/version', remoteAddress: '198.51.100.51' })

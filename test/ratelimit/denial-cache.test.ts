@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { DenialCache } from '../../src/ratelimit/denial-cache.js'
 import { createLimiter } from '../../src/ratelimit/limiter.js'
-import type { RuleCheck } from '../../src/ratelimit/gcra.js'
+import { outcome, type RuleCheck } from '../../src/ratelimit/gcra.js'
 import { buildTestApp } from '../helpers/app.js'
 import { login } from '../helpers/identity.js'
 
@@ -20,29 +20,31 @@ const S = 1_000_000
 
 test('DenialCache: holds a refusal until the blocking rule can admit, capped, per request class', () => {
   const cache = new DenialCache(60_000)
-  const sig = DenialCache.signature('ip:1', [check])
   // Redis's view at send time 0: TAT 10 s ahead (bucket spent), so the next admission is at 5 s.
-  cache.remember(sig, [check], [10 * S], 0)
-  const at = (us: number) => cache.lookup(sig, [check], us)
-  assert.equal(at(4.999 * S)?.[0].retryAfterMs, 1, 'still refused just before 5 s, with the right Retry-After')
-  assert.equal(at(0)?.[0].remaining, 0)
+  cache.remember('ip:1', [check], [10 * S], 0)
+  const at = (us: number) => cache.lookup('ip:1', [check], us)
+  // What the limiter answers from a repeat: the outcome of the repeated TAT, as for Redis's reply.
+  const repeated = (us: number) => outcome(check, at(us)![0], 0).out
+  assert.equal(repeated(4.999 * S).retryAfterMs, 1, 'still refused just before 5 s, with the right Retry-After')
+  assert.equal(repeated(0).remaining, 0)
+  assert.deepEqual(at(2 * S), [8 * S], 'the TAT moves closer as time passes')
   assert.equal(at(5 * S), undefined, 'at 5 s the request goes to Redis again')
   assert.equal(cache.size, 0, 'the expired entry is gone')
 
   const capped = new DenialCache(1_000)
-  capped.remember(sig, [check], [10 * S], 0)
-  assert.ok(capped.lookup(sig, [check], 0.999 * S) !== undefined)
-  assert.equal(capped.lookup(sig, [check], 1 * S), undefined, 'RATE_LIMIT_DENIAL_CACHE_MS bounds every entry')
+  capped.remember('ip:1', [check], [10 * S], 0)
+  assert.ok(capped.lookup('ip:1', [check], 0.999 * S) !== undefined)
+  assert.equal(capped.lookup('ip:1', [check], 1 * S), undefined, 'RATE_LIMIT_DENIAL_CACHE_MS bounds every entry')
 
-  cache.remember(sig, [check], [10 * S], 0)
-  const cheaper = DenialCache.signature('ip:1', [{ ...check, cost: 0.5 }])
-  assert.equal(cache.lookup(cheaper, [check], 1), undefined, 'another cost is another request class')
-  assert.equal(cache.lookup(DenialCache.signature('ip:2', [check]), [check], 1), undefined)
+  cache.remember('ip:1', [check], [10 * S], 0)
+  assert.equal(cache.lookup('ip:1', [{ ...check, cost: 0.5 }], 1), undefined, 'another cost is another request class')
+  assert.equal(cache.lookup('ip:1', [{ ...check, penalty: 2 }], 1), undefined, 'another penalty too')
+  assert.equal(cache.lookup('ip:2', [check], 1), undefined)
   cache.forget('ip:1')
-  assert.equal(cache.lookup(sig, [check], 1), undefined, 'forget drops the identity')
+  assert.equal(cache.lookup('ip:1', [check], 1), undefined, 'forget drops the identity')
 
   const off = new DenialCache(0)
-  off.remember(sig, [check], [10 * S], 0)
+  off.remember('ip:1', [check], [10 * S], 0)
   assert.equal(off.size, 0, '0 turns the cache off')
 
   const small = new DenialCache(60_000, 3)
