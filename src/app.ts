@@ -109,8 +109,10 @@ export async function buildApp(config: Readonly<Config>, opts: BuildOptions = {}
           environment: config.environment,
           warn: (o, m) => app.log.warn(o, m)
         })
-  const db = tracing === undefined ? openedDb : traceDb(openedDb, tracing)
-  const stateStore = tracing === undefined ? openedStore : traceStateStore(openedStore, tracing)
+  // Query and command spans find their parent through AsyncLocalStorage: TRACING_CONTEXT=async only.
+  const storeSpans = tracing?.contextMode === 'async' ? tracing : undefined
+  const db = storeSpans === undefined ? openedDb : traceDb(openedDb, storeSpans)
+  const stateStore = storeSpans === undefined ? openedStore : traceStateStore(openedStore, storeSpans)
 
   // Tier 1 — infrastructure. The request path's hooks are all registered, in their order, by
   // src/pipeline/request-path.ts: trace → CORS → admit → identify → limit → respond → record.

@@ -4,6 +4,7 @@
  * hash; resumes from the local tip; when the tip's hash no longer matches the chain (a
  * reorganisation) it walks back to the last common block, drops what follows and re-syncs.
  */
+import type { Context } from '@opentelemetry/api'
 import type { Db } from '../data/db.js'
 import type { ChainRepository, RemoteBlock } from '../data/repositories/chain.js'
 import type { UpstreamClient } from '../proxy/upstream-client.js'
@@ -55,16 +56,22 @@ export function createChainSync(opts: {
 }) {
   const pageSize = opts.pageSize ?? 100
 
-  async function get(path: string): Promise<{ status: number; body: unknown }> {
+  async function get(path: string, parent: Context | undefined): Promise<{ status: number; body: unknown }> {
     const c = opts.client()
     if (c === undefined) throw new Error('no lucid_blocks upstream configured')
-    const res = await c.request({ method: 'GET', path, headers: { accept: 'application/json' }, retryable: true })
+    const res = await c.request({
+      method: 'GET',
+      path,
+      headers: { accept: 'application/json' },
+      retryable: true,
+      parent
+    })
     const body = await json(res.body).catch(() => undefined)
     return { status: res.statusCode, body }
   }
 
-  async function remoteBlock(height: number): Promise<RemoteBlock | null> {
-    const r = await get(`/api/v1/chain/blocks/${height}`)
+  async function remoteBlock(height: number, parent: Context | undefined): Promise<RemoteBlock | null> {
+    const r = await get(`/api/v1/chain/blocks/${height}`, parent)
     if (r.status === 404) return null
     if (r.status !== 200 || !validBlock(r.body))
       throw new Error(`lucid_blocks: bad answer for block ${height} (${r.status})`)
@@ -72,14 +79,15 @@ export function createChainSync(opts: {
   }
 
   return {
-    async run(signal?: AbortSignal): Promise<SyncResult> {
+    /** `parent`: the job run's trace context, for the lucid_blocks calls (TRACING_CONTEXT=explicit). */
+    async run(signal?: AbortSignal, parent?: Context): Promise<SyncResult> {
       const result: SyncResult = { height: null, inserted: 0, replaced: 0, reorganised_from: null }
       let tip = await opts.repo.chainHeight()
       if (tip !== null) {
         // Walk back from the tip to the last block both sides agree on.
         let h = tip
         for (let steps = 0; h >= 0 && steps < MAX_WALK_BACK; steps++, h--) {
-          const [local, remote] = await Promise.all([opts.repo.byHeight(h), remoteBlock(h)])
+          const [local, remote] = await Promise.all([opts.repo.byHeight(h), remoteBlock(h, parent)])
           if (local !== null && remote !== null && local.hash === remote.hash) break
         }
         if (h < tip) {
@@ -95,7 +103,7 @@ export function createChainSync(opts: {
       let from = tip === null ? 0 : tip + 1
       for (;;) {
         if (signal?.aborted === true) break
-        const r = await get(`/api/v1/chain/blocks?from_height=${from}&limit=${pageSize}`)
+        const r = await get(`/api/v1/chain/blocks?from_height=${from}&limit=${pageSize}`, parent)
         const blocks = (r.body as { blocks?: unknown[] } | undefined)?.blocks
         if (r.status !== 200 || !Array.isArray(blocks))
           throw new Error(`lucid_blocks: bad answer for blocks from ${from} (${r.status})`)

@@ -146,6 +146,7 @@ const tracing = section('Tracing (OpenTelemetry, standard OTEL_* variables; READ
     { env: 'OTEL_BSP_MAX_QUEUE_SIZE', field: 'maxQueueSize', type: 'int 1..1000000', unit: 'spans', shown: '2048', doc: 'spans waiting for export; beyond it they are dropped and counted (otel_spans_dropped_total)' },
     { env: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', field: 'maxExportBatchSize', type: 'int 1..1000000', unit: 'spans', shown: '512', doc: 'spans per export request (at most OTEL_BSP_MAX_QUEUE_SIZE)' },
     { env: 'OTEL_BSP_SCHEDULE_DELAY', field: 'scheduleDelayMs', type: 'int 0..3600000', unit: 'ms', shown: '5000', doc: 'time between scheduled exports' },
+    { env: 'TRACING_CONTEXT', field: 'context', type: 'async|explicit', shown: 'async', doc: 'async: AsyncLocalStorage, database and Redis calls are spans too; explicit: cheaper on Node 20, request, stage, upstream and job spans only' },
     { env: 'OTEL_SDK_DISABLED', type: 'boolean', example: 'false', doc: 'true turns tracing off even with an endpoint' },
     { env: 'OTEL_TRACES_EXPORTER', type: 'otlp|none', example: 'otlp', doc: 'none turns tracing off even with an endpoint' }
   ]),

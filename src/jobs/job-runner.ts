@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { CronExpressionParser } from 'cron-parser'
 import type { Db } from '../data/db.js'
 import { createJobRunsRepository } from '../data/repositories/job-runs.js'
+import type { Context } from '@opentelemetry/api'
 import type { Tracing } from '../tracing/provider.js'
 import { inRootSpan } from '../tracing/spans.js'
 
@@ -21,7 +22,8 @@ export interface JobDefinition {
   leaseMs?: number
   /** Run on every instance (no database claim): for per-instance work such as health checks. */
   perInstance?: boolean
-  run(signal: AbortSignal): Promise<void>
+  /** `parent`: the run's span context when tracing is on, for the upstream calls it makes. */
+  run(signal: AbortSignal, parent?: Context): Promise<void>
 }
 
 export interface JobLogger {
@@ -127,7 +129,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       if (opts.tracing === undefined) await job.run(abort.signal)
       else {
         const attributes = { 'lucid.job.name': job.name }
-        await inRootSpan(opts.tracing, `job ${job.name}`, attributes, () => job.run(abort.signal))
+        await inRootSpan(opts.tracing, `job ${job.name}`, attributes, (ctx) => job.run(abort.signal, ctx))
       }
       recordOutcome(job.name, undefined)
     } catch (err) {

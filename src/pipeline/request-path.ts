@@ -65,6 +65,7 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
   // 0. trace — first of all, so preflights and shed requests are traced too. No hook at all with
   //    tracing and Server-Timing off. The rest of the request runs inside the span's context.
   const traceStart = off.has('tracing') ? undefined : createTraceStart(opts.tracing, config.serverTiming)
+  const asyncContext = opts.tracing?.contextMode === 'async'
   if (traceStart !== undefined) {
     app.addHook('onRequest', (request, reply, done) => {
       if (exempt(request)) return done()
@@ -92,6 +93,8 @@ async function requestPath(app: FastifyInstance, opts: RequestPathOptions): Prom
       })
       // Listeners Fastify adds later (body parsing) run in the request's context; bodiless
       // requests (most of them) have none to bind.
+      // With TRACING_CONTEXT=explicit nothing reads the active context: the span travels on request.trace.
+      if (!asyncContext) return done()
       const { 'content-length': length, 'transfer-encoding': chunked } = request.headers
       if (length !== undefined || chunked !== undefined) context.bind(rt.context, request.raw)
       context.with(rt.context, done)

@@ -11,6 +11,7 @@ import type { UpstreamSignal } from './cancel.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js'
 import { RetryBudget, type RetryBudgetSnapshot } from './retry-budget.js'
 import type { UpstreamService } from './route-table.js'
+import type { Context } from '@opentelemetry/api'
 import type { Tracing } from '../tracing/provider.js'
 import { startAttempt } from '../tracing/upstream.js'
 import { UpstreamError, classify } from './upstream-error.js'
@@ -29,6 +30,11 @@ export interface UpstreamRequest {
   /** May be retried: idempotent method or an Idempotency-Key, and a replayable body. */
   retryable: boolean
   timeoutMs?: number
+  /**
+   * The trace context the attempt spans hang below (the request's SERVER span, a job's span);
+   * without it the active context (TRACING_CONTEXT=async) or none.
+   */
+  parent?: Context
 }
 
 export interface UpstreamResponse {
@@ -206,7 +212,8 @@ export class UpstreamClient {
 
   private attemptSpan(req: UpstreamRequest, host: Host, attempt: number) {
     const info = { upstream: this.service.name, origin: host.origin, attempt, breaker: host.breaker.state }
-    return startAttempt(this.opts.tracing as Tracing, { ...info, method: req.method, path: req.path }, req.headers)
+    const what = { ...info, method: req.method, path: req.path }
+    return startAttempt(this.opts.tracing as Tracing, what, req.headers, req.parent)
   }
 
   private async retryAllowed(attempt: number, tried: Set<Host>): Promise<boolean> {

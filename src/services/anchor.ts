@@ -3,6 +3,7 @@
  * never lost: if lucid_blocks is down the submission is retried by the anchor job, and the
  * Idempotency-Key derived from the manifest id keeps a retry from anchoring twice.
  */
+import type { Context } from '@opentelemetry/api'
 import type { ManifestRow, SessionsRepository } from '../data/repositories/sessions.js'
 import type { JobDefinition } from '../jobs/job-runner.js'
 import { UpstreamError, type UpstreamClient } from '../proxy/upstream-client.js'
@@ -28,7 +29,7 @@ export function createAnchorService({ sessions: repo, chainClient, log }: Anchor
   }
   const reload = async (id: string) => (await repo.manifestById(id)) as ManifestRow
 
-  async function submit(m: ManifestRow): Promise<ManifestRow> {
+  async function submit(m: ManifestRow, parent?: Context): Promise<ManifestRow> {
     const body = JSON.stringify({
       type: 'session_anchor',
       data: {
@@ -49,7 +50,8 @@ export function createAnchorService({ sessions: repo, chainClient, log }: Anchor
           'idempotency-key': `anchor-${m.manifest_id}`
         },
         body: Buffer.from(body),
-        retryable: true
+        retryable: true,
+        parent
       })
       const answer = (await json(res.body).catch(() => ({}))) as { transaction_id?: string }
       if (res.statusCode >= 200 && res.statusCode < 300 && typeof answer.transaction_id === 'string') {
@@ -65,15 +67,16 @@ export function createAnchorService({ sessions: repo, chainClient, log }: Anchor
     return reload(m.manifest_id)
   }
 
-  async function refresh(m: ManifestRow): Promise<ManifestRow> {
+  async function refresh(m: ManifestRow, parent?: Context): Promise<ManifestRow> {
     if (m.anchor_status !== 'pending') return m
-    if (m.anchor_txid === null) return submit(m)
+    if (m.anchor_txid === null) return submit(m, parent)
     try {
       const res = await chain().request({
         method: 'GET',
         path: `/api/v1/chain/transactions/${encodeURIComponent(m.anchor_txid)}`,
         headers: {},
-        retryable: true
+        retryable: true,
+        parent
       })
       const tx = (await json(res.body).catch(() => ({}))) as {
         status?: string
@@ -99,16 +102,16 @@ export function createAnchorService({ sessions: repo, chainClient, log }: Anchor
     return reload(m.manifest_id)
   }
 
-  async function anchor(m: ManifestRow): Promise<ManifestRow> {
+  async function anchor(m: ManifestRow, parent?: Context): Promise<ManifestRow> {
     if (m.anchor_status === 'confirmed') return m
-    if (m.anchor_status === 'pending' && m.anchor_txid !== null) return refresh(m)
+    if (m.anchor_status === 'pending' && m.anchor_txid !== null) return refresh(m, parent)
     await repo.updateAnchor(m.manifest_id, {
       anchor_status: 'pending',
       anchor_requested_at: new Date(),
       anchor_error: null,
       anchor_txid: null
     })
-    return submit(await reload(m.manifest_id))
+    return submit(await reload(m.manifest_id), parent)
   }
 
   return { anchor, refresh }
@@ -122,10 +125,10 @@ export function anchorJob(service: AnchorService, sessions: SessionsRepository, 
     name: 'anchor-poll',
     everyMs,
     leaseMs: 60_000,
-    run: async (signal) => {
+    run: async (signal, parent) => {
       for (const m of await sessions.pendingAnchors(50)) {
         if (signal.aborted) return
-        await service.refresh(m)
+        await service.refresh(m, parent)
       }
     }
   }

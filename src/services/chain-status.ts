@@ -3,6 +3,7 @@
  * (issue 18 dashboard). The remote tip is asked through the upstream client, so an open breaker
  * answers at once instead of the dashboard waiting on a dead chain. No Fastify import.
  */
+import type { Context } from '@opentelemetry/api'
 import type { UpstreamClient } from '../proxy/upstream-client.js'
 import type { OperationsRepository } from '../data/repositories/operations.js'
 
@@ -40,7 +41,7 @@ const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
 export function createChainStatus(deps: ChainStatusDeps) {
   const timeoutMs = deps.timeoutMs ?? 2_000
 
-  async function remoteHeight(): Promise<{ height: number | null; error: string | null }> {
+  async function remoteHeight(parent: Context | undefined): Promise<{ height: number | null; error: string | null }> {
     const c = deps.client()
     if (c === undefined) return { height: null, error: 'no lucid_blocks upstream configured' }
     try {
@@ -50,7 +51,8 @@ export function createChainStatus(deps: ChainStatusDeps) {
         headers: { accept: 'application/json' },
         retryable: false,
         timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs)
+        signal: AbortSignal.timeout(timeoutMs),
+        parent
       })
       const text = await readText(res.body, 64 * 1024)
       if (res.statusCode !== 200) return { height: null, error: `lucid_blocks answered ${res.statusCode}` }
@@ -63,10 +65,11 @@ export function createChainStatus(deps: ChainStatusDeps) {
   }
 
   return {
-    async status(): Promise<ChainStatus> {
+    /** `parent`: the asking request's trace context. */
+    async status(parent?: Context): Promise<ChainStatus> {
       const [local, remote, synced, anchors] = await Promise.all([
         deps.localHeight(),
-        remoteHeight(),
+        remoteHeight(parent),
         deps.operations.lastBlockSyncedAt(),
         deps.operations.anchorBacklog()
       ])

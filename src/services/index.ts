@@ -13,6 +13,7 @@
  * backup-schedules, backup-retention, chain-sync (when CHAIN_SYNC_INTERVAL_MS > 0),
  * auth-session-retention.
  */
+import type { Context } from '@opentelemetry/api'
 import path from 'node:path'
 import client from 'prom-client'
 import type { Config } from '../config.js'
@@ -194,7 +195,7 @@ export function createServices(deps: ServiceDeps): { services: Services; jobs: J
             name: 'chain-sync',
             everyMs: config.chainSyncIntervalMs,
             leaseMs: 5 * 60_000,
-            run: async (signal: AbortSignal) => void (await chain.sync.run(signal))
+            run: async (signal: AbortSignal, parent?: Context) => void (await chain.sync.run(signal, parent))
           }
         ]
       : []),

@@ -7,7 +7,7 @@
  * failed exports are dropped and counted.
  * Framework-free: no Fastify import.
  */
-import { randomUUID } from 'node:crypto'
+import { randomFillSync, randomUUID } from 'node:crypto'
 import { context, type Tracer } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core'
@@ -21,6 +21,7 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
+  type IdGenerator,
   type ReadableSpan,
   type Sampler,
   type SpanExporter,
@@ -32,7 +33,7 @@ import {
   ATTR_SERVICE_NAME,
   ATTR_SERVICE_VERSION
 } from '@opentelemetry/semantic-conventions'
-import type { TracingSettings } from './settings.js'
+import type { TracingContextMode, TracingSettings } from './settings.js'
 
 /** Span counts since start, for the Prometheus counters. */
 export interface TracingStats {
@@ -45,6 +46,8 @@ export interface TracingStats {
 
 export interface Tracing {
   readonly tracer: Tracer
+  /** TRACING_CONTEXT: with `explicit` no context manager is installed and stores are not traced. */
+  readonly contextMode: TracingContextMode
   readonly propagator: W3CTraceContextPropagator
   stats(): TracingStats
   /** Flushes what is queued, waiting at most `timeoutMs`; never rejects. */
@@ -69,6 +72,36 @@ function installContextManager(): void {
   if (contextManagerInstalled) return
   contextManagerInstalled = true
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+}
+
+/**
+ * Trace and span ids cut from a pool of CSPRNG bytes. Written here because the SDK's
+ * RandomIdGenerator fills each id four bytes per Math.random() call (4 µs per proxied request in
+ * the issue 17 profile); one randomFillSync per 4 KiB serves ~340 requests. An all-zero id is
+ * invalid (W3C Trace Context) and drawn again.
+ */
+class PooledIdGenerator implements IdGenerator {
+  private readonly pool = Buffer.allocUnsafe(4096)
+  private offset = this.pool.length
+
+  private hex(bytes: number): string {
+    for (;;) {
+      if (this.offset + bytes > this.pool.length) {
+        randomFillSync(this.pool)
+        this.offset = 0
+      }
+      const id = this.pool.toString('hex', this.offset, (this.offset += bytes))
+      if (!/^0+$/.test(id)) return id
+    }
+  }
+
+  generateTraceId(): string {
+    return this.hex(16)
+  }
+
+  generateSpanId(): string {
+    return this.hex(8)
+  }
 }
 
 export function samplerFor(settings: Pick<TracingSettings, 'sampler' | 'samplerRatio'>): Sampler {
@@ -163,7 +196,7 @@ class AdmittingProcessor implements SpanProcessor {
 /** The runtime, or undefined when no endpoint is configured: then nothing about tracing runs. */
 export function createTracing(settings: TracingSettings, opts: TracingOptions): Tracing | undefined {
   if (settings.tracesUrl === undefined) return undefined
-  installContextManager()
+  if (settings.context === 'async') installContextManager()
   // Same transport and options; only the body encoding (and its content type) differs.
   const Exporter = settings.protocol === 'http/json' ? JsonTraceExporter : ProtobufTraceExporter
   const exporter = new Exporter({
@@ -192,12 +225,14 @@ export function createTracing(settings: TracingSettings, opts: TracingOptions): 
   const provider = new BasicTracerProvider({
     resource,
     sampler: samplerFor(settings),
+    idGenerator: new PooledIdGenerator(),
     spanProcessors: [new AdmittingProcessor(batch, counting, settings.maxQueueSize)]
   })
   const tracer = provider.getTracer('lucid-api-gateway', opts.version)
   let closing: Promise<void> | undefined
   return {
     tracer,
+    contextMode: settings.context,
     propagator: new W3CTraceContextPropagator(),
     stats: () => ({ ...counts }),
     shutdown(timeoutMs = 5_000) {

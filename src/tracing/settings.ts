@@ -15,6 +15,18 @@ export type SamplerName =
 /** OTLP/HTTP body encodings; gRPC is not spoken (the gateway ships no gRPC stack). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json'
 
+/**
+ * How a span reaches the code that makes its children (TRACING_CONTEXT):
+ * - `async` (default): AsyncLocalStorage carries it through every await, so each database query
+ *   and Redis command of the gateway's own routes and jobs is a child span, without any
+ *   repository taking a context argument. On Node 20 it costs every async resource of the process
+ *   a hook call (~0.5 µs each, ~80 per proxied request: BENCHMARKS.md, issue 17).
+ * - `explicit`: no AsyncLocalStorage; the request pipeline, the upstream client and the job runner
+ *   hand the context on by argument. Spans: SERVER, the auth/limit stages, one CLIENT per upstream
+ *   attempt, jobs and their lucid_blocks calls — but no database or Redis spans.
+ */
+export type TracingContextMode = 'async' | 'explicit'
+
 export interface TracingSettings {
   /** Full OTLP/HTTP traces URL; undefined turns tracing off (no spans are created at all). */
   tracesUrl?: string
@@ -23,6 +35,8 @@ export interface TracingSettings {
    * default http/protobuf as the spec says): protobuf costs the gateway less CPU per span than JSON.
    */
   protocol: OtlpProtocol
+  /** TRACING_CONTEXT, see TracingContextMode. */
+  context: TracingContextMode
   /** `service.name` of the resource (OTEL_SERVICE_NAME, default "lucid-api-gateway"). */
   serviceName: string
   /** Default parentbased_always_on: a sampled incoming traceparent is honoured. */
@@ -184,9 +198,13 @@ export function readTracingSettings(env: Env, problems: string[]): TracingSettin
       ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'
       : 'OTEL_EXPORTER_OTLP_TIMEOUT'
   const url = tracesUrl(env, problems)
+  const contextMode = (raw(env, 'TRACING_CONTEXT') ?? 'async') as TracingContextMode
+  if (contextMode !== 'async' && contextMode !== 'explicit')
+    problems.push(`TRACING_CONTEXT must be async or explicit, got "${contextMode}"`)
   return {
     tracesUrl: off ? undefined : url,
     protocol,
+    context: contextMode,
     serviceName: raw(env, 'OTEL_SERVICE_NAME') ?? 'lucid-api-gateway',
     sampler,
     samplerRatio,

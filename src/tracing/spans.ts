@@ -29,9 +29,10 @@ export function failSpan(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: label })
 }
 
-async function runIn<T>(span: Span, parent: Context, fn: () => Promise<T>): Promise<T> {
+async function runIn<T>(span: Span, parent: Context, fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const ctx = trace.setSpan(parent, span)
   try {
-    return await context.with(trace.setSpan(parent, span), fn)
+    return await context.with(ctx, fn, undefined, ctx)
   } catch (err) {
     failSpan(span, err)
     throw err
@@ -102,12 +103,15 @@ export function inChildSpan<T>(
   return runIn(tracing.tracer.startSpan(name, { kind, attributes }, active), active, fn)
 }
 
-/** `fn` inside a new root span (a background job run): its own trace, whatever is active. */
+/**
+ * `fn` inside a new root span (a background job run): its own trace, whatever is active. `fn`
+ * gets the span's context to hand on by argument (TRACING_CONTEXT=explicit has no active context).
+ */
 export function inRootSpan<T>(
   tracing: Tracing,
   name: string,
   attributes: Attributes,
-  fn: () => Promise<T>
+  fn: (ctx: Context) => Promise<T>
 ): Promise<T> {
   return runIn(
     tracing.tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes, root: true }, ROOT_CONTEXT),

@@ -44,6 +44,10 @@ test('the OTEL_* and SERVER_TIMING* settings are validated, every message naming
     problems({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/xml' }),
     /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be http\/protobuf or http\/json/
   )
+  assert.match(problems({ TRACING_CONTEXT: 'zone' }), /TRACING_CONTEXT must be async or explicit, got "zone"/)
+  const mode = (env: Record<string, string>) => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env })
+  assert.equal(mode({}).tracing.context, 'async', 'AsyncLocalStorage by default: every query is a span')
+  assert.equal(mode({ TRACING_CONTEXT: 'explicit' }).tracing.context, 'explicit')
 })
 
 test('the export protocol: http/protobuf by default (spec), the traces variable wins over the general one', () => {

@@ -153,7 +153,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     },
     async (request, reply) => {
       const m = await visibleManifest(request, request.params.manifest_id)
-      const updated = await anchors.anchor(m)
+      const updated = await anchors.anchor(m, request.trace?.context)
       await app.audit(request, {
         action: 'manifest.anchor_requested',
         target_type: 'manifest',
@@ -178,7 +178,8 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     },
     async (request) => {
       let m = await visibleManifest(request, request.params.manifest_id)
-      if (request.query.refresh === true && m.anchor_status === 'pending') m = await anchors.refresh(m)
+      if (request.query.refresh === true && m.anchor_status === 'pending')
+        m = await anchors.refresh(m, request.trace?.context)
       return app.manifestBody(m)
     }
   )

@@ -147,7 +147,7 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
         response: withErrors({ 200: ChainStatusSchema })
       }
     },
-    async () => app.services.operator.chainStatus.status()
+    async (request) => app.services.operator.chainStatus.status(request.trace?.context)
   )
 
   app.get(

@@ -137,7 +137,8 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
           body,
           signal: abort,
           retryable: true,
-          timeoutMs: route.timeoutMs
+          timeoutMs: route.timeoutMs,
+          parent: request.trace?.context
         }
         res = await inStage(request.trace, 'upstream', () => client.request(post))
       } catch (err) {
@@ -180,7 +181,8 @@ export default async function proxyRoutes(fastify: FastifyInstance): Promise<voi
           body,
           signal: abort,
           retryable: body === undefined && IDEMPOTENT_METHODS.has(request.method),
-          timeoutMs: route.timeoutMs
+          timeoutMs: route.timeoutMs,
+          parent: request.trace?.context
         })
       )
       const responseHeaders = clientResponseHeaders(res.headers, route.upstream, policyOf(route, res.statusCode))
