@@ -338,6 +338,12 @@ async function main(): Promise<void> {
   // a twin: the headline `gateway` also runs its background jobs.
   const twinOff = await twin('gateway-twin', {})
   const traced = await twin('gateway-trace', { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' })
+  // The same without AsyncLocalStorage: the context handed on by argument (no query/command spans).
+  const tracedExplicit = await twin('gateway-trace-explicit', {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_TRACES_SAMPLER: 'always_on',
+    TRACING_CONTEXT: 'explicit'
+  })
   // The same with the other OTLP encoding than the default, to price one against the other.
   const tracedJson = await twin('gateway-trace-json', {
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
@@ -422,6 +428,9 @@ backend be
   }
 
   const path1 = '/api/v1/nodes/bench'
+  // A twin measured on the proxied path with the bench user's token; nothing when it is not started.
+  const twinTarget = (t: { pid: number; url: string } | undefined, id: string, label: string) =>
+    t === undefined ? [] : [{ id, label, url: t.url + path1, headers: auth, pid: t.pid }]
   const scenarios: {
     id: string
     label: string
@@ -464,28 +473,8 @@ backend be
       headers: auth,
       pid: gw.pid!
     },
-    ...(noLimit
-      ? [
-          {
-            id: 'gateway-nolimit',
-            label: 'gateway, RATE_LIMIT_ENABLED=false',
-            url: noLimit.url + path1,
-            headers: auth,
-            pid: noLimit.pid
-          }
-        ]
-      : []),
-    ...(noLog
-      ? [
-          {
-            id: 'gateway-nolog',
-            label: 'gateway, LOG_LEVEL=warn (no access log)',
-            url: noLog.url + path1,
-            headers: auth,
-            pid: noLog.pid
-          }
-        ]
-      : []),
+    ...twinTarget(noLimit, 'gateway-nolimit', 'gateway, RATE_LIMIT_ENABLED=false'),
+    ...twinTarget(noLog, 'gateway-nolog', 'gateway, LOG_LEVEL=warn (no access log)'),
     {
       id: 'bare-json',
       label: 'bare Fastify local JSON route of the same size',
@@ -516,50 +505,23 @@ backend be
       conns: 16,
       login: true
     },
-    ...(baseline
-      ? [
-          {
-            id: 'gateway-baseline',
-            label: `gateway built from ${baselineRef} (${baselineSha}), the code before this change`,
-            url: baseline.url + path1,
-            headers: auth,
-            pid: baseline.pid
-          }
-        ]
-      : []),
-    ...(twinOff
-      ? [
-          {
-            id: 'gateway-twin',
-            label: 'gateway twin (jobs off like the twins below), tracing off',
-            url: twinOff.url + path1,
-            headers: auth,
-            pid: twinOff.pid
-          }
-        ]
-      : []),
-    ...(traced
-      ? [
-          {
-            id: 'gateway-trace',
-            label: 'gateway, tracing on: 100% sampled, OTLP/HTTP export to a live receiver',
-            url: traced.url + path1,
-            headers: auth,
-            pid: traced.pid
-          }
-        ]
-      : []),
-    ...(tracedJson
-      ? [
-          {
-            id: 'gateway-trace-json',
-            label: 'gateway, tracing on as above, OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
-            url: tracedJson.url + path1,
-            headers: auth,
-            pid: tracedJson.pid
-          }
-        ]
-      : []),
+    ...twinTarget(
+      baseline,
+      'gateway-baseline',
+      `gateway built from ${baselineRef} (${baselineSha}), the code before this change`
+    ),
+    ...twinTarget(twinOff, 'gateway-twin', 'gateway twin (jobs off like the twins below), tracing off'),
+    ...twinTarget(traced, 'gateway-trace', 'gateway, tracing on: 100% sampled, OTLP/HTTP export to a live receiver'),
+    ...twinTarget(
+      tracedExplicit,
+      'gateway-trace-explicit',
+      'gateway, tracing on as above, TRACING_CONTEXT=explicit (no AsyncLocalStorage)'
+    ),
+    ...twinTarget(
+      tracedJson,
+      'gateway-trace-json',
+      'gateway, tracing on as above, OTEL_EXPORTER_OTLP_PROTOCOL=http/json'
+    ),
     ...stageTwins.map((t) => ({
       id: `gateway-no-${t.stage}`,
       label: `gateway, stage ${t.stage} off (BENCH_DISABLE_STAGES=${t.stage})`,
@@ -567,17 +529,7 @@ backend be
       headers: auth,
       pid: t.twin.pid
     })),
-    ...(workers2
-      ? [
-          {
-            id: 'gateway-workers2',
-            label: 'gateway, WORKERS=2 (sharing both cores with wrk)',
-            url: workers2.url + path1,
-            headers: auth,
-            pid: workers2.pid
-          }
-        ]
-      : []),
+    ...twinTarget(workers2, 'gateway-workers2', 'gateway, WORKERS=2 (sharing both cores with wrk)'),
     {
       id: 'gateway-256',
       label: 'gateway, 256 connections',
