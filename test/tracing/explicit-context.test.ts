@@ -9,9 +9,8 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api'
 import { request } from 'undici'
-import { startLucidBlocks } from '../support/stand-ins.js'
-import { SPAN_KIND, startOtlpReceiver, tracingEnv } from '../helpers/otlp-receiver.js'
-import { listeningGateway, tracedProxy } from './gateway.js'
+import { SPAN_KIND } from '../helpers/otlp-receiver.js'
+import { chainSyncRun, tracedProxy } from './gateway.js'
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex')
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/
@@ -66,23 +65,7 @@ test('explicit context: SERVER → CLIENT per attempt, the upstream gets the att
 })
 
 test('explicit context: a job run is a root span and its lucid_blocks calls are its children', async (t) => {
-  const receiver = await startOtlpReceiver()
-  const chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
-  let clock = Date.now()
-  const gw = await listeningGateway(
-    tracingEnv(receiver, { ...EXPLICIT, BLOCKCHAIN_CORE_URL: chain.url, CHAIN_SYNC_INTERVAL_MS: '1000' }),
-    () => clock
-  )
-  t.after(async () => {
-    await gw.close()
-    await chain.close()
-    await receiver.close()
-  })
-  chain.mine()
-  clock += 2_000
-  await gw.app.jobs.tick()
-  await gw.app.jobs.idle()
-  const calls = chain.requests.filter((r) => r.url.startsWith('/api/v1/chain/blocks'))
+  const { receiver, calls } = await chainSyncRun(t, EXPLICIT)
   assert.ok(calls.length > 0, 'the sync job called lucid_blocks')
   const ids = calls.map((c) => TRACEPARENT.exec(String(c.headers.traceparent)))
   assert.ok(

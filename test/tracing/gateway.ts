@@ -12,7 +12,7 @@ import { createTestDb, createTestStateStore } from '../helpers/stores.js'
 import type { TestContext } from 'node:test'
 import { login, type LoggedIn } from '../helpers/identity.js'
 import { startOtlpReceiver, tracingEnv, type OtlpReceiver } from '../helpers/otlp-receiver.js'
-import { startEchoServer, type StandIn } from '../support/stand-ins.js'
+import { startEchoServer, startLucidBlocks, type StandIn } from '../support/stand-ins.js'
 
 export interface ListeningGateway {
   app: FastifyInstance
@@ -73,4 +73,28 @@ export async function tracedProxy(t: TestContext, env: Record<string, string> = 
     await receiver.close()
   })
   return { receiver, up, gw, li: await login(gw.app) }
+}
+
+/**
+ * A traced gateway whose chain-sync job has run once against a lucid_blocks stand-in holding a
+ * new block; returns the receiver and the block requests the job made. Closed after `t`.
+ */
+export async function chainSyncRun(t: TestContext, env: Record<string, string> = {}) {
+  const receiver = await startOtlpReceiver()
+  const chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
+  let clock = Date.now()
+  const gw = await listeningGateway(
+    tracingEnv(receiver, { ...env, BLOCKCHAIN_CORE_URL: chain.url, CHAIN_SYNC_INTERVAL_MS: '1000' }),
+    () => clock
+  )
+  t.after(async () => {
+    await gw.close()
+    await chain.close()
+    await receiver.close()
+  })
+  chain.mine()
+  clock += 2_000
+  await gw.app.jobs.tick()
+  await gw.app.jobs.idle()
+  return { receiver, calls: chain.requests.filter((r) => r.url.startsWith('/api/v1/chain/blocks')) }
 }

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
 import WebSocket from 'ws'
 import { login } from '../helpers/identity.js'
-import { startEchoServer, startLucidBlocks } from '../support/stand-ins.js'
+import { startEchoServer } from '../support/stand-ins.js'
 import { SPAN_KIND, startOtlpReceiver, tracingEnv, type ReceivedSpan } from '../helpers/otlp-receiver.js'
-import { listeningGateway, tracedProxy } from './gateway.js'
+import { chainSyncRun, listeningGateway, tracedProxy } from './gateway.js'
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex')
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/
@@ -135,23 +135,7 @@ test('a retried request shows one CLIENT span per attempt; a malformed tracepare
 })
 
 test('a job run is a root span and its lucid_blocks calls are traced and propagated', async (t) => {
-  const receiver = await startOtlpReceiver()
-  const chain = await startLucidBlocks({ blockIntervalMs: 60_000 })
-  let clock = Date.now()
-  const gw = await listeningGateway(
-    tracingEnv(receiver, { BLOCKCHAIN_CORE_URL: chain.url, CHAIN_SYNC_INTERVAL_MS: '1000' }),
-    () => clock
-  )
-  t.after(async () => {
-    await gw.close()
-    await chain.close()
-    await receiver.close()
-  })
-  chain.mine()
-  clock += 2_000
-  await gw.app.jobs.tick()
-  await gw.app.jobs.idle()
-  const calls = chain.requests.filter((r) => r.url.startsWith('/api/v1/chain/blocks'))
+  const { receiver, calls } = await chainSyncRun(t)
   assert.ok(calls.length > 0, 'the sync job called lucid_blocks')
   const tp = TRACEPARENT.exec(String(calls[0].headers.traceparent))
   assert.ok(tp, 'the job call carried a traceparent')
