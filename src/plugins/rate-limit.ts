@@ -142,7 +142,6 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
   // Escalation (off by default): repeated 429s put a user on half limits for an hour.
   const penaltyCache = new Map<string, { until: number; penalised: boolean }>()
   async function penaltyFor(identity: string): Promise<number> {
-    if (!cfg.escalation || !identity.startsWith('user:')) return 1
     const hit = penaltyCache.get(identity)
     if (hit !== undefined && hit.until > Date.now()) return hit.penalised ? 2 : 1
     const penalised = (await app.stateStore.get(`rl-penalty:${identity}`).catch(() => null)) !== null
@@ -159,6 +158,15 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     }
   }
 
+  /** The limiter's decision for one bucket; with escalation on, a penalised user's costs doubled. */
+  function decideGroup([identity, checks]: [string, RuleCheck[]]): Promise<Decision> {
+    // No escalation (the default), no penalty lookup: the decision is the limiter's call alone.
+    if (!cfg.escalation || !identity.startsWith('user:')) return limiter.decide(identity, checks)
+    return penaltyFor(identity).then((penalty) =>
+      limiter.decide(identity, penalty === 1 ? checks : checks.map((c) => ({ ...c, penalty })))
+    )
+  }
+
   async function decide({ ip, user, method, path, log, trace }: LimitInput): Promise<LimitDecision> {
     const v6 = cfg.ipv6PrefixBits
     const groups = new Map<string, RuleCheck[]>()
@@ -171,12 +179,10 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     for (const r of matchingRules(rules, method, path)) add(bucketIdentity(ip, user, r.key, v6), r)
 
     const results: Decision[] = await inStage(trace, 'limit', () =>
-      Promise.all(
-        [...groups].map(async ([identity, checks]) => {
-          const penalty = await penaltyFor(identity)
-          return app.rateLimit.limiter.decide(identity, penalty === 1 ? checks : checks.map((c) => ({ ...c, penalty })))
-        })
-      )
+      // One bucket (a request no rule matches: most of them) needs no Promise.all.
+      groups.size === 1
+        ? decideGroup(groups.entries().next().value as [string, RuleCheck[]]).then((d) => [d])
+        : Promise.all([...groups].map(decideGroup))
     )
     if (results.some((d) => d.bypass === 'closed')) {
       return { headers: {}, error: new LucidError('SERVICE_UNAVAILABLE', 'Rate limiter unavailable') }
