@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { newTotpSecret, totpQrSvg, totpUri, checkTotp } from '../../crypto/totp.js'
 import { toUser, UserSchema } from '../shared/schema.js'
@@ -10,23 +10,17 @@ import { TotpCodeSchema, TotpSetupSchema } from './schema.js'
 
 /** /api/v1/auth/totp/…: enrolling and removing the second factor of the signed-in user. */
 export default async function totpRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['auth']
+  const { app, authed } = routeGroup(fastify, 'auth')
   const service = app.services.auth
   const totpBox = app.services.totpBox
-  const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }] }
 
   app.post(
     '/totp/setup',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)',
-        response: withErrors({ 200: TotpSetupSchema })
-      }
-    },
+    authed({
+      errors: [409],
+      summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)',
+      response: withErrors({ 200: TotpSetupSchema })
+    }),
     async (request) => {
       const user = (await app.repos.users.findById(request.user!.id)) as UserRow
       if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled; disable it first')
@@ -43,16 +37,12 @@ export default async function totpRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/totp/enable',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Turn TOTP on by proving the authenticator works',
-        body: TotpCodeSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      errors: [409],
+      summary: 'Turn TOTP on by proving the authenticator works',
+      body: TotpCodeSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => {
       const user = (await app.repos.users.findById(request.user!.id)) as UserRow
       if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled')
@@ -69,16 +59,12 @@ export default async function totpRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/totp/disable',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Turn TOTP off (needs a current code)',
-        body: TotpCodeSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      errors: [409],
+      summary: 'Turn TOTP off (needs a current code)',
+      body: TotpCodeSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => {
       const user = (await app.repos.users.findById(request.user!.id)) as UserRow
       if (!user.totp_enabled) throw new LucidError('INVALID_REQUEST', 'TOTP is not enabled', { status: 409 })

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { roleAtLeast } from '../../auth/roles.js'
 import type { SessionRow } from '../../data/repositories/sessions.js'
@@ -22,10 +22,7 @@ import {
 import chunkRoutes from './chunks.js'
 
 export default async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['sessions']
-  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
-  const authed = { onRequest: [app.authenticate], security }
+  const { app, authed } = routeGroup(fastify, 'sessions')
   const repo = app.repos.sessions
   const svc = app.services.sessions
   const isAdmin = (r: FastifyRequest) => roleAtLeast(r.user!.role, 'admin')
@@ -38,16 +35,12 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.post(
     '/',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Create a recording session',
-        body: CreateSessionSchema,
-        response: withErrors({ 201: SessionSchema })
-      }
-    },
+    authed({
+      errors: [409],
+      summary: 'Create a recording session',
+      body: CreateSessionSchema,
+      response: withErrors({ 201: SessionSchema })
+    }),
     async (request, reply) => {
       const b = request.body
       if ((await repo.countActiveForUser(request.user!.id)) >= app.config.maxSessionsPerUser) {
@@ -71,16 +64,12 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get(
     '/',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'My sessions (admins: any user with user_id); q searches name and description',
-        querystring: SessionListQuerySchema,
-        response: withErrors({ 200: SessionListSchema })
-      }
-    },
+    authed({
+      errors: [403],
+      summary: 'My sessions (admins: any user with user_id); q searches name and description',
+      querystring: SessionListQuerySchema,
+      response: withErrors({ 200: SessionListSchema })
+    }),
     async (request) => {
       const q = request.query
       if (q.user_id !== undefined && !isAdmin(request))
@@ -100,26 +89,19 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get(
     '/:session_id',
-    {
-      ...authed,
-      schema: { tags, summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) }
-    },
+    authed({ summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) }),
     async (request) => toSession(await app.visibleSession(request, request.params.session_id))
   )
 
   app.put(
     '/:session_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 409],
-        summary: 'Update a session; status=completed builds its manifest',
-        params: SessionParamsSchema,
-        body: UpdateSessionSchema,
-        response: withErrors({ 200: SessionSchema })
-      }
-    },
+    authed({
+      errors: [403, 409],
+      summary: 'Update a session; status=completed builds its manifest',
+      params: SessionParamsSchema,
+      body: UpdateSessionSchema,
+      response: withErrors({ 200: SessionSchema })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
       const { status, trust_policy_id, metadata, ...rest } = request.body
@@ -140,16 +122,12 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.delete(
     '/:session_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'Soft-delete a session (chunks are purged later by retention)',
-        params: SessionParamsSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    authed({
+      errors: [403],
+      summary: 'Soft-delete a session (chunks are purged later by retention)',
+      params: SessionParamsSchema,
+      response: withErrors({ 204: Type.Null() })
+    }),
     async (request, reply) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
       await repo.softDelete(s.session_id)
@@ -160,16 +138,12 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.post(
     '/:session_id/start',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 409],
-        summary: 'initializing → active',
-        params: SessionParamsSchema,
-        response: withErrors({ 200: SessionSchema })
-      }
-    },
+    authed({
+      errors: [403, 409],
+      summary: 'initializing → active',
+      params: SessionParamsSchema,
+      response: withErrors({ 200: SessionSchema })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
       assertTransition(s.status, 'active')
@@ -180,18 +154,14 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.post(
     '/:session_id/terminate',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 409],
-        summary: 'End a session without a manifest',
-        params: SessionParamsSchema,
-        body: TerminateSchema,
-        bodyOptional: true,
-        response: withErrors({ 200: SessionSchema })
-      }
-    },
+    authed({
+      errors: [403, 409],
+      summary: 'End a session without a manifest',
+      params: SessionParamsSchema,
+      body: TerminateSchema,
+      bodyOptional: true,
+      response: withErrors({ 200: SessionSchema })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
       assertTransition(s.status, 'terminated')
@@ -204,15 +174,11 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get(
     '/:session_id/manifest',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'The manifest of a completed session',
-        params: SessionParamsSchema,
-        response: withErrors({ 200: Type.Ref(ManifestSchema) })
-      }
-    },
+    authed({
+      summary: 'The manifest of a completed session',
+      params: SessionParamsSchema,
+      response: withErrors({ 200: Type.Ref(ManifestSchema) })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id)
       const m = await repo.manifestBySession(s.session_id)

@@ -164,8 +164,7 @@ export const ConfirmQuerySchema = Type.Object(
 )
 
 /** The schema of a delete that demands confirm=true and answers 204 with no body. */
-export const confirmedDeleteSchema = <P extends TSchema>(tags: string[], summary: string, params: P) => ({
-  tags,
+export const confirmedDeleteSchema = <P extends TSchema>(summary: string, params: P) => ({
   summary,
   params,
   querystring: ConfirmQuerySchema,

@@ -4,9 +4,9 @@
  * (the identity cache fan-out), exactly as when the user revokes it; every revocation is audited.
  */
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { toAuthSession } from '../shared/schema.js'
@@ -28,12 +28,9 @@ const UserSessionParams = Type.Object({ ...UserIdParamsSchema.properties, sessio
 const UserKeyParams = Type.Object({ ...UserIdParamsSchema.properties, ...ApiKeyParamsSchema.properties })
 
 export default async function adminIdentityRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'users')
   auditReads(app, 'users')
-  const tags = ['users']
   const security = [{ bearerAuth: [] }]
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   const existing = async (id: string) => {
     const user = await app.repos.users.findById(id)
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
@@ -42,16 +39,12 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
 
   app.get(
     '/:user_id/sessions',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: "A user's active login sessions (admin)",
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionSchema) }) })
-      }
-    },
+    admin({
+      security,
+      summary: "A user's active login sessions (admin)",
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionSchema) }) })
+    }),
     async (request) => {
       await existing(request.params.user_id)
       return { sessions: (await app.repos.authSessions.listActiveForUser(request.params.user_id)).map(toAuthSession) }
@@ -60,16 +53,12 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
 
   app.delete(
     '/:user_id/sessions/:session_id',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        summary: "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
-        params: UserSessionParams,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    superAdmin({
+      security,
+      summary: "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
+      params: UserSessionParams,
+      response: withErrors({ 204: Type.Null() })
+    }),
     async (request, reply) => {
       const { user_id: userId, session_id: sessionId } = request.params
       assertMayManage(request.user!, await existing(userId))
@@ -91,16 +80,12 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
 
   app.get(
     '/:user_id/api-keys',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: "A user's API keys, never the secret (admin)",
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
-      }
-    },
+    admin({
+      security,
+      summary: "A user's API keys, never the secret (admin)",
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
+    }),
     async (request) => {
       await existing(request.params.user_id)
       return { api_keys: (await app.repos.apiKeys.listForUser(request.params.user_id)).map(toApiKey) }
@@ -109,16 +94,12 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
 
   app.delete(
     '/:user_id/api-keys/:key_id',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        summary: "Revoke a user's API key (super_admin)",
-        params: UserKeyParams,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    superAdmin({
+      security,
+      summary: "Revoke a user's API key (super_admin)",
+      params: UserKeyParams,
+      response: withErrors({ 204: Type.Null() })
+    }),
     async (request, reply) => {
       const { user_id: userId, key_id: keyId } = request.params
       assertMayManage(request.user!, await existing(userId))

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
+import { ConfirmQuerySchema } from '../shared/schema.js'
+import { routeGroup } from '../shared/route.js'
 import { assertMayManage, mayGrant } from '../../auth/roles.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import {
@@ -19,11 +20,7 @@ import { userAccess } from './access.js'
 import meRoutes from './me.js'
 
 export default async function userRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['users']
-  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
-  const authed = { onRequest: [app.authenticate], security }
-  const adminOnly = { onRequest: [app.authenticate, app.requireRole('admin')], security }
+  const { app, authed, admin, superAdmin } = routeGroup(fastify, 'users')
 
   const { visibleUser, update } = userAccess(app)
   /** The rule of src/auth/roles.ts: an admin manages users below admin; only a super_admin manages admins. */
@@ -33,15 +30,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'List users (admin)',
-        querystring: UserListQuerySchema,
-        response: withErrors({ 200: UserListSchema })
-      }
-    },
+    admin({
+      summary: 'List users (admin)',
+      querystring: UserListQuerySchema,
+      response: withErrors({ 200: UserListSchema })
+    }),
     async (request) => {
       const { page, limit, role, status, q } = request.query
       const { rows, total } = await app.repos.users.list({ page, limit, role, status, q })
@@ -51,31 +44,23 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/:user_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'A user (self or admin)',
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      summary: 'A user (self or admin)',
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => toUser(await visibleUser(request, request.params.user_id))
   )
 
   app.put(
     '/:user_id',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Update a user, suspend or reactivate (admin)',
-        params: UserIdParamsSchema,
-        body: AdminUpdateUserSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      errors: [409],
+      summary: 'Update a user, suspend or reactivate (admin)',
+      params: UserIdParamsSchema,
+      body: AdminUpdateUserSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => {
       const target = await visibleUser(request, request.params.user_id)
       mayManageOrThrow(request, target)
@@ -87,16 +72,12 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.patch(
     '/:user_id/role',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Change a role (admin; only a super_admin grants admin or super_admin)',
-        params: UserIdParamsSchema,
-        body: RoleChangeSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      summary: 'Change a role (admin; only a super_admin grants admin or super_admin)',
+      params: UserIdParamsSchema,
+      body: RoleChangeSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => {
       const target = await visibleUser(request, request.params.user_id)
       mayManageOrThrow(request, target)
@@ -113,16 +94,12 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.delete(
     '/:user_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'Soft-delete a user (self or admin); revokes every session and key',
-        params: UserIdParamsSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    authed({
+      errors: [403],
+      summary: 'Soft-delete a user (self or admin); revokes every session and key',
+      params: UserIdParamsSchema,
+      response: withErrors({ 204: Type.Null() })
+    }),
     async (request, reply) => {
       const target = await visibleUser(request, request.params.user_id)
       mayManageOrThrow(request, target)
@@ -134,19 +111,15 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/:user_id/purge',
-    {
-      onRequest: [app.authenticate, app.requireRole('super_admin')],
-      schema: {
-        tags,
-        summary:
-          'Erase a user and all their data on request (privacy; super_admin, confirm=true). Leaves only an audit entry',
-        params: UserIdParamsSchema,
-        querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-        response: withErrors({
-          200: Type.Object({ user_id: Type.String(), sessions: Type.Integer(), chunks: Type.Integer() })
-        })
-      }
-    },
+    superAdmin({
+      summary:
+        'Erase a user and all their data on request (privacy; super_admin, confirm=true). Leaves only an audit entry',
+      params: UserIdParamsSchema,
+      querystring: ConfirmQuerySchema,
+      response: withErrors({
+        200: Type.Object({ user_id: Type.String(), sessions: Type.Integer(), chunks: Type.Integer() })
+      })
+    }),
     async (request) => {
       requireConfirm(request)
       const target = await app.repos.users.findById(request.params.user_id)
@@ -167,15 +140,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/:user_id/restore',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Restore a soft-deleted or suspended user (admin)',
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      summary: 'Restore a soft-deleted or suspended user (admin)',
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => {
       const target = await visibleUser(request, request.params.user_id)
       mayManageOrThrow(request, target)
@@ -185,15 +154,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/:user_id/unlock',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Clear a TOTP lockout (admin)',
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      summary: 'Clear a TOTP lockout (admin)',
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => {
       const target = await visibleUser(request, request.params.user_id)
       mayManageOrThrow(request, target)
