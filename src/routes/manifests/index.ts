@@ -35,6 +35,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     })
     return m
   }
+  const withChunks = async (m: ManifestRow) => ({ m, rows: (await repo.chunks(m.session_id)).rows })
 
   app.post(
     '/',
@@ -65,8 +66,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
       response: withErrors({ 200: ProofSchema })
     }),
     async (request) => {
-      const m = await visibleManifest(request, request.params.manifest_id)
-      const { rows } = await repo.chunks(m.session_id)
+      const { m, rows } = await withChunks(await visibleManifest(request, request.params.manifest_id))
       const index = request.params.index
       if (index >= rows.length) throw new LucidError('NOT_FOUND', 'Chunk not in this manifest')
       const proof = merkleProof(
@@ -91,8 +91,7 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
       response: withErrors({ 200: VerificationSchema })
     }),
     async (request) => {
-      const m = await visibleManifest(request, request.params.manifest_id)
-      const { rows } = await repo.chunks(m.session_id)
+      const { m, rows } = await withChunks(await visibleManifest(request, request.params.manifest_id))
       const corrupted: number[] = []
       const missing: number[] = []
       const digests: Buffer[] = []

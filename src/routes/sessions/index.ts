@@ -5,7 +5,7 @@ import { LucidError, validationError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { roleAtLeast } from '../../auth/roles.js'
-import type { SessionRow } from '../../data/repositories/sessions.js'
+import type { SessionRow, SessionStatus } from '../../data/repositories/sessions.js'
 import { assertTransition, MAX_CHUNK_BYTES } from '../../services/sessions.js'
 import {
   CreateSessionSchema,
@@ -112,11 +112,8 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
       if (metadata !== undefined) fields.metadata = JSON.stringify(metadata)
       if (Object.keys(fields).length > 0) await repo.update(s.session_id, fields)
       if (status === 'completed') await svc.complete(s.session_id)
-      if (status === 'failed') {
-        assertTransition(s.status, 'failed')
-        await repo.setStatus(s.session_id, 'failed')
-      }
-      return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+      if (status === 'failed') await transition(s, 'failed')
+      return current(s)
     }
   )
 
@@ -146,9 +143,8 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
-      assertTransition(s.status, 'active')
-      await repo.setStatus(s.session_id, 'active')
-      return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+      await transition(s, 'active')
+      return current(s)
     }
   )
 
@@ -164,9 +160,8 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
-      assertTransition(s.status, 'terminated')
-      await repo.setStatus(s.session_id, 'terminated', { reason: request.body?.reason })
-      return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+      await transition(s, 'terminated', { reason: request.body?.reason })
+      return current(s)
     }
   )
 
@@ -186,6 +181,15 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
       return app.manifestBody(m)
     }
   )
+
+  /** Moves a session to `to` if its lifecycle allows it (409 otherwise). */
+  async function transition(s: SessionRow, to: SessionStatus, extra?: { reason?: string }): Promise<void> {
+    assertTransition(s.status, to)
+    await repo.setStatus(s.session_id, to, extra)
+  }
+
+  /** The session as it is now, after a change. */
+  const current = async (s: SessionRow) => toSession((await repo.findVisible(s.session_id)) as SessionRow)
 
   async function assertOwnPolicy(request: FastifyRequest, policyId: string, ownerId = request.user!.id): Promise<void> {
     const policy = await app.repos.trustPolicies.findById(policyId)

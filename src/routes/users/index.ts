@@ -23,8 +23,17 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
   const { app, authed, admin, superAdmin } = routeGroup(fastify, 'users')
 
   const { visibleUser, update } = userAccess(app)
-  /** The rule of src/auth/roles.ts: an admin manages users below admin; only a super_admin manages admins. */
-  const mayManageOrThrow = (request: FastifyRequest, target: UserRow) => assertMayManage(request.user!, target)
+  /**
+   * The user of the path, if the caller may manage them (the rule of src/auth/roles.ts: an admin
+   * manages users below admin; only a super_admin manages admins).
+   */
+  const manageableUser = async (request: FastifyRequest, userId: string) => {
+    const target = await visibleUser(request, userId)
+    assertMayManage(request.user!, target)
+    return target
+  }
+  // A route on one user that answers with the user.
+  const oneUser = { params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) }
 
   await app.register(meRoutes)
 
@@ -46,8 +55,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     '/:user_id',
     authed({
       summary: 'A user (self or admin)',
-      params: UserIdParamsSchema,
-      response: withErrors({ 200: UserSchema })
+      ...oneUser
     }),
     async (request) => toUser(await visibleUser(request, request.params.user_id))
   )
@@ -57,13 +65,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     admin({
       errors: [409],
       summary: 'Update a user, suspend or reactivate (admin)',
-      params: UserIdParamsSchema,
-      body: AdminUpdateUserSchema,
-      response: withErrors({ 200: UserSchema })
+      ...oneUser,
+      body: AdminUpdateUserSchema
     }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       const user = await update(request, target.user_id, request.body, 'user.admin_updated')
       if (request.body.status === 'suspended') await revokeEverything(request, target.user_id, 'suspended')
       return toUser(user)
@@ -74,13 +80,11 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     '/:user_id/role',
     admin({
       summary: 'Change a role (admin; only a super_admin grants admin or super_admin)',
-      params: UserIdParamsSchema,
-      body: RoleChangeSchema,
-      response: withErrors({ 200: UserSchema })
+      ...oneUser,
+      body: RoleChangeSchema
     }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       if (!mayGrant(request.user!, request.body.role)) {
         throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
       }
@@ -101,8 +105,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
       response: withErrors({ 204: Type.Null() })
     }),
     async (request, reply) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')
       await revokeEverything(request, target.user_id, 'user_deleted')
       return reply.code(204).send(null)
@@ -142,12 +145,10 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     '/:user_id/restore',
     admin({
       summary: 'Restore a soft-deleted or suspended user (admin)',
-      params: UserIdParamsSchema,
-      response: withErrors({ 200: UserSchema })
+      ...oneUser
     }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       return toUser(await update(request, target.user_id, { status: 'active' }, 'user.restored'))
     }
   )
@@ -156,12 +157,10 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     '/:user_id/unlock',
     admin({
       summary: 'Clear a TOTP lockout (admin)',
-      params: UserIdParamsSchema,
-      response: withErrors({ 200: UserSchema })
+      ...oneUser
     }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       const user = (await app.repos.users.unlock(target.user_id)) as UserRow
       await app.identity.userChanged(target.user_id)
       await app.audit(request, { action: 'user.unlocked', target_type: 'user', target_id: target.user_id })
