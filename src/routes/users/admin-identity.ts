@@ -3,7 +3,7 @@
  * read them, super_admins revoke them. A revoked session is refused on every instance at once
  * (the identity cache fan-out), exactly as when the user revokes it; every revocation is audited.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
@@ -36,6 +36,9 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     return user
   }
+  // A revocation on another user's behalf names that user in its audit entry.
+  const auditRevoked = (request: FastifyRequest, action: string, type: string, id: string, userId: string) =>
+    app.audit(request, { action, target_type: type, target_id: id, details: { user_id: userId } })
 
   app.get(
     '/:user_id/sessions',
@@ -68,12 +71,7 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
       }
       await app.repos.authSessions.revoke(sessionId, 'admin_revoked')
       await app.identity.sessionChanged(sessionId)
-      await app.audit(request, {
-        action: 'auth.session_revoked',
-        target_type: 'auth_session',
-        target_id: sessionId,
-        details: { user_id: userId }
-      })
+      await auditRevoked(request, 'auth.session_revoked', 'auth_session', sessionId, userId)
       return reply.code(204).send(null)
     }
   )
@@ -104,12 +102,7 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
       const { user_id: userId, key_id: keyId } = request.params
       assertMayManage(request.user!, await existing(userId))
       if (!(await app.repos.apiKeys.revoke(userId, keyId))) throw new LucidError('NOT_FOUND', 'API key not found')
-      await app.audit(request, {
-        action: 'auth.api_key_revoked',
-        target_type: 'api_key',
-        target_id: keyId,
-        details: { user_id: userId }
-      })
+      await auditRevoked(request, 'auth.api_key_revoked', 'api_key', keyId, userId)
       return reply.code(204).send(null)
     }
   )
