@@ -6,7 +6,7 @@ import { withErrors } from '../../schemas/common.js'
 import { validateCron } from '../../jobs/job-runner.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { requireConfirm } from '../shared/request.js'
-import { confirmedDeleteSchema } from '../shared/schema.js'
+import { confirmedDeleteSchema, createSchema } from '../shared/schema.js'
 import { CreateScheduleSchema, ScheduleListSchema, ScheduleParamsSchema, ScheduleSchema, toSchedule } from './schema.js'
 
 /**
@@ -35,10 +35,11 @@ export async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecate
     '/',
     superAdmin({
       ...moved,
-      errors: [409],
-      summary: 'Create a schedule (super_admin; 5-field cron, UTC); one instance runs each slot',
-      body: CreateScheduleSchema,
-      response: withErrors({ 201: ScheduleSchema })
+      ...createSchema(
+        'Create a schedule (super_admin; 5-field cron, UTC); one instance runs each slot',
+        CreateScheduleSchema,
+        ScheduleSchema
+      )
     }),
     async (request, reply) => {
       const problem = validateCron(request.body.cron)

@@ -11,7 +11,7 @@ import { withErrors } from '../../schemas/common.js'
 import { DEFAULT_COLUMNS, identifier } from '../../data/ddl.js'
 import { USER_SCHEMA, type DatabaseCatalogRepository } from '../../data/repositories/database-catalog.js'
 import { requireConfirm } from '../shared/request.js'
-import { confirmedDeleteSchema } from '../shared/schema.js'
+import { confirmedDeleteSchema, createSchema } from '../shared/schema.js'
 import {
   CollectionSchema,
   CountSchema,
@@ -75,12 +75,13 @@ export default async function collectionRoutes(
 
   app.post(
     '/collections',
-    superAdmin({
-      errors: [409],
-      summary: 'Create a table in user_data (super_admin). Without columns: id uuid, data jsonb, created_at',
-      body: CreateCollectionBody,
-      response: withErrors({ 201: CollectionSchema })
-    }),
+    superAdmin(
+      createSchema(
+        'Create a table in user_data (super_admin). Without columns: id uuid, data jsonb, created_at',
+        CreateCollectionBody,
+        CollectionSchema
+      )
+    ),
     async (request, reply) => {
       const { name } = request.body
       if (await catalog.nameTaken(name))
@@ -182,11 +183,12 @@ export default async function collectionRoutes(
   app.post(
     '/collections/:name/indexes',
     superAdmin({
-      errors: [409],
-      summary: 'Create an index on a user_data table (super_admin); CONCURRENTLY on PostgreSQL',
-      params: NameParams,
-      body: CreateIndexBody,
-      response: withErrors({ 201: IndexSchema })
+      ...createSchema(
+        'Create an index on a user_data table (super_admin); CONCURRENTLY on PostgreSQL',
+        CreateIndexBody,
+        IndexSchema
+      ),
+      params: NameParams
     }),
     async (request, reply) => {
       const table = request.params.name

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
+import { createSchema } from '../shared/schema.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { roleAtLeast } from '../../auth/roles.js'
 import type { SessionRow, SessionStatus } from '../../data/repositories/sessions.js'
@@ -35,12 +36,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.post(
     '/',
-    authed({
-      errors: [409],
-      summary: 'Create a recording session',
-      body: CreateSessionSchema,
-      response: withErrors({ 201: SessionSchema })
-    }),
+    authed(createSchema('Create a recording session', CreateSessionSchema, SessionSchema)),
     async (request, reply) => {
       const b = request.body
       if ((await repo.countActiveForUser(request.user!.id)) >= app.config.maxSessionsPerUser) {

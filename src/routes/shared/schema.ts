@@ -171,6 +171,14 @@ export const confirmedDeleteSchema = <P extends TSchema>(summary: string, params
   response: withErrors({ 204: Type.Null() })
 })
 
+/** The schema of a create that answers 201 with what it made, or 409 when it exists or a limit is reached. */
+export const createSchema = <B extends TSchema, R extends TSchema>(summary: string, body: B, created: R) => ({
+  errors: [409],
+  summary,
+  body,
+  response: withErrors({ 201: created })
+})
+
 /** A login session (auth_sessions row) as the auth and admin-identity routes list it. */
 export const toAuthSession = (s: AuthSessionRow) => ({
   session_id: s.session_id,

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
+import { createSchema } from '../shared/schema.js'
 import { pagination, withErrors, PaginationQuerySchema, PaginationSchema } from '../../schemas/common.js'
 import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { canonicalJson } from '../../data/repositories/audit.js'
@@ -75,12 +76,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.post(
     '/policies',
-    authed({
-      errors: [409],
-      summary: 'Create a trust policy',
-      body: PolicyBody,
-      response: withErrors({ 201: PolicySchema })
-    }),
+    authed(createSchema('Create a trust policy', PolicyBody, PolicySchema)),
     async (request, reply) => {
       checkRules(request.body)
       if ((await app.repos.trustPolicies.countForUser(request.user!.id)) >= MAX_POLICIES_PER_USER)

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { routeGroup } from '../shared/route.js'
+import { createSchema } from '../shared/schema.js'
 import type { TSchema } from '@fastify/type-provider-typebox'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
@@ -59,12 +60,7 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.post(
     '/',
-    superAdmin({
-      errors: [409],
-      summary: 'Create a volume under VOLUMES_ROOT (super_admin)',
-      body: CreateVolumeBody,
-      response: withErrors({ 201: VolumeSchema })
-    }),
+    superAdmin(createSchema('Create a volume under VOLUMES_ROOT (super_admin)', CreateVolumeBody, VolumeSchema)),
     async (request, reply) => {
       const v = await volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
       await app.audit(request, {
