@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
-import { toAuthSession, toUser } from '../shared/schema.js'
+import { toAuthSession, toUser, deleteSchema } from '../shared/schema.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import { clientInfo } from '../shared/request.js'
 import {
@@ -82,11 +81,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
 
   app.delete(
     '/sessions/:session_id',
-    authed({
-      summary: 'Revoke one of my login sessions',
-      params: SessionParamsSchema,
-      response: withErrors({ 204: Type.Null() })
-    }),
+    authed(deleteSchema('Revoke one of my login sessions', SessionParamsSchema)),
     async (request, reply) => {
       const s = await app.repos.authSessions.findById(request.params.session_id)
       if (s === null || s.user_id !== request.user!.id || s.revoked_at !== null)

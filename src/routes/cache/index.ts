@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { Type } from '@sinclair/typebox'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
+import { deleteSchema } from '../shared/schema.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { assertMayManage } from '../../auth/roles.js'
 import {
@@ -150,12 +150,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.delete(
     '/sessions/:session_id',
-    superAdmin({
-      security,
-      summary: 'Revoke a login session (super_admin)',
-      params: SessionParams,
-      response: withErrors({ 204: Type.Null() })
-    }),
+    superAdmin({ security, ...deleteSchema('Revoke a login session (super_admin)', SessionParams) }),
     async (request, reply) => {
       const session = await app.repos.authSessions.findById(request.params.session_id)
       const owner = session === null ? null : await app.repos.users.findById(session.user_id)

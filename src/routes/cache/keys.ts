@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
+import { deleteSchema } from '../shared/schema.js'
 import { requireConfirm } from '../shared/request.js'
 import { isProtectedKey, namespaceOf } from '../../stores/protected-keys.js'
 import {
@@ -117,12 +117,7 @@ export default async function keyRoutes(fastify: FastifyInstance): Promise<void>
 
   app.delete(
     '/keys/:key',
-    superAdmin({
-      security,
-      summary: 'Delete a key (super_admin; never a security key)',
-      params: KeyParams,
-      response: withErrors({ 204: Type.Null() })
-    }),
+    superAdmin({ security, ...deleteSchema('Delete a key (super_admin; never a security key)', KeyParams) }),
     async (request, reply) => {
       const { key } = request.params
       if (isProtectedKey(key)) throw new LucidError('FORBIDDEN', `${key} holds security state and is read-only here`)

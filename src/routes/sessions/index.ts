@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
-import { createSchema } from '../shared/schema.js'
+import { createSchema, deleteSchema } from '../shared/schema.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { roleAtLeast } from '../../auth/roles.js'
 import type { SessionRow, SessionStatus } from '../../data/repositories/sessions.js'
@@ -117,9 +117,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
     '/:session_id',
     authed({
       errors: [403],
-      summary: 'Soft-delete a session (chunks are purged later by retention)',
-      params: SessionParamsSchema,
-      response: withErrors({ 204: Type.Null() })
+      ...deleteSchema('Soft-delete a session (chunks are purged later by retention)', SessionParamsSchema)
     }),
     async (request, reply) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')

@@ -163,12 +163,17 @@ export const ConfirmQuerySchema = Type.Object(
   { additionalProperties: false }
 )
 
-/** The schema of a delete that demands confirm=true and answers 204 with no body. */
-export const confirmedDeleteSchema = <P extends TSchema>(summary: string, params: P) => ({
+/** The schema of a delete (or revocation) of what `params` names, answering 204 with no body. */
+export const deleteSchema = <P extends TSchema>(summary: string, params: P) => ({
   summary,
   params,
-  querystring: ConfirmQuerySchema,
   response: withErrors({ 204: Type.Null() })
+})
+
+/** The schema of a delete that demands confirm=true and answers 204 with no body. */
+export const confirmedDeleteSchema = <P extends TSchema>(summary: string, params: P) => ({
+  ...deleteSchema(summary, params),
+  querystring: ConfirmQuerySchema
 })
 
 /** The schema of a create that answers 201 with what it made, or 409 when it exists or a limit is reached. */

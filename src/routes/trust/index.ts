@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
-import { createSchema } from '../shared/schema.js'
+import { createSchema, deleteSchema } from '../shared/schema.js'
 import { pagination, withErrors, PaginationQuerySchema, PaginationSchema } from '../../schemas/common.js'
 import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { canonicalJson } from '../../data/repositories/audit.js'
@@ -118,12 +118,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.delete(
     '/policies/:policy_id',
-    authed({
-      errors: [403],
-      summary: 'Delete a trust policy (sessions keep running without it)',
-      params: Params,
-      response: withErrors({ 204: Type.Null() })
-    }),
+    authed({ errors: [403], ...deleteSchema('Delete a trust policy (sessions keep running without it)', Params) }),
     async (request, reply) => {
       const p = await visible(request, request.params.policy_id, 'write')
       await app.repos.trustPolicies.delete(p.policy_id)

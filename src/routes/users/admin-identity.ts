@@ -9,7 +9,7 @@ import { LucidError } from '../../errors.js'
 import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { auditReads } from '../shared/audit-reads.js'
-import { toAuthSession } from '../shared/schema.js'
+import { toAuthSession, deleteSchema } from '../shared/schema.js'
 import { assertMayManage } from '../../auth/roles.js'
 import { ApiKeyParamsSchema, ApiKeySchema, UserIdParamsSchema } from './schema.js'
 import { toApiKey } from './schema.js'
@@ -58,9 +58,10 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
     '/:user_id/sessions/:session_id',
     superAdmin({
       security,
-      summary: "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
-      params: UserSessionParams,
-      response: withErrors({ 204: Type.Null() })
+      ...deleteSchema(
+        "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
+        UserSessionParams
+      )
     }),
     async (request, reply) => {
       const { user_id: userId, session_id: sessionId } = request.params
@@ -92,12 +93,7 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
 
   app.delete(
     '/:user_id/api-keys/:key_id',
-    superAdmin({
-      security,
-      summary: "Revoke a user's API key (super_admin)",
-      params: UserKeyParams,
-      response: withErrors({ 204: Type.Null() })
-    }),
+    superAdmin({ security, ...deleteSchema("Revoke a user's API key (super_admin)", UserKeyParams) }),
     async (request, reply) => {
       const { user_id: userId, key_id: keyId } = request.params
       assertMayManage(request.user!, await existing(userId))

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
-import { ConfirmQuerySchema } from '../shared/schema.js'
+import { ConfirmQuerySchema, deleteSchema } from '../shared/schema.js'
 import { routeGroup } from '../shared/route.js'
 import { assertMayManage, mayGrant } from '../../auth/roles.js'
 import type { UserRow } from '../../data/repositories/users.js'
@@ -100,9 +100,7 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
     '/:user_id',
     authed({
       errors: [403],
-      summary: 'Soft-delete a user (self or admin); revokes every session and key',
-      params: UserIdParamsSchema,
-      response: withErrors({ 204: Type.Null() })
+      ...deleteSchema('Soft-delete a user (self or admin); revokes every session and key', UserIdParamsSchema)
     }),
     async (request, reply) => {
       const target = await manageableUser(request, request.params.user_id)

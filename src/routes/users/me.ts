@@ -9,7 +9,7 @@ import { roleAtLeast } from '../../auth/roles.js'
 import type { Role } from '../../crypto/tokens.js'
 import { isTronAddress } from '../../crypto/tron.js'
 import { clientInfo } from '../shared/request.js'
-import { ChallengeResponseSchema, MagicLinkSentSchema } from '../shared/schema.js'
+import { ChallengeResponseSchema, MagicLinkSentSchema, deleteSchema } from '../shared/schema.js'
 import {
   ApiKeyCreateSchema,
   ApiKeyCreatedSchema,
@@ -143,11 +143,7 @@ export default async function meRoutes(fastify: FastifyInstance): Promise<void> 
 
   app.delete(
     '/me/api-keys/:key_id',
-    authed({
-      summary: 'Revoke one of my API keys',
-      params: ApiKeyParamsSchema,
-      response: withErrors({ 204: Type.Null() })
-    }),
+    authed(deleteSchema('Revoke one of my API keys', ApiKeyParamsSchema)),
     async (request, reply) => {
       if (!(await app.repos.apiKeys.revoke(request.user!.id, request.params.key_id)))
         throw new LucidError('NOT_FOUND', 'API key not found')
