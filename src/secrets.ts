@@ -28,22 +28,17 @@ export async function ensureEmbeddedSecrets(config: Config, log: SecretsLogger):
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
   let changed = false
-  if (config.jwtSecretKey === undefined && stored.jwt_secret_key === undefined) {
-    stored.jwt_secret_key = randomBytes(48).toString('base64url')
+  /** Generates the secret `setting` names unless the config or the file has it, and says so. */
+  const generate = (setting: string, key: keyof StoredSecrets, configured: unknown, make: () => string) => {
+    if (configured !== undefined || stored[key] !== undefined) return
+    stored[key] = make()
     changed = true
-    log.warn(
-      { setting: 'JWT_SECRET_KEY', file },
-      'JWT_SECRET_KEY not set: generated one and stored it under DATA_DIR (embedded mode only)'
-    )
+    log.warn({ setting, file }, `${setting} not set: generated one and stored it under DATA_DIR (embedded mode only)`)
   }
-  if (config.dataEncryptionKey === undefined && stored.data_encryption_key === undefined) {
-    stored.data_encryption_key = randomBytes(32).toString('hex')
-    changed = true
-    log.warn(
-      { setting: 'DATA_ENCRYPTION_KEY', file },
-      'DATA_ENCRYPTION_KEY not set: generated one and stored it under DATA_DIR (embedded mode only)'
-    )
-  }
+  generate('JWT_SECRET_KEY', 'jwt_secret_key', config.jwtSecretKey, () => randomBytes(48).toString('base64url'))
+  generate('DATA_ENCRYPTION_KEY', 'data_encryption_key', config.dataEncryptionKey, () =>
+    randomBytes(32).toString('hex')
+  )
   if (changed) {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 })

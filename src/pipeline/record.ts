@@ -3,7 +3,8 @@
  * for the JSON summary at /api/v1/meta/metrics, and the access line of issue 2 item 7 (one per
  * request). Framework-free: the pipeline passes one finished request's facts.
  */
-import client from 'prom-client'
+import type client from 'prom-client'
+import { metricsIn } from '../prometheus.js'
 
 /** One finished request, as the pipeline saw it. */
 export interface FinishedRequest {
@@ -47,25 +48,19 @@ function percentile(sorted: number[], p: number): number {
 
 export function createRequestRecorder(registry: client.Registry): RequestRecorder {
   const labelNames = ['method', 'route', 'status'] as const
-  const requests = new client.Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests by route template and status',
+  const metric = metricsIn(registry)
+  const requests = metric.counter('http_requests_total', 'HTTP requests by route template and status', labelNames)
+  const duration = metric.histogram(
+    'http_request_duration_seconds',
+    'HTTP request duration by route template and status',
     labelNames,
-    registers: [registry]
-  })
-  const duration = new client.Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration by route template and status',
-    labelNames,
-    buckets: DURATION_BUCKETS,
-    registers: [registry]
-  })
-  const errorsByCode = new client.Counter({
-    name: 'http_errors_total',
-    help: 'Error responses by envelope code (LUCID_ERR_*) and status',
-    labelNames: ['code', 'status'],
-    registers: [registry]
-  })
+    DURATION_BUCKETS
+  )
+  const errorsByCode = metric.counter(
+    'http_errors_total',
+    'Error responses by envelope code (LUCID_ERR_*) and status',
+    ['code', 'status']
+  )
 
   // Ring buffer of (time, seconds, error) for the JSON summary: O(1) per request, bounded.
   const ringT = new Float64Array(MAX_SAMPLES)

@@ -5,6 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import client from 'prom-client'
+import { metricsIn } from '../prometheus.js'
 import type { FastifyInstance } from 'fastify'
 import { createRequestRecorder, type MetricsSummary, type RequestRecorder } from '../pipeline/record.js'
 
@@ -43,18 +44,11 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       this.set(connections)
     }
   })
-  const shed = new client.Counter({
-    name: 'http_shed_total',
-    help: 'Requests refused with a fast 503 by load shedding, by reason',
-    labelNames: ['reason'],
-    registers: [registry]
-  })
-  const jobRuns = new client.Counter({
-    name: 'job_runs_total',
-    help: 'Background job runs by result',
-    labelNames: ['job', 'result'],
-    registers: [registry]
-  })
+  const metric = metricsIn(registry)
+  const shed = metric.counter('http_shed_total', 'Requests refused with a fast 503 by load shedding, by reason', [
+    'reason'
+  ])
+  const jobRuns = metric.counter('job_runs_total', 'Background job runs by result', ['job', 'result'])
 
   app.addHook('onReady', async () => {
     app.server.on('connection', (socket) => {

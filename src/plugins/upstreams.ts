@@ -13,6 +13,7 @@ import { UpstreamClient } from '../proxy/upstream-client.js'
 import { loadProxyTable, type ProxyTable } from '../proxy/route-table.js'
 import { createUpstreamHistory, type UpstreamHistory } from '../proxy/upstream-history.js'
 import { TOKEN_ISSUER } from '../crypto/tokens.js'
+import { metricsIn } from '../prometheus.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -32,24 +33,21 @@ const IDENTITY_REUSE_MS = 30_000
 
 async function upstreamsPlugin(app: FastifyInstance): Promise<void> {
   const table = loadProxyTable(app.config)
-  const registry = app.metrics.registry
-  // The upstream counters, each labelled by upstream, in the app's registry.
-  const counter = (name: string, help: string, labelNames = ['upstream']) =>
-    new client.Counter({ name, help, labelNames, registers: [registry] })
+  // The upstream metrics, each labelled by upstream, in the app's registry.
+  const metric = metricsIn(app.metrics.registry)
+  const counter = (name: string, help: string, labelNames = ['upstream']) => metric.counter(name, help, labelNames)
   const requests = counter('upstream_requests_total', 'Upstream requests by outcome', ['upstream', 'outcome'])
-  const duration = new client.Histogram({
-    name: 'upstream_request_duration_seconds',
-    help: 'Time to upstream response headers',
-    labelNames: ['upstream'],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry]
-  })
-  const breakerGauge = new client.Gauge({
-    name: 'circuit_breaker_state',
-    help: 'Breaker state per upstream host: 0 closed, 1 half-open, 2 open',
-    labelNames: ['upstream', 'host'],
-    registers: [registry]
-  })
+  const duration = metric.histogram(
+    'upstream_request_duration_seconds',
+    'Time to upstream response headers',
+    ['upstream'],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+  )
+  const breakerGauge = metric.gauge(
+    'circuit_breaker_state',
+    'Breaker state per upstream host: 0 closed, 1 half-open, 2 open',
+    ['upstream', 'host']
+  )
   const retries = counter('upstream_retries_total', 'Retried upstream requests')
   const replays = counter('upstream_idempotent_replays_total', 'Responses replayed from the idempotency store')
 

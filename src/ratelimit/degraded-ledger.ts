@@ -10,6 +10,7 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import type { RuleCheck } from './gcra.js'
+import { luaNow } from './redis-gcra.js'
 
 interface Entry {
   /** Local-clock µs TAT that Redis last reported for the key (0 when unknown). */
@@ -22,11 +23,7 @@ interface Entry {
 
 /** One merge per key: restore the seed by max, then add this instance's debt. */
 export const MERGE_LUA = `
-local now = tonumber(ARGV[3])
-if now == 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+${luaNow(3)}
 local tat = now
 local v = redis.call('GET', KEYS[1])
 if v then tat = math.max(tonumber(v), now) end

@@ -8,14 +8,20 @@ import { intervalUs, toleranceUs, type RuleCheck } from './gcra.js'
 /** Reconnect interval of the limiter's own connection: instances come back within this of each other. */
 const RECONNECT_MS = 100
 
-// Mirrors gcra.ts `outcome` for every key; writes only when every rule admits (all-or-nothing).
-// Returns, per key, the stored TAT minus now (µs), then the overall verdict.
-export const GCRA_LUA = `
-local now = tonumber(ARGV[1])
+/**
+ * Lua that sets `now` (µs) from ARGV[arg], or from Redis's own clock when the caller sends 0: the
+ * limiter's GCRA and merge scripts both start so.
+ */
+export const luaNow = (arg: number) => `local now = tonumber(ARGV[${arg}])
 if now == 0 then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+end`
+
+// Mirrors gcra.ts `outcome` for every key; writes only when every rule admits (all-or-nothing).
+// Returns, per key, the stored TAT minus now (µs), then the overall verdict.
+export const GCRA_LUA = `
+${luaNow(1)}
 local mode = ARGV[2]
 local n = #KEYS
 local rel, newtat, all = {}, {}, 1

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { routeGroup } from './shared/route.js'
 import { Type } from '@sinclair/typebox'
 import client from 'prom-client'
 import { withErrors } from '../schemas/common.js'
@@ -10,15 +10,12 @@ import { bearerMatches, startMetricsServer } from '../http/metrics-access.js'
 
 /** Kubernetes probes and the Prometheus scrape endpoint, outside /api/v1 and never limited. */
 export default async function probeRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['probes']
+  const { app, tags, open } = routeGroup(fastify, 'probes')
+  const unlimited = { config: { rateLimit: false } }
 
   app.get(
     '/health',
-    {
-      config: { rateLimit: false },
-      schema: { tags, summary: 'Liveness: the process is up', response: withErrors({ 200: LivenessSchema }) }
-    },
+    open({ summary: 'Liveness: the process is up', response: withErrors({ 200: LivenessSchema }) }, unlimited),
     async () => ({
       status: 'ok' as const,
       timestamp: new Date().toISOString()
@@ -27,14 +24,13 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/ready',
-    {
-      config: { rateLimit: false },
-      schema: {
-        tags,
+    open(
+      {
         summary: 'Readiness: the database answers',
         response: withErrors({ 200: ReadinessSchema, 503: ReadinessSchema })
-      }
-    },
+      },
+      unlimited
+    ),
     async (_request, reply) => {
       const start = performance.now()
       try {
@@ -54,10 +50,8 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/.well-known/jwks.json',
-    {
-      config: { rateLimit: false },
-      schema: {
-        tags,
+    open(
+      {
         summary: 'Public keys: the X-Lucid-Identity key and, with JWT_ALGORITHM=EdDSA, the token keys',
         response: withErrors({
           200: Type.Object({
@@ -73,8 +67,9 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
             )
           })
         })
-      }
-    },
+      },
+      unlimited
+    ),
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300')
       return app.jwks()
@@ -133,7 +128,7 @@ export default async function probeRoutes(fastify: FastifyInstance): Promise<voi
     produces: ['text/plain'],
     response: withErrors({ 200: Type.String() })
   }
-  app.get('/metrics', { config: { rateLimit: false }, schema }, async (request, reply) => {
+  app.get('/metrics', { ...unlimited, schema }, async (request, reply) => {
     if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
       reply.header('www-authenticate', 'Bearer realm="metrics"')
       throw new LucidError('AUTH_REQUIRED')

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db.js'
+import { idsSince } from './ids-since.js'
 
 export interface AuthSessionRow {
   session_id: string
@@ -110,13 +111,7 @@ export function createAuthSessionsRepository(db: Queryable) {
       return rowCount
     },
     /** Sessions revoked since `since` (database clock), for the revocation cache refresh. */
-    async revokedSince(since: Date): Promise<{ ids: string[]; now: Date }> {
-      const { rows } = await db.query<{ session_id: string | null; now: Date }>(
-        'SELECT s.session_id, n.now FROM (SELECT now() AS now) n LEFT JOIN auth_sessions s ON s.revoked_at >= $1',
-        [since]
-      )
-      return { ids: rows.filter((r) => r.session_id !== null).map((r) => r.session_id as string), now: rows[0].now }
-    }
+    revokedSince: (since: Date) => idsSince(db, 'auth_sessions', 'session_id', 'revoked_at', since)
   }
 }
 export type AuthSessionsRepository = ReturnType<typeof createAuthSessionsRepository>

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db.js'
+import { idsSince } from './ids-since.js'
 import type { Role } from '../../crypto/tokens.js'
 
 export type UserStatus = 'active' | 'suspended' | 'deleted'
@@ -169,19 +170,13 @@ export function createUsersRepository(db: Queryable) {
       )
       return rows[0] ?? null
     },
-    /** Users changed since `since` (database clock): feeds the identity cache refresh. */
     /** Deletes the row; the schema cascades to sessions, chunks, manifests, login sessions, keys, policies. */
     async deleteById(id: string, q: Queryable = db): Promise<boolean> {
       const { rowCount } = await q.query('DELETE FROM users WHERE user_id = $1', [id])
       return rowCount === 1
     },
-    async changedSince(since: Date): Promise<{ ids: string[]; now: Date }> {
-      const { rows } = await db.query<{ user_id: string | null; now: Date }>(
-        'SELECT u.user_id, n.now FROM (SELECT now() AS now) n LEFT JOIN users u ON u.updated_at >= $1',
-        [since]
-      )
-      return { ids: rows.filter((r) => r.user_id !== null).map((r) => r.user_id as string), now: rows[0].now }
-    }
+    /** Users changed since `since` (database clock): feeds the identity cache refresh. */
+    changedSince: (since: Date) => idsSince(db, 'users', 'user_id', 'updated_at', since)
   }
 }
 export type UsersRepository = ReturnType<typeof createUsersRepository>

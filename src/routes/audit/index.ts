@@ -3,7 +3,7 @@
  * There is no write route: entries are appended by the actions themselves, never edited.
  */
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { routeGroup } from '../shared/route.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { pagination, PaginationSchema, withErrors } from '../../schemas/common.js'
 import { GENESIS_HASH } from '../../data/repositories/audit.js'
@@ -11,24 +11,18 @@ import { auditReads } from '../shared/audit-reads.js'
 import { AuditEntrySchema, LogQuerySchema } from './schema.js'
 
 export default async function auditRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin } = routeGroup(fastify, 'audit')
   auditReads(app, 'audit')
-  const tags = ['audit']
-  const adminOnly = { onRequest: [app.authenticate, app.requireRole('admin')] }
 
   app.get(
     '/logs',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Audit entries, newest first (admin)',
-        querystring: LogQuerySchema,
-        response: withErrors({
-          200: Type.Object({ entries: Type.Array(AuditEntrySchema), pagination: PaginationSchema })
-        })
-      }
-    },
+    admin({
+      summary: 'Audit entries, newest first (admin)',
+      querystring: LogQuerySchema,
+      response: withErrors({
+        200: Type.Object({ entries: Type.Array(AuditEntrySchema), pagination: PaginationSchema })
+      })
+    }),
     async (request) => {
       const q = request.query
       const { rows, total } = await app.repos.audit.list(q)
@@ -38,22 +32,18 @@ export default async function auditRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/verify',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Recompute the hash chain; reports the first broken entry (admin)',
-        response: withErrors({
-          200: Type.Object({
-            valid: Type.Boolean(),
-            entries: Type.Integer(),
-            root: Type.String(),
-            first_invalid_id: Type.Optional(Type.Integer()),
-            reason: Type.Optional(Type.String())
-          })
+    admin({
+      summary: 'Recompute the hash chain; reports the first broken entry (admin)',
+      response: withErrors({
+        200: Type.Object({
+          valid: Type.Boolean(),
+          entries: Type.Integer(),
+          root: Type.String(),
+          first_invalid_id: Type.Optional(Type.Integer()),
+          reason: Type.Optional(Type.String())
         })
-      }
-    },
+      })
+    }),
     async (request) => {
       const r = await app.repos.audit.verify()
       await app.audit(request, {
@@ -67,21 +57,17 @@ export default async function auditRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/root',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Head of the hash chain, to anchor on lucid_blocks (admin)',
-        response: withErrors({
-          200: Type.Object({
-            root: Type.String(),
-            audit_id: Type.Integer(),
-            entries: Type.Integer(),
-            at: Type.Union([Type.String(), Type.Null()])
-          })
+    admin({
+      summary: 'Head of the hash chain, to anchor on lucid_blocks (admin)',
+      response: withErrors({
+        200: Type.Object({
+          root: Type.String(),
+          audit_id: Type.Integer(),
+          entries: Type.Integer(),
+          at: Type.Union([Type.String(), Type.Null()])
         })
-      }
-    },
+      })
+    }),
     async () => {
       const head = await app.repos.audit.head()
       return head === null

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
-import { toAuthSession, toUser } from '../shared/schema.js'
+import { toAuthSession, toUser, deleteSchema } from '../shared/schema.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import { clientInfo } from '../shared/request.js'
 import {
@@ -24,39 +23,30 @@ import totpRoutes from './totp.js'
  * then TOTP (totp.ts). Registered in this order so the OpenAPI document lists them so.
  */
 export default async function authRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['auth']
+  const { app, open, authed } = routeGroup(fastify, 'auth')
   const service = app.services.auth
-  const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }] }
 
   await app.register(loginRoutes)
 
   app.post(
     '/refresh',
-    {
-      schema: {
-        tags,
-        errors: [401],
-        summary: 'Rotate a refresh token; reuse of a rotated one revokes the login session',
-        body: RefreshRequestSchema,
-        response: withErrors({ 200: AuthResponseSchema })
-      }
-    },
+    open({
+      errors: [401],
+      summary: 'Rotate a refresh token; reuse of a rotated one revokes the login session',
+      body: RefreshRequestSchema,
+      response: withErrors({ 200: AuthResponseSchema })
+    }),
     async (request) => tokensBody(await service.refresh(request.body.refresh_token, clientInfo(request)))
   )
 
   app.post(
     '/logout',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Revoke this login session, or all of them',
-        body: LogoutRequestSchema,
-        bodyOptional: true,
-        response: withErrors({ 200: MessageSchema })
-      }
-    },
+    authed({
+      summary: 'Revoke this login session, or all of them',
+      body: LogoutRequestSchema,
+      bodyOptional: true,
+      response: withErrors({ 200: MessageSchema })
+    }),
     async (request) => {
       const n = await service.logout(request.user!, request.body?.logout_all_sessions === true, clientInfo(request))
       return { message: `Successfully logged out (${n} session${n === 1 ? '' : 's'} revoked)` }
@@ -65,7 +55,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/status',
-    { ...authed, schema: { tags, summary: 'Who am I', response: withErrors({ 200: AuthStatusSchema }) } },
+    authed({ summary: 'Who am I', response: withErrors({ 200: AuthStatusSchema }) }),
     async (request) => {
       const user = (await app.repos.users.findById(request.user!.id)) as UserRow
       const session = request.user!.sid !== undefined ? await app.repos.authSessions.findById(request.user!.sid) : null
@@ -80,10 +70,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/sessions',
-    {
-      ...authed,
-      schema: { tags, summary: 'My active login sessions', response: withErrors({ 200: LoginSessionListSchema }) }
-    },
+    authed({ summary: 'My active login sessions', response: withErrors({ 200: LoginSessionListSchema }) }),
     async (request) => {
       const rows = await app.repos.authSessions.listActiveForUser(request.user!.id)
       return {
@@ -94,15 +81,7 @@ export default async function authRoutes(fastify: FastifyInstance): Promise<void
 
   app.delete(
     '/sessions/:session_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Revoke one of my login sessions',
-        params: SessionParamsSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    authed(deleteSchema('Revoke one of my login sessions', SessionParamsSchema)),
     async (request, reply) => {
       const s = await app.repos.authSessions.findById(request.params.session_id)
       if (s === null || s.user_id !== request.user!.id || s.revoked_at !== null)

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { validationError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { isTronAddress } from '../../crypto/tron.js'
 import { clientInfo } from '../shared/request.js'
@@ -21,21 +21,20 @@ import {
 
 /** /api/v1/auth: the login flows, by wallet (signed TIP-191 challenge) or by email (code or magic link). */
 export default async function loginRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['auth']
+  const { app, open } = routeGroup(fastify, 'auth')
   const service = app.services.auth
+  const authRule = { config: { rateLimitRule: 'auth' } }
 
   app.post(
     '/challenge',
-    {
-      config: { rateLimitRule: 'auth' },
-      schema: {
-        tags,
+    open(
+      {
         summary: 'Start a wallet login: get a message to sign (TIP-191)',
         body: ChallengeRequestSchema,
         response: withErrors({ 200: ChallengeResponseSchema })
-      }
-    },
+      },
+      authRule
+    ),
     async (request) => {
       if (!isTronAddress(request.body.tron_address))
         throw validationError([
@@ -47,16 +46,15 @@ export default async function loginRoutes(fastify: FastifyInstance): Promise<voi
 
   app.post(
     '/login',
-    {
-      config: { rateLimitRule: 'auth' },
-      schema: {
-        tags,
+    open(
+      {
         errors: [401],
         summary: 'Wallet login (signed challenge) or email login (sends a magic link and code)',
         body: LoginBodySchema,
         response: withErrors({ 200: Type.Union([AuthResponseSchema, MagicLinkSentSchema]) })
-      }
-    },
+      },
+      authRule
+    ),
     async (request) => {
       const b = request.body
       if (b.email !== undefined) {
@@ -87,16 +85,15 @@ export default async function loginRoutes(fastify: FastifyInstance): Promise<voi
 
   app.post(
     '/verify',
-    {
-      config: { rateLimitRule: 'auth' },
-      schema: {
-        tags,
+    open(
+      {
         errors: [401, 409],
         summary: 'Complete an email login with the emailed code or the magic-link token',
         body: VerifyBodySchema,
         response: withErrors({ 200: AuthResponseSchema })
-      }
-    },
+      },
+      authRule
+    ),
     async (request) => {
       const b = request.body
       const byCode = b.email !== undefined || b.code !== undefined
@@ -112,24 +109,21 @@ export default async function loginRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/magic',
-    {
-      schema: {
-        tags,
-        summary: 'Magic-link landing page: a button that completes the login (mail scanners cannot)',
-        description:
-          'Opened from a mail client (no app waiting) the page asks for the emailed code in the app and leaves the link unused; with MAGIC_LINK_RETURN_URL it signs in and sends the tokens there in the URL fragment.',
-        querystring: MagicQuerySchema,
-        produces: ['text/html'],
-        response: withErrors({ 200: Type.String({ description: 'HTML page' }) }),
-        documentedResponses: {
-          400: htmlPage(
-            'HTML page: the link is incomplete (cut by the mail client); or the ErrorEnvelope for a request the gateway refuses (Host not allowed)',
-            true
-          ),
-          410: htmlPage('HTML page: the link expired or was used')
-        }
+    open({
+      summary: 'Magic-link landing page: a button that completes the login (mail scanners cannot)',
+      description:
+        'Opened from a mail client (no app waiting) the page asks for the emailed code in the app and leaves the link unused; with MAGIC_LINK_RETURN_URL it signs in and sends the tokens there in the URL fragment.',
+      querystring: MagicQuerySchema,
+      produces: ['text/html'],
+      response: withErrors({ 200: Type.String({ description: 'HTML page' }) }),
+      documentedResponses: {
+        400: htmlPage(
+          'HTML page: the link is incomplete (cut by the mail client); or the ErrorEnvelope for a request the gateway refuses (Host not allowed)',
+          true
+        ),
+        410: htmlPage('HTML page: the link expired or was used')
       }
-    },
+    }),
     async (request, reply) => {
       reply
         .header('content-security-policy', MAGIC_PAGE_CSP)

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { newTotpSecret, totpQrSvg, totpUri, checkTotp } from '../../crypto/totp.js'
 import { toUser, UserSchema } from '../shared/schema.js'
@@ -10,25 +10,35 @@ import { TotpCodeSchema, TotpSetupSchema } from './schema.js'
 
 /** /api/v1/auth/totp/…: enrolling and removing the second factor of the signed-in user. */
 export default async function totpRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['auth']
+  const { app, authed } = routeGroup(fastify, 'auth')
   const service = app.services.auth
   const totpBox = app.services.totpBox
-  const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }] }
+  const me = async (request: FastifyRequest) => (await app.repos.users.findById(request.user!.id)) as UserRow
+  // Enabling and disabling: a current code in, the updated user out.
+  const withCode = { errors: [409], body: TotpCodeSchema, response: withErrors({ 200: UserSchema }) }
+
+  /** Stores the change, tells the identity cache, audits it and answers with the updated user. */
+  async function switchTotp(
+    request: FastifyRequest,
+    user: UserRow,
+    fields: Parameters<typeof app.repos.users.setTotp>[1],
+    action: string
+  ) {
+    await app.repos.users.setTotp(user.user_id, fields)
+    await app.identity.userChanged(user.user_id)
+    await app.audit(request, { action, target_type: 'user', target_id: user.user_id })
+    return toUser(await me(request))
+  }
 
   app.post(
     '/totp/setup',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)',
-        response: withErrors({ 200: TotpSetupSchema })
-      }
-    },
+    authed({
+      errors: [409],
+      summary: 'Start TOTP enrolment: secret, otpauth URI and QR code (SVG)',
+      response: withErrors({ 200: TotpSetupSchema })
+    }),
     async (request) => {
-      const user = (await app.repos.users.findById(request.user!.id)) as UserRow
+      const user = await me(request)
       if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled; disable it first')
       const secret = newTotpSecret()
       await app.repos.users.setTotp(user.user_id, {
@@ -43,50 +53,33 @@ export default async function totpRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/totp/enable',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Turn TOTP on by proving the authenticator works',
-        body: TotpCodeSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      ...withCode,
+      summary: 'Turn TOTP on by proving the authenticator works'
+    }),
     async (request) => {
-      const user = (await app.repos.users.findById(request.user!.id)) as UserRow
+      const user = await me(request)
       if (user.totp_enabled) throw new LucidError('ALREADY_EXISTS', 'TOTP is already enabled')
       if (user.totp_secret_enc === null)
         throw new LucidError('INVALID_REQUEST', 'Call /auth/totp/setup first', { status: 409 })
       const step = checkTotp(totpBox.open(user.totp_secret_enc, user.user_id).toString(), request.body.code, app.now())
       if (step === null) throw new LucidError('TOTP_INVALID', 'TOTP code is invalid')
-      await app.repos.users.setTotp(user.user_id, { totp_enabled: true, totp_last_step: step })
-      await app.identity.userChanged(user.user_id)
-      await app.audit(request, { action: 'auth.totp_enabled', target_type: 'user', target_id: user.user_id })
-      return toUser((await app.repos.users.findById(user.user_id)) as UserRow)
+      return switchTotp(request, user, { totp_enabled: true, totp_last_step: step }, 'auth.totp_enabled')
     }
   )
 
   app.post(
     '/totp/disable',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Turn TOTP off (needs a current code)',
-        body: TotpCodeSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      ...withCode,
+      summary: 'Turn TOTP off (needs a current code)'
+    }),
     async (request) => {
-      const user = (await app.repos.users.findById(request.user!.id)) as UserRow
+      const user = await me(request)
       if (!user.totp_enabled) throw new LucidError('INVALID_REQUEST', 'TOTP is not enabled', { status: 409 })
       await service.checkSecondFactor(user, request.body.code, clientInfo(request))
-      await app.repos.users.setTotp(user.user_id, { totp_enabled: false, totp_secret_enc: null, totp_last_step: null })
-      await app.identity.userChanged(user.user_id)
-      await app.audit(request, { action: 'auth.totp_disabled', target_type: 'user', target_id: user.user_id })
-      return toUser((await app.repos.users.findById(user.user_id)) as UserRow)
+      const off = { totp_enabled: false, totp_secret_enc: null, totp_last_step: null }
+      return switchTotp(request, user, off, 'auth.totp_disabled')
     }
   )
 }

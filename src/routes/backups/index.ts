@@ -3,8 +3,8 @@
  * delete, restore and clean up, each with `confirm=true`. Every action is audited.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { BackupError, readManifest, verifyBackup } from '../../backup/backup.js'
 import { auditReads } from '../shared/audit-reads.js'
@@ -33,27 +33,20 @@ import { scheduleRoutes } from './schedules.js'
 export { backupScheduleRoutes } from './schedules.js'
 
 export default async function backupRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'backups')
   auditReads(app, 'backups')
-  const tags = ['backups']
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   // A backup or restore accepted as background work (202) is audited with what was asked.
   const auditAccepted = (request: FastifyRequest, action: string, backupId: string, details: Record<string, unknown>) =>
     app.audit(request, { action, target_type: 'backup', target_id: backupId, details })
 
   app.post(
     '/',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Start a backup (202; super_admin; poll GET /backups/{id}); every field is optional',
-        bodyOptional: true,
-        body: CreateBackupSchema,
-        response: withErrors({ 202: BackupAcceptedSchema })
-      }
-    },
+    superAdmin({
+      summary: 'Start a backup (202; super_admin; poll GET /backups/{id}); every field is optional',
+      bodyOptional: true,
+      body: CreateBackupSchema,
+      response: withErrors({ 202: BackupAcceptedSchema })
+    }),
     async (request, reply) => {
       // No body means every default (issue 13), like the CLI's `backup create`.
       const name = request.body.name ?? `backup-${new Date(app.now()).toISOString().replace(/[:.]/g, '-')}`
@@ -69,15 +62,11 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Backups, newest first',
-        querystring: BackupListQuerySchema,
-        response: withErrors({ 200: BackupListSchema })
-      }
-    },
+    admin({
+      summary: 'Backups, newest first',
+      querystring: BackupListQuerySchema,
+      response: withErrors({ 200: BackupListSchema })
+    }),
     async (request) => {
       const { rows, total } = await app.services.backups.list(request.query)
       return { backups: rows.map(toBackup), pagination: pagination(request.query.page, request.query.limit, total) }
@@ -86,15 +75,11 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
 
   app.post(
     '/cleanup',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Delete backups past their retention (super_admin, confirm=true)',
-        querystring: ConfirmSchema,
-        response: withErrors({ 200: CleanupResultSchema })
-      }
-    },
+    superAdmin({
+      summary: 'Delete backups past their retention (super_admin, confirm=true)',
+      querystring: ConfirmSchema,
+      response: withErrors({ 200: CleanupResultSchema })
+    }),
     async (request) => {
       requireConfirm(request)
       return { deleted: await app.services.backups.cleanup() }
@@ -112,19 +97,13 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/:backup_id',
-    {
-      ...admin,
-      schema: { tags, summary: 'One backup', params: IdParamsSchema, response: withErrors({ 200: BackupSchema }) }
-    },
+    admin({ summary: 'One backup', params: IdParamsSchema, response: withErrors({ 200: BackupSchema }) }),
     async (request) => toBackup(await found(request.params.backup_id))
   )
 
   app.delete(
     '/:backup_id',
-    {
-      ...superAdmin,
-      schema: confirmedDeleteSchema(tags, 'Delete a backup and its files (super_admin, confirm=true)', IdParamsSchema)
-    },
+    superAdmin(confirmedDeleteSchema('Delete a backup and its files (super_admin, confirm=true)', IdParamsSchema)),
     async (request, reply) => {
       requireConfirm(request)
       const b = await found(request.params.backup_id)
@@ -140,15 +119,11 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
 
   app.post(
     '/:backup_id/verify',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Re-read the backup and check every checksum (super_admin)',
-        params: IdParamsSchema,
-        response: withErrors({ 200: VerifyResultSchema })
-      }
-    },
+    superAdmin({
+      summary: 'Re-read the backup and check every checksum (super_admin)',
+      params: IdParamsSchema,
+      response: withErrors({ 200: VerifyResultSchema })
+    }),
     async (request) => {
       const b = await found(request.params.backup_id)
       if (b.status !== 'completed') throw new LucidError('INVALID_REQUEST', `Backup is ${b.status}`)
@@ -172,18 +147,14 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
 
   app.post(
     '/:backup_id/restore',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Restore (202; super_admin, confirm=true). One transaction; the audit log is never rolled back',
-        params: IdParamsSchema,
-        querystring: ConfirmSchema,
-        body: RestoreRequestSchema,
-        bodyOptional: true,
-        response: withErrors({ 202: RestoreAcceptedSchema })
-      }
-    },
+    superAdmin({
+      summary: 'Restore (202; super_admin, confirm=true). One transaction; the audit log is never rolled back',
+      params: IdParamsSchema,
+      querystring: ConfirmSchema,
+      body: RestoreRequestSchema,
+      bodyOptional: true,
+      response: withErrors({ 202: RestoreAcceptedSchema })
+    }),
     async (request, reply) => {
       requireConfirm(request)
       const b = await found(request.params.backup_id)
@@ -210,15 +181,11 @@ export default async function backupRoutes(fastify: FastifyInstance): Promise<vo
   // Under its backup (issue 13): /backups/restores/{id} was ambiguous with /backups/{id}/verify.
   app.get(
     '/:backup_id/restores/:restore_id',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Status of a restore of this backup',
-        params: RestoreParamsSchema,
-        response: withErrors({ 200: RestoreSchema })
-      }
-    },
+    admin({
+      summary: 'Status of a restore of this backup',
+      params: RestoreParamsSchema,
+      response: withErrors({ 200: RestoreSchema })
+    }),
     async (request) => {
       const r = await app.services.backups.getRestore(request.params.restore_id)
       if (r === null || r.backup_id !== request.params.backup_id) throw new LucidError('NOT_FOUND', 'Restore not found')

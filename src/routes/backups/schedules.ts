@@ -1,12 +1,12 @@
 /** Backup schedules: /api/v1/backup-schedules, and the deprecated /api/v1/backups/schedules (index.ts). */
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { validateCron } from '../../jobs/job-runner.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { requireConfirm } from '../shared/request.js'
-import { confirmedDeleteSchema } from '../shared/schema.js'
+import { confirmedDeleteSchema, createSchema } from '../shared/schema.js'
 import { CreateScheduleSchema, ScheduleListSchema, ScheduleParamsSchema, ScheduleSchema, toSchedule } from './schema.js'
 
 /**
@@ -20,36 +20,27 @@ export async function backupScheduleRoutes(fastify: FastifyInstance): Promise<vo
 
 /** The schedule routes, mounted at both paths; the deprecated mount has no DELETE and says where to go instead. */
 export async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecated: boolean }): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['backups']
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
+  const { app, admin, superAdmin } = routeGroup(fastify, 'backups')
   const moved = opts.deprecated
     ? { deprecated: true, description: 'Deprecated: use the same operation on /api/v1/backup-schedules.' }
     : {}
 
   app.get(
     '/',
-    {
-      ...admin,
-      schema: { ...moved, tags, summary: 'Backup schedules', response: withErrors({ 200: ScheduleListSchema }) }
-    },
+    admin({ ...moved, summary: 'Backup schedules', response: withErrors({ 200: ScheduleListSchema }) }),
     async () => ({ schedules: (await app.services.backups.listSchedules()).map(toSchedule) })
   )
 
   app.post(
     '/',
-    {
-      ...superAdmin,
-      schema: {
-        ...moved,
-        tags,
-        errors: [409],
-        summary: 'Create a schedule (super_admin; 5-field cron, UTC); one instance runs each slot',
-        body: CreateScheduleSchema,
-        response: withErrors({ 201: ScheduleSchema })
-      }
-    },
+    superAdmin({
+      ...moved,
+      ...createSchema(
+        'Create a schedule (super_admin; 5-field cron, UTC); one instance runs each slot',
+        CreateScheduleSchema,
+        ScheduleSchema
+      )
+    }),
     async (request, reply) => {
       const problem = validateCron(request.body.cron)
       if (problem !== null) throw new LucidError('INVALID_REQUEST', `cron: ${problem}`, { details: { field: 'cron' } })
@@ -74,10 +65,7 @@ export async function scheduleRoutes(fastify: FastifyInstance, opts: { deprecate
   if (opts.deprecated) return
   app.delete(
     '/:schedule_id',
-    {
-      ...superAdmin,
-      schema: confirmedDeleteSchema(tags, 'Delete a schedule (super_admin, confirm=true)', ScheduleParamsSchema)
-    },
+    superAdmin(confirmedDeleteSchema('Delete a schedule (super_admin, confirm=true)', ScheduleParamsSchema)),
     async (request, reply) => {
       requireConfirm(request)
       if (!(await app.services.backups.deleteSchedule(request.params.schedule_id)))

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
+import { deleteSchema } from '../shared/schema.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { assertMayManage } from '../../auth/roles.js'
 import {
@@ -26,7 +26,7 @@ import keyRoutes from './keys.js'
  * themselves are keys.ts; the read audit below is set before it is registered, so it covers them.
  */
 export default async function cacheRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'cache')
   // Every read names what it read: the key, the identity or the pattern.
   auditReads(app, 'cache', [], (request) => {
     const params = request.params as { key?: string }
@@ -37,21 +37,16 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     if (query?.pattern === undefined) return null
     return { target_type: 'cache', target_id: route, details: { pattern: query.pattern } }
   })
-  const tags = ['cache']
   const security = [{ bearerAuth: [] }]
 
   app.get(
     '/rate-limits/:key',
-    {
-      onRequest: [app.authenticate, app.requireRole('admin')],
-      schema: {
-        tags,
-        security,
-        summary: 'Limiter state of one identity (admin)',
-        params: IdentityParams,
-        response: withErrors({ 200: LimiterStateSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Limiter state of one identity (admin)',
+      params: IdentityParams,
+      response: withErrors({ 200: LimiterStateSchema })
+    }),
     async (request) => {
       const rules = (await app.rateLimit.limiter.inspect(request.params.key, app.rateLimit.ruleNames())).filter(
         (r) => r.tat_ahead_ms > 0
@@ -63,16 +58,12 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.delete(
     '/rate-limits/:key',
-    {
-      onRequest: [app.authenticate, app.requireRole('super_admin')],
-      schema: {
-        tags,
-        security,
-        summary: 'Clear limiter state and any escalation of one identity (super_admin)',
-        params: IdentityParams,
-        response: withErrors({ 200: LimiterClearedSchema })
-      }
-    },
+    superAdmin({
+      security,
+      summary: 'Clear limiter state and any escalation of one identity (super_admin)',
+      params: IdentityParams,
+      response: withErrors({ 200: LimiterClearedSchema })
+    }),
     async (request) => {
       const cleared = await app.rateLimit.limiter.clear(request.params.key, app.rateLimit.ruleNames())
       await app.stateStore.del(`rl-penalty:${request.params.key}`)
@@ -87,20 +78,13 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
     }
   )
 
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
-
   app.get(
     '/stats',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Store statistics: keys, memory, clients, hit rate',
-        response: withErrors({ 200: CacheStatsSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Store statistics: keys, memory, clients, hit rate',
+      response: withErrors({ 200: CacheStatsSchema })
+    }),
     async () => ({
       ...(await app.stateStore.stats()),
       key_prefix: app.stateStore.kind === 'redis' ? app.config.stateKeyPrefix : null
@@ -109,15 +93,11 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/memory',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Memory use and the key count per namespace (sampled, at most 10,000 keys)',
-        response: withErrors({ 200: CacheMemorySchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Memory use and the key count per namespace (sampled, at most 10,000 keys)',
+      response: withErrors({ 200: CacheMemorySchema })
+    }),
     async () => {
       const stats = await app.stateStore.stats()
       const namespaces: Record<string, number> = {}
@@ -148,16 +128,12 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/sessions',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Active login sessions',
-        querystring: SessionsQuerystring,
-        response: withErrors({ 200: SessionsPageSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Active login sessions',
+      querystring: SessionsQuerystring,
+      response: withErrors({ 200: SessionsPageSchema })
+    }),
     async (request) => {
       const { page, limit, user_id: userId } = request.query
       const { rows, total } = await app.repos.authSessions.listActive({ now: new Date(app.now()), userId, page, limit })
@@ -174,16 +150,7 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.delete(
     '/sessions/:session_id',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        summary: 'Revoke a login session (super_admin)',
-        params: SessionParams,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    superAdmin({ security, ...deleteSchema('Revoke a login session (super_admin)', SessionParams) }),
     async (request, reply) => {
       const session = await app.repos.authSessions.findById(request.params.session_id)
       const owner = session === null ? null : await app.repos.users.findById(session.user_id)
@@ -203,16 +170,12 @@ export default async function cacheRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/rate-limits',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Identities with limiter state (at most 1,000)',
-        querystring: IdentitiesQuerystring,
-        response: withErrors({ 200: IdentitiesSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Identities with limiter state (at most 1,000)',
+      querystring: IdentitiesQuerystring,
+      response: withErrors({ 200: IdentitiesSchema })
+    }),
     async (request) => ({
       identities: await app.rateLimit.limiter.identities(request.query.limit),
       mode: app.rateLimit.limiter.mode

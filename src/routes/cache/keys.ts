@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
+import { deleteSchema } from '../shared/schema.js'
 import { requireConfirm } from '../shared/request.js'
 import { isProtectedKey, namespaceOf } from '../../stores/protected-keys.js'
 import {
@@ -20,25 +20,17 @@ import {
  * never shown, written or flushed here. Reads are audited by the parent's hook (index.ts).
  */
 export default async function keyRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['cache']
+  const { app, admin, superAdmin } = routeGroup(fastify, 'cache')
   const security = [{ bearerAuth: [] }]
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
 
   app.get(
     '/keys',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary:
-          'Keys matching a glob (SCAN, never KEYS): namespace, TTL and size, never a value; page with next_cursor',
-        querystring: KeysQuerystring,
-        response: withErrors({ 200: KeysPageSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Keys matching a glob (SCAN, never KEYS): namespace, TTL and size, never a value; page with next_cursor',
+      querystring: KeysQuerystring,
+      response: withErrors({ 200: KeysPageSchema })
+    }),
     async (request) => {
       const { pattern, limit } = request.query
       let cursor = request.query.cursor
@@ -62,17 +54,13 @@ export default async function keyRoutes(fastify: FastifyInstance): Promise<void>
 
   app.get(
     '/keys/:key',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        errors: [403],
-        summary: 'Type, TTL and value of one key; 403/2004 for a security key (its value is never shown)',
-        params: KeyParams,
-        response: withErrors({ 200: KeyInfoSchema })
-      }
-    },
+    admin({
+      security,
+      errors: [403],
+      summary: 'Type, TTL and value of one key; 403/2004 for a security key (its value is never shown)',
+      params: KeyParams,
+      response: withErrors({ 200: KeyInfoSchema })
+    }),
     async (request) => {
       const { key } = request.params
       if (isProtectedKey(key)) {
@@ -92,18 +80,14 @@ export default async function keyRoutes(fastify: FastifyInstance): Promise<void>
 
   app.put(
     '/keys/:key',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        errors: [409],
-        summary: 'Set a key (super_admin; never a security key)',
-        params: KeyParams,
-        body: SetKeyBody,
-        response: withErrors({ 200: KeyInfoSchema })
-      }
-    },
+    superAdmin({
+      security,
+      errors: [409],
+      summary: 'Set a key (super_admin; never a security key)',
+      params: KeyParams,
+      body: SetKeyBody,
+      response: withErrors({ 200: KeyInfoSchema })
+    }),
     async (request) => {
       const { key } = request.params
       if (isProtectedKey(key)) throw new LucidError('FORBIDDEN', `${key} holds security state and is read-only here`)
@@ -133,16 +117,7 @@ export default async function keyRoutes(fastify: FastifyInstance): Promise<void>
 
   app.delete(
     '/keys/:key',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        summary: 'Delete a key (super_admin; never a security key)',
-        params: KeyParams,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    superAdmin({ security, ...deleteSchema('Delete a key (super_admin; never a security key)', KeyParams) }),
     async (request, reply) => {
       const { key } = request.params
       if (isProtectedKey(key)) throw new LucidError('FORBIDDEN', `${key} holds security state and is read-only here`)
@@ -154,17 +129,13 @@ export default async function keyRoutes(fastify: FastifyInstance): Promise<void>
 
   app.post(
     '/flush',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        summary:
-          "Delete the gateway's own cache keys matching a pattern (super_admin, confirm); security keys are kept, other applications' keys are never touched",
-        body: FlushBody,
-        response: withErrors({ 200: FlushSchema })
-      }
-    },
+    superAdmin({
+      security,
+      summary:
+        "Delete the gateway's own cache keys matching a pattern (super_admin, confirm); security keys are kept, other applications' keys are never touched",
+      body: FlushBody,
+      response: withErrors({ 200: FlushSchema })
+    }),
     async (request) => {
       requireConfirm(request)
       let cursor = '0'

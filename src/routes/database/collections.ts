@@ -4,14 +4,14 @@
  * matches IDENT (src/data/ddl.ts) before any SQL is built.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { DEFAULT_COLUMNS, identifier } from '../../data/ddl.js'
 import { USER_SCHEMA, type DatabaseCatalogRepository } from '../../data/repositories/database-catalog.js'
 import { requireConfirm } from '../shared/request.js'
-import { confirmedDeleteSchema } from '../shared/schema.js'
+import { confirmedDeleteSchema, createSchema } from '../shared/schema.js'
 import {
   CollectionSchema,
   CountSchema,
@@ -29,11 +29,8 @@ export default async function collectionRoutes(
   fastify: FastifyInstance,
   opts: { catalog: DatabaseCatalogRepository }
 ): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'database')
   const { catalog } = opts
-  const tags = ['database']
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
 
   /** Where a collection lives: user_data first, then the gateway's own (read-only) tables. */
   async function resolve(name: string): Promise<{ schema: string; readOnly: boolean }> {
@@ -55,28 +52,20 @@ export default async function collectionRoutes(
 
   app.get(
     '/collections',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: "Tables: user_data (writable) and the gateway's own (read-only)",
-        response: withErrors({ 200: Type.Object({ collections: Type.Array(CollectionSchema) }) })
-      }
-    },
+    admin({
+      summary: "Tables: user_data (writable) and the gateway's own (read-only)",
+      response: withErrors({ 200: Type.Object({ collections: Type.Array(CollectionSchema) }) })
+    }),
     async () => ({ collections: await catalog.listCollections() })
   )
 
   app.get(
     '/collections/:name',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'One table with its columns',
-        params: NameParams,
-        response: withErrors({ 200: CollectionSchema })
-      }
-    },
+    admin({
+      summary: 'One table with its columns',
+      params: NameParams,
+      response: withErrors({ 200: CollectionSchema })
+    }),
     async (request) => {
       const { schema } = await resolve(request.params.name)
       const [c] = await catalog.listCollections({ schema, name: request.params.name })
@@ -86,16 +75,13 @@ export default async function collectionRoutes(
 
   app.post(
     '/collections',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Create a table in user_data (super_admin). Without columns: id uuid, data jsonb, created_at',
-        body: CreateCollectionBody,
-        response: withErrors({ 201: CollectionSchema })
-      }
-    },
+    superAdmin(
+      createSchema(
+        'Create a table in user_data (super_admin). Without columns: id uuid, data jsonb, created_at',
+        CreateCollectionBody,
+        CollectionSchema
+      )
+    ),
     async (request, reply) => {
       const { name } = request.body
       if (await catalog.nameTaken(name))
@@ -113,17 +99,13 @@ export default async function collectionRoutes(
 
   app.put(
     '/collections/:name',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Rename a user_data table (super_admin)',
-        params: NameParams,
-        body: RenameCollectionBody,
-        response: withErrors({ 200: CollectionSchema })
-      }
-    },
+    superAdmin({
+      errors: [409],
+      summary: 'Rename a user_data table (super_admin)',
+      params: NameParams,
+      body: RenameCollectionBody,
+      response: withErrors({ 200: CollectionSchema })
+    }),
     async (request) => {
       const { new_name: newName } = request.body
       await writable(request.params.name)
@@ -139,10 +121,7 @@ export default async function collectionRoutes(
 
   app.delete(
     '/collections/:name',
-    {
-      ...superAdmin,
-      schema: confirmedDeleteSchema(tags, 'Drop a user_data table (super_admin, confirm=true)', NameParams)
-    },
+    superAdmin(confirmedDeleteSchema('Drop a user_data table (super_admin, confirm=true)', NameParams)),
     async (request, reply) => {
       requireConfirm(request)
       await writable(request.params.name)
@@ -154,10 +133,7 @@ export default async function collectionRoutes(
 
   app.get(
     '/collections/:name/count',
-    {
-      ...admin,
-      schema: { tags, summary: 'Exact row count', params: NameParams, response: withErrors({ 200: CountSchema }) }
-    },
+    admin({ summary: 'Exact row count', params: NameParams, response: withErrors({ 200: CountSchema }) }),
     async (request) => {
       const { schema } = await resolve(request.params.name)
       return { name: request.params.name, count: await catalog.countRows(schema, request.params.name) }
@@ -166,15 +142,11 @@ export default async function collectionRoutes(
 
   app.post(
     '/collections/:name/validate',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Constraint and index checks',
-        params: NameParams,
-        response: withErrors({ 200: ValidationSchema })
-      }
-    },
+    admin({
+      summary: 'Constraint and index checks',
+      params: NameParams,
+      response: withErrors({ 200: ValidationSchema })
+    }),
     async (request) => {
       const { schema } = await resolve(request.params.name)
       const checks = await catalog.validate(schema, request.params.name)
@@ -184,15 +156,11 @@ export default async function collectionRoutes(
 
   app.get(
     '/collections/:name/indexes',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Indexes with usage statistics',
-        params: NameParams,
-        response: withErrors({ 200: Type.Object({ indexes: Type.Array(IndexSchema) }) })
-      }
-    },
+    admin({
+      summary: 'Indexes with usage statistics',
+      params: NameParams,
+      response: withErrors({ 200: Type.Object({ indexes: Type.Array(IndexSchema) }) })
+    }),
     async (request) => {
       const { schema } = await resolve(request.params.name)
       return { indexes: await catalog.indexes(schema, request.params.name) }
@@ -201,15 +169,11 @@ export default async function collectionRoutes(
 
   app.get(
     '/collections/:name/indexes/:index_name',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'One index with usage statistics',
-        params: IndexParams,
-        response: withErrors({ 200: IndexSchema })
-      }
-    },
+    admin({
+      summary: 'One index with usage statistics',
+      params: IndexParams,
+      response: withErrors({ 200: IndexSchema })
+    }),
     async (request) => {
       const { schema } = await resolve(request.params.name)
       return oneIndex(schema, request.params.name, request.params.index_name)
@@ -218,17 +182,14 @@ export default async function collectionRoutes(
 
   app.post(
     '/collections/:name/indexes',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Create an index on a user_data table (super_admin); CONCURRENTLY on PostgreSQL',
-        params: NameParams,
-        body: CreateIndexBody,
-        response: withErrors({ 201: IndexSchema })
-      }
-    },
+    superAdmin({
+      ...createSchema(
+        'Create an index on a user_data table (super_admin); CONCURRENTLY on PostgreSQL',
+        CreateIndexBody,
+        IndexSchema
+      ),
+      params: NameParams
+    }),
     async (request, reply) => {
       const table = request.params.name
       await writable(table)
@@ -247,10 +208,7 @@ export default async function collectionRoutes(
 
   app.delete(
     '/collections/:name/indexes/:index_name',
-    {
-      ...superAdmin,
-      schema: confirmedDeleteSchema(tags, 'Drop an index of a user_data table (super_admin, confirm=true)', IndexParams)
-    },
+    superAdmin(confirmedDeleteSchema('Drop an index of a user_data table (super_admin, confirm=true)', IndexParams)),
     async (request, reply) => {
       requireConfirm(request)
       await writable(request.params.name)
@@ -264,15 +222,11 @@ export default async function collectionRoutes(
 
   app.post(
     '/collections/:name/reindex',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Rebuild every index of a table (super_admin); CONCURRENTLY on PostgreSQL',
-        params: NameParams,
-        response: withErrors({ 200: ReindexSchema })
-      }
-    },
+    superAdmin({
+      summary: 'Rebuild every index of a table (super_admin); CONCURRENTLY on PostgreSQL',
+      params: NameParams,
+      response: withErrors({ 200: ReindexSchema })
+    }),
     async (request) => {
       const { schema } = await resolve(request.params.name)
       await catalog.reindexTable(schema, request.params.name)

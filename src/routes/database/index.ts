@@ -5,7 +5,7 @@
  * all audited. The SQL is the catalogue repository's (src/data/repositories/database-catalog.ts).
  */
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { auditReads } from '../shared/audit-reads.js'
 import { HealthSchema, PerformanceQuery, PerformanceSchema, RecommendedSchema, StatsSchema } from './schema.js'
@@ -14,25 +14,18 @@ import collectionRoutes from './collections.js'
 const round2 = (ms: number) => Math.round(ms * 100) / 100
 
 export default async function databaseRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'database')
   const catalog = app.repos.databaseCatalog
   auditReads(app, 'database', ['/api/v1/database/collections/:name/validate'])
-  const tags = ['database']
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
 
   await catalog.ensureUserSchema().catch((err: Error) => app.log.warn({ err }, 'could not create the user_data schema'))
 
   app.get(
     '/health',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Database, cache and search health',
-        response: withErrors({ 200: HealthSchema, 503: HealthSchema })
-      }
-    },
+    admin({
+      summary: 'Database, cache and search health',
+      response: withErrors({ 200: HealthSchema, 503: HealthSchema })
+    }),
     async (_request, reply) => {
       const last_check = new Date().toISOString()
       const kind = catalog.kind
@@ -90,14 +83,10 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/stats',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Tables, sizes, connections, operation counters; cache memory and hit rate',
-        response: withErrors({ 200: StatsSchema })
-      }
-    },
+    admin({
+      summary: 'Tables, sizes, connections, operation counters; cache memory and hit rate',
+      response: withErrors({ 200: StatsSchema })
+    }),
     async () => {
       const [tables, stats] = await Promise.all([catalog.listCollections(), catalog.statistics()])
       const hits = stats.counters.blks_hit ?? 0
@@ -122,15 +111,11 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/performance',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Slowest statements (pg_stat_statements when installed)',
-        querystring: PerformanceQuery,
-        response: withErrors({ 200: PerformanceSchema })
-      }
-    },
+    admin({
+      summary: 'Slowest statements (pg_stat_statements when installed)',
+      querystring: PerformanceQuery,
+      response: withErrors({ 200: PerformanceSchema })
+    }),
     async (request) => {
       const statements = await catalog.slowStatements(request.query.limit)
       if (statements === null) {
@@ -146,14 +131,10 @@ export default async function databaseRoutes(fastify: FastifyInstance): Promise<
 
   app.post(
     '/indexes/recommended',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: "Create every recommended index on the gateway's own tables (super_admin)",
-        response: withErrors({ 200: RecommendedSchema })
-      }
-    },
+    superAdmin({
+      summary: "Create every recommended index on the gateway's own tables (super_admin)",
+      response: withErrors({ 200: RecommendedSchema })
+    }),
     async (request) => {
       const { created, existing } = await catalog.createRecommended()
       await app.audit(request, {

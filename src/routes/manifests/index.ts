@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { merkleProof, merkleRoot } from '../../merkle/merkle.js'
 import type { ManifestRow } from '../../data/repositories/sessions.js'
@@ -22,10 +22,7 @@ import {
 } from './schema.js'
 
 export default async function manifestRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['manifests']
-  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
-  const authed = { onRequest: [app.authenticate], security }
+  const { app, authed } = routeGroup(fastify, 'manifests')
   const repo = app.repos.sessions
   const anchors = app.services.anchors
 
@@ -38,19 +35,16 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
     })
     return m
   }
+  const withChunks = async (m: ManifestRow) => ({ m, rows: (await repo.chunks(m.session_id)).rows })
 
   app.post(
     '/',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 404, 409],
-        summary: 'Complete a session and build its manifest',
-        body: CreateManifestBody,
-        response: withErrors({ 201: ManifestRef })
-      }
-    },
+    authed({
+      errors: [403, 404, 409],
+      summary: 'Complete a session and build its manifest',
+      body: CreateManifestBody,
+      response: withErrors({ 201: ManifestRef })
+    }),
     async (request, reply) => {
       const s = await app.visibleSession(request, request.body.session_id, 'write')
       const id = await app.services.sessions.complete(s.session_id)
@@ -60,27 +54,19 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/:manifest_id',
-    {
-      ...authed,
-      schema: { tags, summary: 'A manifest', params: ManifestParams, response: withErrors({ 200: ManifestRef }) }
-    },
+    authed({ summary: 'A manifest', params: ManifestParams, response: withErrors({ 200: ManifestRef }) }),
     async (request) => app.manifestBody(await visibleManifest(request, request.params.manifest_id))
   )
 
   app.get(
     '/:manifest_id/chunks/:index/proof',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'RFC 6962 inclusion proof of one chunk',
-        params: ProofParams,
-        response: withErrors({ 200: ProofSchema })
-      }
-    },
+    authed({
+      summary: 'RFC 6962 inclusion proof of one chunk',
+      params: ProofParams,
+      response: withErrors({ 200: ProofSchema })
+    }),
     async (request) => {
-      const m = await visibleManifest(request, request.params.manifest_id)
-      const { rows } = await repo.chunks(m.session_id)
+      const { m, rows } = await withChunks(await visibleManifest(request, request.params.manifest_id))
       const index = request.params.index
       if (index >= rows.length) throw new LucidError('NOT_FOUND', 'Chunk not in this manifest')
       const proof = merkleProof(
@@ -99,18 +85,13 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/:manifest_id/verify',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Re-read every chunk from disk and check its hash and the Merkle root',
-        params: ManifestParams,
-        response: withErrors({ 200: VerificationSchema })
-      }
-    },
+    authed({
+      summary: 'Re-read every chunk from disk and check its hash and the Merkle root',
+      params: ManifestParams,
+      response: withErrors({ 200: VerificationSchema })
+    }),
     async (request) => {
-      const m = await visibleManifest(request, request.params.manifest_id)
-      const { rows } = await repo.chunks(m.session_id)
+      const { m, rows } = await withChunks(await visibleManifest(request, request.params.manifest_id))
       const corrupted: number[] = []
       const missing: number[] = []
       const digests: Buffer[] = []
@@ -142,15 +123,11 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
 
   app.post(
     '/:manifest_id/anchor',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Anchor the Merkle root on lucid_blocks (stays pending and is retried if lucid_blocks is down)',
-        params: ManifestParams,
-        response: withErrors({ 202: ManifestRef, 200: ManifestRef })
-      }
-    },
+    authed({
+      summary: 'Anchor the Merkle root on lucid_blocks (stays pending and is retried if lucid_blocks is down)',
+      params: ManifestParams,
+      response: withErrors({ 202: ManifestRef, 200: ManifestRef })
+    }),
     async (request, reply) => {
       const m = await visibleManifest(request, request.params.manifest_id)
       const updated = await anchors.anchor(m, request.trace?.context)
@@ -166,16 +143,12 @@ export default async function manifestRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/:manifest_id/anchor',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Anchor status; refresh=true asks lucid_blocks now',
-        params: ManifestParams,
-        querystring: AnchorQuerystring,
-        response: withErrors({ 200: ManifestRef })
-      }
-    },
+    authed({
+      summary: 'Anchor status; refresh=true asks lucid_blocks now',
+      params: ManifestParams,
+      querystring: AnchorQuerystring,
+      response: withErrors({ 200: ManifestRef })
+    }),
     async (request) => {
       let m = await visibleManifest(request, request.params.manifest_id)
       if (request.query.refresh === true && m.anchor_status === 'pending')

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { routeGroup } from '../shared/route.js'
 import { Type } from '@sinclair/typebox'
 import { withErrors } from '../../schemas/common.js'
 import { BUILD_DATE, GATEWAY_VERSION } from '../../version.js'
@@ -7,12 +7,11 @@ import { HealthReportSchema, MetricsSummarySchema, ServiceInfoSchema, VersionInf
 
 /** /api/v1/meta/* (plans-digest section 1.1). */
 export default async function metaRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['meta']
+  const { app, tags, open, admin } = routeGroup(fastify, 'meta')
 
   app.get(
     '/info',
-    { schema: { tags, summary: 'Service information', response: withErrors({ 200: ServiceInfoSchema }) } },
+    open({ summary: 'Service information', response: withErrors({ 200: ServiceInfoSchema }) }),
     async () => ({
       service_name: 'lucid-api-gateway',
       version: GATEWAY_VERSION,
@@ -22,16 +21,12 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
     })
   )
 
-  app.get(
-    '/version',
-    { schema: { tags, summary: 'API version', response: withErrors({ 200: VersionInfoSchema }) } },
-    async () => ({
-      api_version: 'v1' as const,
-      gateway_version: GATEWAY_VERSION,
-      supported_versions: ['v1'],
-      deprecation_notice: null
-    })
-  )
+  app.get('/version', open({ summary: 'API version', response: withErrors({ 200: VersionInfoSchema }) }), async () => ({
+    api_version: 'v1' as const,
+    gateway_version: GATEWAY_VERSION,
+    supported_versions: ['v1'],
+    deprecation_notice: null
+  }))
 
   app.get(
     '/health',
@@ -63,40 +58,36 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/upstreams',
-    {
-      onRequest: [app.authenticate, app.requireRole('admin')],
-      schema: {
-        tags,
-        summary: 'Upstream hosts with breaker state, counters and last health check (admin)',
-        security: [{ bearerAuth: [] }],
-        response: withErrors({
-          200: Type.Object({
-            upstreams: Type.Record(
-              Type.String(),
-              Type.Object({
-                hosts: Type.Array(
-                  Type.Object({
-                    host: Type.String(),
-                    state: Type.String(),
-                    requests: Type.Integer(),
-                    failures: Type.Integer(),
-                    last_check: Type.Union([
-                      Type.Object({
-                        at: Type.String(),
-                        ok: Type.Boolean(),
-                        latency_ms: Type.Number(),
-                        error: Type.Optional(Type.String())
-                      }),
-                      Type.Null()
-                    ])
-                  })
-                )
-              })
-            )
-          })
+    admin({
+      summary: 'Upstream hosts with breaker state, counters and last health check (admin)',
+      security: [{ bearerAuth: [] }],
+      response: withErrors({
+        200: Type.Object({
+          upstreams: Type.Record(
+            Type.String(),
+            Type.Object({
+              hosts: Type.Array(
+                Type.Object({
+                  host: Type.String(),
+                  state: Type.String(),
+                  requests: Type.Integer(),
+                  failures: Type.Integer(),
+                  last_check: Type.Union([
+                    Type.Object({
+                      at: Type.String(),
+                      ok: Type.Boolean(),
+                      latency_ms: Type.Number(),
+                      error: Type.Optional(Type.String())
+                    }),
+                    Type.Null()
+                  ])
+                })
+              )
+            })
+          )
         })
-      }
-    },
+      })
+    }),
     async () => ({
       upstreams: Object.fromEntries([...app.upstreams].map(([name, c]) => [name, { hosts: c.snapshot() }]))
     })
@@ -104,15 +95,11 @@ export default async function metaRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/metrics',
-    {
-      onRequest: [app.authenticate, app.requireRole('admin')],
-      schema: {
-        tags,
-        summary: 'Traffic summary over the last minute (admin)',
-        security: [{ bearerAuth: [] }],
-        response: withErrors({ 200: MetricsSummarySchema })
-      }
-    },
+    admin({
+      summary: 'Traffic summary over the last minute (admin)',
+      security: [{ bearerAuth: [] }],
+      response: withErrors({ 200: MetricsSummarySchema })
+    }),
     async () => ({ timestamp: new Date().toISOString(), metrics: app.metrics.summary() })
   )
 }

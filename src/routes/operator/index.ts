@@ -6,7 +6,7 @@
  * operator services built by createServices (`app.services.operator`, src/services/operator.ts).
  */
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { maskedConfig } from '../../cli/mask.js'
 import { auditReads } from '../shared/audit-reads.js'
@@ -30,26 +30,20 @@ function jsonSafe(v: unknown): unknown {
 }
 
 export default async function operatorRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin } = routeGroup(fastify, 'meta')
   auditReads(app, 'meta')
-  const tags = ['meta']
   const security = [{ bearerAuth: [] }]
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
   const scope = () => (app.stateStore.kind === 'redis' ? ('cluster' as const) : ('instance' as const))
 
   app.get(
     '/traffic',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Requests/s, latency percentiles, errors by code, per route and upstream, last minutes (admin)',
-        description: 'Kept in memory by each instance: the numbers are this instance\'s (scope "instance").',
-        querystring: TrafficQuerySchema,
-        response: withErrors({ 200: TrafficSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Requests/s, latency percentiles, errors by code, per route and upstream, last minutes (admin)',
+      description: 'Kept in memory by each instance: the numbers are this instance\'s (scope "instance").',
+      querystring: TrafficQuerySchema,
+      response: withErrors({ 200: TrafficSchema })
+    }),
     async (request) => ({
       scope: 'instance' as const,
       instance_id: app.traffic.instanceId,
@@ -60,16 +54,12 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/breakers',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Every upstream and host: breaker state and history, health checks, retry budget, failures (admin)',
-        description: 'Breakers are per instance (scope "instance").',
-        response: withErrors({ 200: BreakersSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Every upstream and host: breaker state and history, health checks, retry budget, failures (admin)',
+      description: 'Breakers are per instance (scope "instance").',
+      response: withErrors({ 200: BreakersSchema })
+    }),
     async () => {
       const b = app.config.upstreamBreaker
       return {
@@ -101,16 +91,12 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/limits',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Rate-limit tiers and rules in force, and the identities closest to their limits now (admin)',
-        querystring: LimitsQuerySchema,
-        response: withErrors({ 200: LimitsSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Rate-limit tiers and rules in force, and the identities closest to their limits now (admin)',
+      querystring: LimitsQuerySchema,
+      response: withErrors({ 200: LimitsSchema })
+    }),
     async (request) => ({
       scope: scope(),
       ...app.services.operator.limits.status(),
@@ -121,15 +107,11 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/config',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Effective configuration, secrets masked (admin)',
-        response: withErrors({ 200: ConfigSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Effective configuration, secrets masked (admin)',
+      response: withErrors({ 200: ConfigSchema })
+    }),
     async () => ({
       generated_at: new Date(app.now()).toISOString(),
       settings: jsonSafe(maskedConfig(app.config)) as Record<string, unknown>
@@ -138,29 +120,21 @@ export default async function operatorRoutes(fastify: FastifyInstance): Promise<
 
   app.get(
     '/chain',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'lucid_blocks tip, local copy, sync lag and manifests waiting to be anchored (admin)',
-        response: withErrors({ 200: ChainStatusSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'lucid_blocks tip, local copy, sync lag and manifests waiting to be anchored (admin)',
+      response: withErrors({ 200: ChainStatusSchema })
+    }),
     async (request) => app.services.operator.chainStatus.status(request.trace?.context)
   )
 
   app.get(
     '/jobs',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: 'Background jobs and their last runs (admin)',
-        response: withErrors({ 200: JobsSchema })
-      }
-    },
+    admin({
+      security,
+      summary: 'Background jobs and their last runs (admin)',
+      response: withErrors({ 200: JobsSchema })
+    }),
     async () => {
       const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
       const rows = await app.services.operator.operations.jobRuns()

@@ -5,8 +5,8 @@
  * file checks that filters and aggregations name fields the index offers.
  */
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { fieldsOf, SEARCH_INDEX_NAMES, type SearchQuery } from '../../data/repositories/search.js'
 import { auditReads } from '../shared/audit-reads.js'
@@ -30,12 +30,9 @@ function offeredField(index: string, field: string, what: 'filter' | 'field'): v
 }
 
 export default async function searchRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'search')
   const repo = app.repos.search
   auditReads(app, 'search', ['/api/v1/search/query', '/api/v1/search/aggregate'])
-  const tags = ['search']
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   const trigram = await repo.enableTrigram()
 
   const search = (index: string, q: SearchQuery) => {
@@ -45,15 +42,11 @@ export default async function searchRoutes(fastify: FastifyInstance): Promise<vo
 
   app.post(
     '/query',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Full-text search in one index or all',
-        body: QueryBody,
-        response: withErrors({ 200: ResultSchema })
-      }
-    },
+    admin({
+      summary: 'Full-text search in one index or all',
+      body: QueryBody,
+      response: withErrors({ 200: ResultSchema })
+    }),
     async (request) => {
       const started = performance.now()
       const body = request.body
@@ -74,10 +67,7 @@ export default async function searchRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/indices',
-    {
-      ...admin,
-      schema: { tags, summary: 'Searchable indices with document counts', response: withErrors({ 200: IndicesSchema }) }
-    },
+    admin({ summary: 'Searchable indices with document counts', response: withErrors({ 200: IndicesSchema }) }),
     async () => {
       const indices = await Promise.all(
         SEARCH_INDEX_NAMES.map(async (name) => ({
@@ -92,15 +82,11 @@ export default async function searchRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/suggest',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Words starting like the query (pg_trgm similarity when installed)',
-        querystring: SuggestQuerystring,
-        response: withErrors({ 200: SuggestionsSchema })
-      }
-    },
+    admin({
+      summary: 'Words starting like the query (pg_trgm similarity when installed)',
+      querystring: SuggestQuerystring,
+      response: withErrors({ 200: SuggestionsSchema })
+    }),
     async (request) => ({
       suggestions: await repo.suggest(
         request.query.index,
@@ -113,15 +99,11 @@ export default async function searchRoutes(fastify: FastifyInstance): Promise<vo
 
   app.post(
     '/aggregate',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Counts by field value or by time bucket, optionally within a query',
-        body: AggregateBody,
-        response: withErrors({ 200: BucketsSchema })
-      }
-    },
+    admin({
+      summary: 'Counts by field value or by time bucket, optionally within a query',
+      body: AggregateBody,
+      response: withErrors({ 200: BucketsSchema })
+    }),
     async (request) => {
       const { index, field, interval, query, size } = request.body
       if ((field === undefined) === (interval === undefined))
@@ -133,14 +115,10 @@ export default async function searchRoutes(fastify: FastifyInstance): Promise<vo
 
   app.post(
     '/reindex',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Rebuild the full-text indexes (super_admin)',
-        response: withErrors({ 200: ReindexedSchema })
-      }
-    },
+    superAdmin({
+      summary: 'Rebuild the full-text indexes (super_admin)',
+      response: withErrors({ 200: ReindexedSchema })
+    }),
     async (request) => {
       const names = await repo.reindex()
       await app.audit(request, { action: 'search.reindexed', target_type: 'search', details: { indexes: names } })
@@ -151,15 +129,11 @@ export default async function searchRoutes(fastify: FastifyInstance): Promise<vo
   for (const name of SEARCH_INDEX_NAMES) {
     app.get(
       `/${name}`,
-      {
-        ...admin,
-        schema: {
-          tags,
-          summary: `Search ${name}`,
-          querystring: IndexQuerystring,
-          response: withErrors({ 200: ResultSchema })
-        }
-      },
+      admin({
+        summary: `Search ${name}`,
+        querystring: IndexQuerystring,
+        response: withErrors({ 200: ResultSchema })
+      }),
       async (request) => {
         const started = performance.now()
         return { ...(await search(name, request.query)), took_ms: Math.round(performance.now() - started) }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { LucidError, validationError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { pagination, withErrors, PaginationQuerySchema } from '../../schemas/common.js'
 import { MAX_CHUNK_BYTES } from '../../services/sessions.js'
 import {
@@ -21,20 +21,14 @@ import {
  * (index.ts) registers the application/octet-stream parser this inherits.
  */
 export default async function chunkRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['sessions']
-  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
-  const authed = { onRequest: [app.authenticate], security }
+  const { app, authed } = routeGroup(fastify, 'sessions')
   const repo = app.repos.sessions
   const svc = app.services.sessions
 
   app.post(
     '/:session_id/chunks',
-    {
-      ...authed,
-      bodyLimit: MAX_CHUNK_BYTES + 1,
-      schema: {
-        tags,
+    authed(
+      {
         summary:
           'Upload one chunk (raw application/octet-stream body, X-Chunk-Index, optional X-Chunk-SHA256); 10 MiB/s per user',
         description:
@@ -44,8 +38,9 @@ export default async function chunkRoutes(fastify: FastifyInstance): Promise<voi
         params: SessionParamsSchema,
         headers: ChunkHeadersSchema,
         response: withErrors({ 200: ChunkSchema, 201: ChunkSchema })
-      }
-    },
+      },
+      { bodyLimit: MAX_CHUNK_BYTES + 1 }
+    ),
     async (request, reply) => {
       if (request.headers['content-type']?.split(';')[0].trim() !== 'application/octet-stream')
         throw new LucidError('INVALID_REQUEST', 'Chunks must be sent as application/octet-stream', { status: 415 })
@@ -69,16 +64,12 @@ export default async function chunkRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/:session_id/chunks',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Chunks of a session',
-        params: SessionParamsSchema,
-        querystring: PaginationQuerySchema,
-        response: withErrors({ 200: ChunkListSchema })
-      }
-    },
+    authed({
+      summary: 'Chunks of a session',
+      params: SessionParamsSchema,
+      querystring: PaginationQuerySchema,
+      response: withErrors({ 200: ChunkListSchema })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id)
       const page = request.query.page ?? 1
@@ -90,10 +81,7 @@ export default async function chunkRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/:session_id/chunks/:index',
-    {
-      ...authed,
-      schema: { tags, summary: 'Chunk metadata', params: ChunkParamsSchema, response: withErrors({ 200: ChunkSchema }) }
-    },
+    authed({ summary: 'Chunk metadata', params: ChunkParamsSchema, response: withErrors({ 200: ChunkSchema }) }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id)
       const c = await repo.chunk(s.session_id, request.params.index)
@@ -104,16 +92,12 @@ export default async function chunkRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/:session_id/chunks/:index/data',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Chunk bytes (streamed, with ETag)',
-        params: ChunkParamsSchema,
-        produces: ['application/octet-stream'],
-        response: withErrors({ 200: ChunkDataSchema, 304: NotModifiedSchema })
-      }
-    },
+    authed({
+      summary: 'Chunk bytes (streamed, with ETag)',
+      params: ChunkParamsSchema,
+      produces: ['application/octet-stream'],
+      response: withErrors({ 200: ChunkDataSchema, 304: NotModifiedSchema })
+    }),
     async (request, reply) => {
       const s = await app.visibleSession(request, request.params.session_id)
       const c = await repo.chunk(s.session_id, request.params.index)

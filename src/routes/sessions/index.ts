@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
+import { createSchema, deleteSchema } from '../shared/schema.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { roleAtLeast } from '../../auth/roles.js'
-import type { SessionRow } from '../../data/repositories/sessions.js'
+import type { SessionRow, SessionStatus } from '../../data/repositories/sessions.js'
 import { assertTransition, MAX_CHUNK_BYTES } from '../../services/sessions.js'
 import {
   CreateSessionSchema,
@@ -22,10 +23,7 @@ import {
 import chunkRoutes from './chunks.js'
 
 export default async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['sessions']
-  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
-  const authed = { onRequest: [app.authenticate], security }
+  const { app, authed } = routeGroup(fastify, 'sessions')
   const repo = app.repos.sessions
   const svc = app.services.sessions
   const isAdmin = (r: FastifyRequest) => roleAtLeast(r.user!.role, 'admin')
@@ -38,16 +36,7 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.post(
     '/',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Create a recording session',
-        body: CreateSessionSchema,
-        response: withErrors({ 201: SessionSchema })
-      }
-    },
+    authed(createSchema('Create a recording session', CreateSessionSchema, SessionSchema)),
     async (request, reply) => {
       const b = request.body
       if ((await repo.countActiveForUser(request.user!.id)) >= app.config.maxSessionsPerUser) {
@@ -71,16 +60,12 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get(
     '/',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'My sessions (admins: any user with user_id); q searches name and description',
-        querystring: SessionListQuerySchema,
-        response: withErrors({ 200: SessionListSchema })
-      }
-    },
+    authed({
+      errors: [403],
+      summary: 'My sessions (admins: any user with user_id); q searches name and description',
+      querystring: SessionListQuerySchema,
+      response: withErrors({ 200: SessionListSchema })
+    }),
     async (request) => {
       const q = request.query
       if (q.user_id !== undefined && !isAdmin(request))
@@ -100,26 +85,19 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get(
     '/:session_id',
-    {
-      ...authed,
-      schema: { tags, summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) }
-    },
+    authed({ summary: 'A session', params: SessionParamsSchema, response: withErrors({ 200: SessionSchema }) }),
     async (request) => toSession(await app.visibleSession(request, request.params.session_id))
   )
 
   app.put(
     '/:session_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 409],
-        summary: 'Update a session; status=completed builds its manifest',
-        params: SessionParamsSchema,
-        body: UpdateSessionSchema,
-        response: withErrors({ 200: SessionSchema })
-      }
-    },
+    authed({
+      errors: [403, 409],
+      summary: 'Update a session; status=completed builds its manifest',
+      params: SessionParamsSchema,
+      body: UpdateSessionSchema,
+      response: withErrors({ 200: SessionSchema })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
       const { status, trust_policy_id, metadata, ...rest } = request.body
@@ -130,26 +108,17 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
       if (metadata !== undefined) fields.metadata = JSON.stringify(metadata)
       if (Object.keys(fields).length > 0) await repo.update(s.session_id, fields)
       if (status === 'completed') await svc.complete(s.session_id)
-      if (status === 'failed') {
-        assertTransition(s.status, 'failed')
-        await repo.setStatus(s.session_id, 'failed')
-      }
-      return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+      if (status === 'failed') await transition(s, 'failed')
+      return current(s)
     }
   )
 
   app.delete(
     '/:session_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'Soft-delete a session (chunks are purged later by retention)',
-        params: SessionParamsSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    authed({
+      errors: [403],
+      ...deleteSchema('Soft-delete a session (chunks are purged later by retention)', SessionParamsSchema)
+    }),
     async (request, reply) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
       await repo.softDelete(s.session_id)
@@ -160,43 +129,33 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.post(
     '/:session_id/start',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 409],
-        summary: 'initializing → active',
-        params: SessionParamsSchema,
-        response: withErrors({ 200: SessionSchema })
-      }
-    },
+    authed({
+      errors: [403, 409],
+      summary: 'initializing → active',
+      params: SessionParamsSchema,
+      response: withErrors({ 200: SessionSchema })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
-      assertTransition(s.status, 'active')
-      await repo.setStatus(s.session_id, 'active')
-      return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+      await transition(s, 'active')
+      return current(s)
     }
   )
 
   app.post(
     '/:session_id/terminate',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 409],
-        summary: 'End a session without a manifest',
-        params: SessionParamsSchema,
-        body: TerminateSchema,
-        bodyOptional: true,
-        response: withErrors({ 200: SessionSchema })
-      }
-    },
+    authed({
+      errors: [403, 409],
+      summary: 'End a session without a manifest',
+      params: SessionParamsSchema,
+      body: TerminateSchema,
+      bodyOptional: true,
+      response: withErrors({ 200: SessionSchema })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id, 'write')
-      assertTransition(s.status, 'terminated')
-      await repo.setStatus(s.session_id, 'terminated', { reason: request.body?.reason })
-      return toSession((await repo.findVisible(s.session_id)) as SessionRow)
+      await transition(s, 'terminated', { reason: request.body?.reason })
+      return current(s)
     }
   )
 
@@ -204,15 +163,11 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
 
   app.get(
     '/:session_id/manifest',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'The manifest of a completed session',
-        params: SessionParamsSchema,
-        response: withErrors({ 200: Type.Ref(ManifestSchema) })
-      }
-    },
+    authed({
+      summary: 'The manifest of a completed session',
+      params: SessionParamsSchema,
+      response: withErrors({ 200: Type.Ref(ManifestSchema) })
+    }),
     async (request) => {
       const s = await app.visibleSession(request, request.params.session_id)
       const m = await repo.manifestBySession(s.session_id)
@@ -220,6 +175,15 @@ export default async function sessionRoutes(fastify: FastifyInstance): Promise<v
       return app.manifestBody(m)
     }
   )
+
+  /** Moves a session to `to` if its lifecycle allows it (409 otherwise). */
+  async function transition(s: SessionRow, to: SessionStatus, extra?: { reason?: string }): Promise<void> {
+    assertTransition(s.status, to)
+    await repo.setStatus(s.session_id, to, extra)
+  }
+
+  /** The session as it is now, after a change. */
+  const current = async (s: SessionRow) => toSession((await repo.findVisible(s.session_id)) as SessionRow)
 
   async function assertOwnPolicy(request: FastifyRequest, policyId: string, ownerId = request.user!.id): Promise<void> {
     const policy = await app.repos.trustPolicies.findById(policyId)

@@ -163,13 +163,25 @@ export const ConfirmQuerySchema = Type.Object(
   { additionalProperties: false }
 )
 
-/** The schema of a delete that demands confirm=true and answers 204 with no body. */
-export const confirmedDeleteSchema = <P extends TSchema>(tags: string[], summary: string, params: P) => ({
-  tags,
+/** The schema of a delete (or revocation) of what `params` names, answering 204 with no body. */
+export const deleteSchema = <P extends TSchema>(summary: string, params: P) => ({
   summary,
   params,
-  querystring: ConfirmQuerySchema,
   response: withErrors({ 204: Type.Null() })
+})
+
+/** The schema of a delete that demands confirm=true and answers 204 with no body. */
+export const confirmedDeleteSchema = <P extends TSchema>(summary: string, params: P) => ({
+  ...deleteSchema(summary, params),
+  querystring: ConfirmQuerySchema
+})
+
+/** The schema of a create that answers 201 with what it made, or 409 when it exists or a limit is reached. */
+export const createSchema = <B extends TSchema, R extends TSchema>(summary: string, body: B, created: R) => ({
+  errors: [409],
+  summary,
+  body,
+  response: withErrors({ 201: created })
 })
 
 /** A login session (auth_sessions row) as the auth and admin-identity routes list it. */

@@ -5,9 +5,10 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError, validationError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
+import { createSchema, deleteSchema } from '../shared/schema.js'
 import { pagination, withErrors, PaginationQuerySchema, PaginationSchema } from '../../schemas/common.js'
 import { assertMayManage, roleAtLeast } from '../../auth/roles.js'
 import { canonicalJson } from '../../data/repositories/audit.js'
@@ -44,9 +45,7 @@ function checkRules(p: PolicyInput): void {
 }
 
 export default async function trustRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['trust']
-  const authed = { onRequest: [app.authenticate], security: [{ bearerAuth: [] }, { apiKeyAuth: [] }] }
+  const { app, authed } = routeGroup(fastify, 'trust')
 
   async function visible(request: FastifyRequest, id: string, intent: 'read' | 'write' = 'read'): Promise<PolicyRow> {
     const p = await app.repos.trustPolicies.findById(id)
@@ -62,15 +61,11 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/policies',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'My trust policies',
-        querystring: PaginationQuerySchema,
-        response: withErrors({ 200: Type.Object({ policies: Type.Array(PolicySchema), pagination: PaginationSchema }) })
-      }
-    },
+    authed({
+      summary: 'My trust policies',
+      querystring: PaginationQuerySchema,
+      response: withErrors({ 200: Type.Object({ policies: Type.Array(PolicySchema), pagination: PaginationSchema }) })
+    }),
     async (request) => {
       const page = request.query.page ?? 1
       const limit = request.query.limit ?? 20
@@ -81,16 +76,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.post(
     '/policies',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Create a trust policy',
-        body: PolicyBody,
-        response: withErrors({ 201: PolicySchema })
-      }
-    },
+    authed(createSchema('Create a trust policy', PolicyBody, PolicySchema)),
     async (request, reply) => {
       checkRules(request.body)
       if ((await app.repos.trustPolicies.countForUser(request.user!.id)) >= MAX_POLICIES_PER_USER)
@@ -107,26 +93,19 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get(
     '/policies/:policy_id',
-    {
-      ...authed,
-      schema: { tags, summary: 'A trust policy', params: Params, response: withErrors({ 200: PolicySchema }) }
-    },
+    authed({ summary: 'A trust policy', params: Params, response: withErrors({ 200: PolicySchema }) }),
     async (request) => toPolicy(await visible(request, request.params.policy_id))
   )
 
   app.put(
     '/policies/:policy_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'Replace a trust policy (policy_hash is recomputed)',
-        params: Params,
-        body: PolicyBody,
-        response: withErrors({ 200: PolicySchema })
-      }
-    },
+    authed({
+      errors: [403],
+      summary: 'Replace a trust policy (policy_hash is recomputed)',
+      params: Params,
+      body: PolicyBody,
+      response: withErrors({ 200: PolicySchema })
+    }),
     async (request) => {
       const p = await visible(request, request.params.policy_id, 'write')
       checkRules(request.body)
@@ -139,16 +118,7 @@ export default async function trustRoutes(fastify: FastifyInstance): Promise<voi
 
   app.delete(
     '/policies/:policy_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'Delete a trust policy (sessions keep running without it)',
-        params: Params,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    authed({ errors: [403], ...deleteSchema('Delete a trust policy (sessions keep running without it)', Params) }),
     async (request, reply) => {
       const p = await visible(request, request.params.policy_id, 'write')
       await app.repos.trustPolicies.delete(p.policy_id)

@@ -3,13 +3,13 @@
  * read them, super_admins revoke them. A revoked session is refused on every instance at once
  * (the identity cache fan-out), exactly as when the user revokes it; every revocation is audited.
  */
-import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { auditReads } from '../shared/audit-reads.js'
-import { toAuthSession } from '../shared/schema.js'
+import { toAuthSession, deleteSchema } from '../shared/schema.js'
 import { assertMayManage } from '../../auth/roles.js'
 import { ApiKeyParamsSchema, ApiKeySchema, UserIdParamsSchema } from './schema.js'
 import { toApiKey } from './schema.js'
@@ -28,30 +28,26 @@ const UserSessionParams = Type.Object({ ...UserIdParamsSchema.properties, sessio
 const UserKeyParams = Type.Object({ ...UserIdParamsSchema.properties, ...ApiKeyParamsSchema.properties })
 
 export default async function adminIdentityRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'users')
   auditReads(app, 'users')
-  const tags = ['users']
   const security = [{ bearerAuth: [] }]
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   const existing = async (id: string) => {
     const user = await app.repos.users.findById(id)
     if (user === null) throw new LucidError('NOT_FOUND', 'User not found')
     return user
   }
+  // A revocation on another user's behalf names that user in its audit entry.
+  const auditRevoked = (request: FastifyRequest, action: string, type: string, id: string, userId: string) =>
+    app.audit(request, { action, target_type: type, target_id: id, details: { user_id: userId } })
 
   app.get(
     '/:user_id/sessions',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: "A user's active login sessions (admin)",
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionSchema) }) })
-      }
-    },
+    admin({
+      security,
+      summary: "A user's active login sessions (admin)",
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: Type.Object({ sessions: Type.Array(LoginSessionSchema) }) })
+    }),
     async (request) => {
       await existing(request.params.user_id)
       return { sessions: (await app.repos.authSessions.listActiveForUser(request.params.user_id)).map(toAuthSession) }
@@ -60,16 +56,13 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
 
   app.delete(
     '/:user_id/sessions/:session_id',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        summary: "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
-        params: UserSessionParams,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    superAdmin({
+      security,
+      ...deleteSchema(
+        "Revoke one of a user's login sessions (super_admin); its tokens are refused at once",
+        UserSessionParams
+      )
+    }),
     async (request, reply) => {
       const { user_id: userId, session_id: sessionId } = request.params
       assertMayManage(request.user!, await existing(userId))
@@ -79,28 +72,19 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
       }
       await app.repos.authSessions.revoke(sessionId, 'admin_revoked')
       await app.identity.sessionChanged(sessionId)
-      await app.audit(request, {
-        action: 'auth.session_revoked',
-        target_type: 'auth_session',
-        target_id: sessionId,
-        details: { user_id: userId }
-      })
+      await auditRevoked(request, 'auth.session_revoked', 'auth_session', sessionId, userId)
       return reply.code(204).send(null)
     }
   )
 
   app.get(
     '/:user_id/api-keys',
-    {
-      ...admin,
-      schema: {
-        tags,
-        security,
-        summary: "A user's API keys, never the secret (admin)",
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
-      }
-    },
+    admin({
+      security,
+      summary: "A user's API keys, never the secret (admin)",
+      params: UserIdParamsSchema,
+      response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
+    }),
     async (request) => {
       await existing(request.params.user_id)
       return { api_keys: (await app.repos.apiKeys.listForUser(request.params.user_id)).map(toApiKey) }
@@ -109,26 +93,12 @@ export default async function adminIdentityRoutes(fastify: FastifyInstance): Pro
 
   app.delete(
     '/:user_id/api-keys/:key_id',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        security,
-        summary: "Revoke a user's API key (super_admin)",
-        params: UserKeyParams,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    superAdmin({ security, ...deleteSchema("Revoke a user's API key (super_admin)", UserKeyParams) }),
     async (request, reply) => {
       const { user_id: userId, key_id: keyId } = request.params
       assertMayManage(request.user!, await existing(userId))
       if (!(await app.repos.apiKeys.revoke(userId, keyId))) throw new LucidError('NOT_FOUND', 'API key not found')
-      await app.audit(request, {
-        action: 'auth.api_key_revoked',
-        target_type: 'api_key',
-        target_id: keyId,
-        details: { user_id: userId }
-      })
+      await auditRevoked(request, 'auth.api_key_revoked', 'api_key', keyId, userId)
       return reply.code(204).send(null)
     }
   )

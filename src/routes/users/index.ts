@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
 import { pagination, withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
+import { ConfirmQuerySchema, deleteSchema } from '../shared/schema.js'
+import { routeGroup } from '../shared/route.js'
 import { assertMayManage, mayGrant } from '../../auth/roles.js'
 import type { UserRow } from '../../data/repositories/users.js'
 import {
@@ -19,29 +20,30 @@ import { userAccess } from './access.js'
 import meRoutes from './me.js'
 
 export default async function userRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['users']
-  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
-  const authed = { onRequest: [app.authenticate], security }
-  const adminOnly = { onRequest: [app.authenticate, app.requireRole('admin')], security }
+  const { app, authed, admin, superAdmin } = routeGroup(fastify, 'users')
 
   const { visibleUser, update } = userAccess(app)
-  /** The rule of src/auth/roles.ts: an admin manages users below admin; only a super_admin manages admins. */
-  const mayManageOrThrow = (request: FastifyRequest, target: UserRow) => assertMayManage(request.user!, target)
+  /**
+   * The user of the path, if the caller may manage them (the rule of src/auth/roles.ts: an admin
+   * manages users below admin; only a super_admin manages admins).
+   */
+  const manageableUser = async (request: FastifyRequest, userId: string) => {
+    const target = await visibleUser(request, userId)
+    assertMayManage(request.user!, target)
+    return target
+  }
+  // A route on one user that answers with the user.
+  const oneUser = { params: UserIdParamsSchema, response: withErrors({ 200: UserSchema }) }
 
   await app.register(meRoutes)
 
   app.get(
     '/',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'List users (admin)',
-        querystring: UserListQuerySchema,
-        response: withErrors({ 200: UserListSchema })
-      }
-    },
+    admin({
+      summary: 'List users (admin)',
+      querystring: UserListQuerySchema,
+      response: withErrors({ 200: UserListSchema })
+    }),
     async (request) => {
       const { page, limit, role, status, q } = request.query
       const { rows, total } = await app.repos.users.list({ page, limit, role, status, q })
@@ -51,34 +53,23 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.get(
     '/:user_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'A user (self or admin)',
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      summary: 'A user (self or admin)',
+      ...oneUser
+    }),
     async (request) => toUser(await visibleUser(request, request.params.user_id))
   )
 
   app.put(
     '/:user_id',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Update a user, suspend or reactivate (admin)',
-        params: UserIdParamsSchema,
-        body: AdminUpdateUserSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      errors: [409],
+      summary: 'Update a user, suspend or reactivate (admin)',
+      ...oneUser,
+      body: AdminUpdateUserSchema
+    }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       const user = await update(request, target.user_id, request.body, 'user.admin_updated')
       if (request.body.status === 'suspended') await revokeEverything(request, target.user_id, 'suspended')
       return toUser(user)
@@ -87,19 +78,13 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.patch(
     '/:user_id/role',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Change a role (admin; only a super_admin grants admin or super_admin)',
-        params: UserIdParamsSchema,
-        body: RoleChangeSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      summary: 'Change a role (admin; only a super_admin grants admin or super_admin)',
+      ...oneUser,
+      body: RoleChangeSchema
+    }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       if (!mayGrant(request.user!, request.body.role)) {
         throw new LucidError('FORBIDDEN', 'Only a super_admin can grant admin or super_admin')
       }
@@ -113,19 +98,12 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.delete(
     '/:user_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403],
-        summary: 'Soft-delete a user (self or admin); revokes every session and key',
-        params: UserIdParamsSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    authed({
+      errors: [403],
+      ...deleteSchema('Soft-delete a user (self or admin); revokes every session and key', UserIdParamsSchema)
+    }),
     async (request, reply) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       await update(request, target.user_id, { status: 'deleted' }, 'user.deleted')
       await revokeEverything(request, target.user_id, 'user_deleted')
       return reply.code(204).send(null)
@@ -134,19 +112,15 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/:user_id/purge',
-    {
-      onRequest: [app.authenticate, app.requireRole('super_admin')],
-      schema: {
-        tags,
-        summary:
-          'Erase a user and all their data on request (privacy; super_admin, confirm=true). Leaves only an audit entry',
-        params: UserIdParamsSchema,
-        querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-        response: withErrors({
-          200: Type.Object({ user_id: Type.String(), sessions: Type.Integer(), chunks: Type.Integer() })
-        })
-      }
-    },
+    superAdmin({
+      summary:
+        'Erase a user and all their data on request (privacy; super_admin, confirm=true). Leaves only an audit entry',
+      params: UserIdParamsSchema,
+      querystring: ConfirmQuerySchema,
+      response: withErrors({
+        200: Type.Object({ user_id: Type.String(), sessions: Type.Integer(), chunks: Type.Integer() })
+      })
+    }),
     async (request) => {
       requireConfirm(request)
       const target = await app.repos.users.findById(request.params.user_id)
@@ -167,36 +141,24 @@ export default async function userRoutes(fastify: FastifyInstance): Promise<void
 
   app.post(
     '/:user_id/restore',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Restore a soft-deleted or suspended user (admin)',
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      summary: 'Restore a soft-deleted or suspended user (admin)',
+      ...oneUser
+    }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       return toUser(await update(request, target.user_id, { status: 'active' }, 'user.restored'))
     }
   )
 
   app.post(
     '/:user_id/unlock',
-    {
-      ...adminOnly,
-      schema: {
-        tags,
-        summary: 'Clear a TOTP lockout (admin)',
-        params: UserIdParamsSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    admin({
+      summary: 'Clear a TOTP lockout (admin)',
+      ...oneUser
+    }),
     async (request) => {
-      const target = await visibleUser(request, request.params.user_id)
-      mayManageOrThrow(request, target)
+      const target = await manageableUser(request, request.params.user_id)
       const user = (await app.repos.users.unlock(target.user_id)) as UserRow
       await app.identity.userChanged(target.user_id)
       await app.audit(request, { action: 'user.unlocked', target_type: 'user', target_id: target.user_id })

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { LucidError } from '../../errors.js'
+import { routeGroup } from '../shared/route.js'
 import { withErrors } from '../../schemas/common.js'
 import { hashApiKey, newApiKey } from '../../auth/api-keys.js'
 import { roleAtLeast } from '../../auth/roles.js'
 import type { Role } from '../../crypto/tokens.js'
 import { isTronAddress } from '../../crypto/tron.js'
 import { clientInfo } from '../shared/request.js'
-import { ChallengeResponseSchema, MagicLinkSentSchema } from '../shared/schema.js'
+import { ChallengeResponseSchema, MagicLinkSentSchema, deleteSchema } from '../shared/schema.js'
 import {
   ApiKeyCreateSchema,
   ApiKeyCreatedSchema,
@@ -29,44 +29,31 @@ const MAX_API_KEYS = 20
 
 /** /api/v1/users/me…: my profile, linked wallet and email, my API keys. */
 export default async function meRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const tags = ['users']
-  const security = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
-  const authed = { onRequest: [app.authenticate], security }
+  const { app, authed } = routeGroup(fastify, 'users')
   const { visibleUser, update } = userAccess(app)
 
-  app.get(
-    '/me',
-    { ...authed, schema: { tags, summary: 'My profile', response: withErrors({ 200: UserSchema }) } },
-    async (request) => toUser(await visibleUser(request, request.user!.id))
+  app.get('/me', authed({ summary: 'My profile', response: withErrors({ 200: UserSchema }) }), async (request) =>
+    toUser(await visibleUser(request, request.user!.id))
   )
 
   app.put(
     '/me',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Update my profile (email and address change only through proof)',
-        body: UpdateMeSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      errors: [409],
+      summary: 'Update my profile (email and address change only through proof)',
+      body: UpdateMeSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => toUser(await update(request, request.user!.id, request.body, 'user.updated'))
   )
 
   app.post(
     '/me/wallet/challenge',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Challenge to sign for linking a TRON address',
-        body: Type.Object({ tron_address: TronAddressSchema }, { additionalProperties: false }),
-        response: withErrors({ 200: ChallengeResponseSchema })
-      }
-    },
+    authed({
+      summary: 'Challenge to sign for linking a TRON address',
+      body: Type.Object({ tron_address: TronAddressSchema }, { additionalProperties: false }),
+      response: withErrors({ 200: ChallengeResponseSchema })
+    }),
     async (request) => {
       if (!isTronAddress(request.body.tron_address))
         throw new LucidError('INVALID_REQUEST', 'tron_address is not a valid TRON address', {
@@ -78,16 +65,12 @@ export default async function meRoutes(fastify: FastifyInstance): Promise<void> 
 
   app.post(
     '/me/wallet',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Link a TRON address proven by a signed link challenge',
-        body: LinkWalletSchema,
-        response: withErrors({ 200: UserSchema })
-      }
-    },
+    authed({
+      errors: [409],
+      summary: 'Link a TRON address proven by a signed link challenge',
+      body: LinkWalletSchema,
+      response: withErrors({ 200: UserSchema })
+    }),
     async (request) => toUser(await app.services.auth.linkWallet(request.user!.id, request.body, clientInfo(request)))
   )
 
@@ -95,16 +78,12 @@ export default async function meRoutes(fastify: FastifyInstance): Promise<void> 
   // address then gets a notice instead of a code, so only its owner learns that it is taken.
   app.post(
     '/me/email',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary:
-          'Link an email: sends a magic link that completes it (the answer never says whether the address is taken)',
-        body: LinkEmailSchema,
-        response: withErrors({ 200: MagicLinkSentSchema })
-      }
-    },
+    authed({
+      summary:
+        'Link an email: sends a magic link that completes it (the answer never says whether the address is taken)',
+      body: LinkEmailSchema,
+      response: withErrors({ 200: MagicLinkSentSchema })
+    }),
     async (request) => {
       const other = await app.repos.users.findByEmail(request.body.email)
       if (other !== null && other.user_id !== request.user!.id) {
@@ -116,14 +95,10 @@ export default async function meRoutes(fastify: FastifyInstance): Promise<void> 
 
   app.get(
     '/me/api-keys',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'My API keys (never the secret)',
-        response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
-      }
-    },
+    authed({
+      summary: 'My API keys (never the secret)',
+      response: withErrors({ 200: Type.Object({ api_keys: Type.Array(ApiKeySchema) }) })
+    }),
     async (request) => ({
       api_keys: (await app.repos.apiKeys.listForUser(request.user!.id)).map(toApiKey)
     })
@@ -131,16 +106,12 @@ export default async function meRoutes(fastify: FastifyInstance): Promise<void> 
 
   app.post(
     '/me/api-keys',
-    {
-      ...authed,
-      schema: {
-        tags,
-        errors: [403, 409],
-        summary: 'Create an API key (shown once), role no higher than mine',
-        body: ApiKeyCreateSchema,
-        response: withErrors({ 201: ApiKeyCreatedSchema })
-      }
-    },
+    authed({
+      errors: [403, 409],
+      summary: 'Create an API key (shown once), role no higher than mine',
+      body: ApiKeyCreateSchema,
+      response: withErrors({ 201: ApiKeyCreatedSchema })
+    }),
     async (request, reply) => {
       const role: Role = request.body.role ?? request.user!.role
       if (!roleAtLeast(request.user!.role, role))
@@ -172,15 +143,7 @@ export default async function meRoutes(fastify: FastifyInstance): Promise<void> 
 
   app.delete(
     '/me/api-keys/:key_id',
-    {
-      ...authed,
-      schema: {
-        tags,
-        summary: 'Revoke one of my API keys',
-        params: ApiKeyParamsSchema,
-        response: withErrors({ 204: Type.Null() })
-      }
-    },
+    authed(deleteSchema('Revoke one of my API keys', ApiKeyParamsSchema)),
     async (request, reply) => {
       if (!(await app.repos.apiKeys.revoke(request.user!.id, request.params.key_id)))
         throw new LucidError('NOT_FOUND', 'API key not found')

@@ -3,7 +3,9 @@
  * create, change status, resize, clean up and delete (confirm=true; refused while in use).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TSchema, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { routeGroup } from '../shared/route.js'
+import { createSchema } from '../shared/schema.js'
+import type { TSchema } from '@fastify/type-provider-typebox'
 import { withErrors } from '../../schemas/common.js'
 import { requireConfirm } from '../shared/request.js'
 import type { VolumeRow, VolumeService } from '../../volumes/volumes.js'
@@ -31,12 +33,9 @@ declare module 'fastify' {
 }
 
 export default async function volumeRoutes(fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { app, admin, superAdmin } = routeGroup(fastify, 'volumes')
   const volumes = app.services.volumes
   auditReads(app, 'volumes')
-  const tags = ['volumes']
-  const admin = { onRequest: [app.authenticate, app.requireRole('admin')] }
-  const superAdmin = { onRequest: [app.authenticate, app.requireRole('super_admin')] }
   const view = async (v: VolumeRow) => {
     const u = await volumes.usage(v.name)
     return {
@@ -55,22 +54,13 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/',
-    { ...admin, schema: { tags, summary: 'Volumes with current usage', response: withErrors({ 200: VolumesSchema }) } },
+    admin({ summary: 'Volumes with current usage', response: withErrors({ 200: VolumesSchema }) }),
     async () => ({ volumes: await Promise.all((await volumes.list()).map(view)) })
   )
 
   app.post(
     '/',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Create a volume under VOLUMES_ROOT (super_admin)',
-        body: CreateVolumeBody,
-        response: withErrors({ 201: VolumeSchema })
-      }
-    },
+    superAdmin(createSchema('Create a volume under VOLUMES_ROOT (super_admin)', CreateVolumeBody, VolumeSchema)),
     async (request, reply) => {
       const v = await volumes.create(request.body.name, request.body.quota_bytes, request.user!.id)
       await app.audit(request, {
@@ -85,18 +75,13 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/:name',
-    {
-      ...admin,
-      schema: { tags, summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) }
-    },
+    admin({ summary: 'One volume', params: NameParams, response: withErrors({ 200: VolumeSchema }) }),
     async (request) => view(await volumes.get(request.params.name))
   )
 
   // Status and quota changes: one field updated, then audited with the value it now has.
-  const change = <B extends TSchema>(summary: string, body: B) => ({
-    ...superAdmin,
-    schema: { tags, summary, params: NameParams, body, response: withErrors({ 200: VolumeSchema }) }
-  })
+  const change = <B extends TSchema>(summary: string, body: B) =>
+    superAdmin({ summary, params: NameParams, body, response: withErrors({ 200: VolumeSchema }) })
   const changeOne = async <K extends 'status' | 'quota_bytes'>(
     request: FastifyRequest,
     name: string,
@@ -122,17 +107,13 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.delete(
     '/:name',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        errors: [409],
-        summary: 'Delete an empty, non-system volume (super_admin, confirm=true)',
-        params: NameParams,
-        querystring: Confirm,
-        response: withErrors({ 204: NoContent })
-      }
-    },
+    superAdmin({
+      errors: [409],
+      summary: 'Delete an empty, non-system volume (super_admin, confirm=true)',
+      params: NameParams,
+      querystring: Confirm,
+      response: withErrors({ 204: NoContent })
+    }),
     async (request, reply) => {
       requireConfirm(request)
       await volumes.remove(request.params.name)
@@ -143,16 +124,12 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/:name/usage',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Current usage and sampled history',
-        params: NameParams,
-        querystring: UsageQuerystring,
-        response: withErrors({ 200: UsageSchema })
-      }
-    },
+    admin({
+      summary: 'Current usage and sampled history',
+      params: NameParams,
+      querystring: UsageQuerystring,
+      response: withErrors({ 200: UsageSchema })
+    }),
     async (request) => {
       const v = await volumes.get(request.params.name)
       const current = await volumes.usage(v.name)
@@ -169,29 +146,21 @@ export default async function volumeRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get(
     '/:name/health',
-    {
-      ...admin,
-      schema: {
-        tags,
-        summary: 'Free space and a write test',
-        params: NameParams,
-        response: withErrors({ 200: VolumeHealthSchema })
-      }
-    },
+    admin({
+      summary: 'Free space and a write test',
+      params: NameParams,
+      response: withErrors({ 200: VolumeHealthSchema })
+    }),
     async (request) => ({ name: request.params.name, ...(await volumes.health(request.params.name)) })
   )
 
   app.post(
     '/:name/cleanup',
-    {
-      ...superAdmin,
-      schema: {
-        tags,
-        summary: 'Remove orphaned and stale temporary files (super_admin)',
-        params: NameParams,
-        response: withErrors({ 200: CleanupSchema })
-      }
-    },
+    superAdmin({
+      summary: 'Remove orphaned and stale temporary files (super_admin)',
+      params: NameParams,
+      response: withErrors({ 200: CleanupSchema })
+    }),
     async (request) => {
       const r = await volumes.cleanup(request.params.name)
       await app.audit(request, {
